@@ -1,0 +1,162 @@
+// Package feed holds lanfeed's domain: posts, the node's identity, the input
+// types every writer uses, their validation, and the error vocabulary that
+// crosses every boundary (HTTP, websocket, Wails) as data.
+//
+// It imports nothing of lanfeed's; store, realtime and app all depend on it,
+// and meet each other only in app and main.
+package feed
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on post fields, counted in Unicode code points.
+const (
+	MaxTitle  = 200
+	MaxBody   = 20000
+	MaxAuthor = 64
+	MaxName   = 64 // node and peer display names
+)
+
+// Post is one entry of the feed. A deleted post is kept as a tombstone (Deleted
+// set, Title and Body emptied) so that peers resuming later learn of the delete.
+type Post struct {
+	ID        string `json:"id"` // UUIDv7
+	Title     string `json:"title"`
+	Body      string `json:"body"`
+	Author    string `json:"author"`
+	CreatedAt Time   `json:"createdAt"`
+	UpdatedAt Time   `json:"updatedAt"`
+	Version   int64  `json:"version"` // 1 on create, +1 per update or delete
+	Deleted   bool   `json:"deleted"`
+	Seq       int64  `json:"seq"` // database-wide sequence number of the post's last change
+}
+
+// Node is the identity of one lanfeed database, shown to peers.
+type Node struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// NewPost is the input of a create. Author is optional: empty means the
+// node's display name.
+type NewPost struct {
+	Title  string `json:"title"`
+	Body   string `json:"body"`
+	Author string `json:"author,omitempty"`
+}
+
+// Normalize trims the title and author and checks every rule. It returns an
+// *Error with CodeInvalid naming the first field that fails.
+func (p *NewPost) Normalize() error {
+	p.Title = strings.TrimSpace(p.Title)
+	p.Author = strings.TrimSpace(p.Author)
+	if err := checkText("title", p.Title, 1, MaxTitle); err != nil {
+		return err
+	}
+	if err := checkText("body", p.Body, 0, MaxBody); err != nil {
+		return err
+	}
+	if p.Author != "" {
+		return checkText("author", p.Author, 1, MaxAuthor)
+	}
+	return nil
+}
+
+// PostPatch is the input of an update: the version the writer last saw and the
+// fields to change. A nil field is left as it is.
+type PostPatch struct {
+	Version int64   `json:"version"`
+	Title   *string `json:"title,omitempty"`
+	Body    *string `json:"body,omitempty"`
+}
+
+// Normalize trims the title and checks every rule, as NewPost.Normalize does.
+func (p *PostPatch) Normalize() error {
+	if p.Version < 1 {
+		return Invalid("version", "version is required and must be 1 or more")
+	}
+	if p.Title == nil && p.Body == nil {
+		return Invalid("title", "nothing to update: give a title, a body or both")
+	}
+	if p.Title != nil {
+		t := strings.TrimSpace(*p.Title)
+		p.Title = &t
+		if err := checkText("title", t, 1, MaxTitle); err != nil {
+			return err
+		}
+	}
+	if p.Body != nil {
+		return checkText("body", *p.Body, 0, MaxBody)
+	}
+	return nil
+}
+
+// CheckName validates a node or peer display name.
+func CheckName(field, name string) error {
+	return checkText(field, name, 1, MaxName)
+}
+
+// checkText enforces length in code points, valid UTF-8 and no control
+// characters other than newline and tab.
+func checkText(field, s string, min, max int) error {
+	if !utf8.ValidString(s) {
+		return Invalid(field, field+" is not valid UTF-8")
+	}
+	n := 0
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return Invalid(field, fmt.Sprintf("%s contains control character U+%04X", field, r))
+		}
+		n++
+	}
+	switch {
+	case n < min && min == 1:
+		return Invalid(field, field+" is required")
+	case n < min:
+		return Invalid(field, fmt.Sprintf("%s must be at least %d characters", field, min))
+	case n > max:
+		return Invalid(field, fmt.Sprintf("%s is %d characters; the limit is %d", field, n, max))
+	}
+	return nil
+}
+
+// Time is a UTC instant with millisecond precision. In JSON it is RFC 3339
+// with exactly three fractional digits, e.g. "2026-11-22T09:30:00.250Z".
+type Time struct{ time.Time }
+
+// timeLayout always prints milliseconds so that clients can compare strings.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Now returns the current time truncated to the millisecond, in UTC.
+func Now() Time { return UnixMilli(time.Now().UnixMilli()) }
+
+// UnixMilli returns the Time of a Unix timestamp in milliseconds.
+func UnixMilli(ms int64) Time { return Time{time.UnixMilli(ms).UTC()} }
+
+// MarshalJSON implements json.Marshaler.
+func (t Time) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, len(timeLayout)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, timeLayout)
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler; it accepts any RFC 3339 time.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return err
+	}
+	*t = UnixMilli(v.UnixMilli())
+	return nil
+}

@@ -1,0 +1,248 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"lanfeed/feed"
+)
+
+// Page limits for List.
+const (
+	MinLimit     = 1
+	MaxLimit     = 200
+	DefaultLimit = 50
+)
+
+// Page is one page of the feed, newest first. Next is the cursor of the
+// following page, empty on the last one.
+type Page struct {
+	Posts []feed.Post `json:"posts"`
+	Next  string      `json:"next"`
+}
+
+const postColumns = `id, title, body, author, created_at, updated_at, version, deleted, seq`
+
+// Create commits a new post. An empty author becomes the node's name.
+func (s *Store) Create(ctx context.Context, in feed.NewPost) (feed.Post, error) {
+	if err := in.Normalize(); err != nil {
+		return feed.Post{}, err
+	}
+	var p feed.Post
+	err := s.write(ctx, func(tx *sql.Tx, seq, now int64) error {
+		if in.Author == "" {
+			if err := tx.QueryRowContext(ctx, `SELECT name FROM node`).Scan(&in.Author); err != nil {
+				return err
+			}
+		}
+		p = feed.Post{
+			ID: feed.NewID(), Title: in.Title, Body: in.Body, Author: in.Author,
+			CreatedAt: feed.UnixMilli(now), UpdatedAt: feed.UnixMilli(now), Version: 1, Seq: seq,
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO posts (`+postColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+			p.ID, p.Title, p.Body, p.Author, now, now, p.Version, seq)
+		return err
+	})
+	if err != nil {
+		return feed.Post{}, wrap("create post", err)
+	}
+	return p, nil
+}
+
+// Update applies patch to post id if patch.Version is its current version;
+// otherwise it returns a conflict error carrying the current post.
+func (s *Store) Update(ctx context.Context, id string, patch feed.PostPatch) (feed.Post, error) {
+	if err := patch.Normalize(); err != nil {
+		return feed.Post{}, err
+	}
+	var p feed.Post
+	err := s.write(ctx, func(tx *sql.Tx, seq, now int64) error {
+		var err error
+		if p, err = liveForWrite(ctx, tx, id, patch.Version); err != nil {
+			return err
+		}
+		if patch.Title != nil {
+			p.Title = *patch.Title
+		}
+		if patch.Body != nil {
+			p.Body = *patch.Body
+		}
+		return saveChange(ctx, tx, &p, seq, now)
+	})
+	if err != nil {
+		return feed.Post{}, wrap("update post", err)
+	}
+	return p, nil
+}
+
+// Delete turns post id into a tombstone: title and body are erased, Deleted is
+// set, and the change gets a seq like any other. version 0 deletes whatever
+// the current version is; any other value must match it.
+func (s *Store) Delete(ctx context.Context, id string, version int64) (feed.Post, error) {
+	if version < 0 {
+		return feed.Post{}, feed.Invalid("version", "version must be 1 or more, or left out")
+	}
+	var p feed.Post
+	err := s.write(ctx, func(tx *sql.Tx, seq, now int64) error {
+		var err error
+		if p, err = liveForWrite(ctx, tx, id, version); err != nil {
+			return err
+		}
+		p.Title, p.Body, p.Deleted = "", "", true
+		return saveChange(ctx, tx, &p, seq, now)
+	})
+	if err != nil {
+		return feed.Post{}, wrap("delete post", err)
+	}
+	return p, nil
+}
+
+// liveForWrite loads a post that is about to change and checks its version
+// (0 skips the check).
+func liveForWrite(ctx context.Context, tx *sql.Tx, id string, version int64) (feed.Post, error) {
+	p, err := scanPost(tx.QueryRowContext(ctx, `SELECT `+postColumns+` FROM posts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && p.Deleted) {
+		return p, notFound(id)
+	}
+	if err != nil {
+		return p, err
+	}
+	if version != 0 && version != p.Version {
+		current := p
+		return p, &feed.Error{Code: feed.CodeConflict, Post: &current,
+			Message: fmt.Sprintf("post was changed meanwhile: you edited version %d, the current version is %d", version, p.Version)}
+	}
+	return p, nil
+}
+
+// saveChange writes p back as its next version with the given seq.
+func saveChange(ctx context.Context, tx *sql.Tx, p *feed.Post, seq, now int64) error {
+	if now < p.UpdatedAt.UnixMilli() { // a clock stepping back never makes updatedAt go back
+		now = p.UpdatedAt.UnixMilli()
+	}
+	p.Version++
+	p.Seq = seq
+	p.UpdatedAt = feed.UnixMilli(now)
+	_, err := tx.ExecContext(ctx,
+		`UPDATE posts SET title = ?, body = ?, updated_at = ?, version = ?, deleted = ?, seq = ? WHERE id = ?`,
+		p.Title, p.Body, now, p.Version, p.Deleted, seq, p.ID)
+	return err
+}
+
+// Get returns post id; deleted posts are not found.
+func (s *Store) Get(ctx context.Context, id string) (feed.Post, error) {
+	p, err := scanPost(s.r.QueryRowContext(ctx, `SELECT `+postColumns+` FROM posts WHERE id = ? AND deleted = 0`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, notFound(id)
+	}
+	if err != nil {
+		return p, fmt.Errorf("store: get post: %w", err)
+	}
+	return p, nil
+}
+
+// List returns up to limit live posts, newest createdAt first and, for equal
+// times, greatest id first, starting after cursor before ("" for the top).
+func (s *Store) List(ctx context.Context, before string, limit int) (Page, error) {
+	if limit < MinLimit || limit > MaxLimit {
+		return Page{}, feed.Invalid("limit", fmt.Sprintf("limit must be between %d and %d", MinLimit, MaxLimit))
+	}
+	query := `SELECT ` + postColumns + ` FROM posts WHERE deleted = 0`
+	args := []any{}
+	if before != "" {
+		ms, id, err := parseCursor(before)
+		if err != nil {
+			return Page{}, err
+		}
+		query += ` AND (created_at, id) < (?, ?)`
+		args = append(args, ms, id)
+	}
+	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+	posts, err := s.query(ctx, query, args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("store: list posts: %w", err)
+	}
+	page := Page{Posts: posts}
+	if len(posts) > limit {
+		page.Posts = posts[:limit]
+		last := page.Posts[limit-1]
+		page.Next = makeCursor(last.CreatedAt.UnixMilli(), last.ID)
+	}
+	return page, nil
+}
+
+// Changes returns up to limit posts, tombstones included, whose last change
+// has a seq greater than since, in seq order: the latest state of each post
+// changed after since.
+func (s *Store) Changes(ctx context.Context, since int64, limit int) ([]feed.Post, error) {
+	posts, err := s.query(ctx, `SELECT `+postColumns+` FROM posts WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: changes since %d: %w", since, err)
+	}
+	return posts, nil
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) ([]feed.Post, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	posts := []feed.Post{}
+	for rows.Next() {
+		p, err := scanPost(rows)
+		if err != nil {
+			return nil, err
+		}
+		posts = append(posts, p)
+	}
+	return posts, rows.Err()
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanPost(row scanner) (feed.Post, error) {
+	var p feed.Post
+	var created, updated int64
+	err := row.Scan(&p.ID, &p.Title, &p.Body, &p.Author, &created, &updated, &p.Version, &p.Deleted, &p.Seq)
+	p.CreatedAt, p.UpdatedAt = feed.UnixMilli(created), feed.UnixMilli(updated)
+	return p, err
+}
+
+// A cursor is opaque to clients: base64url of "<createdAt ms>.<id>".
+func makeCursor(ms int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ms, 10) + "." + id))
+}
+
+func parseCursor(c string) (int64, string, error) {
+	bad := feed.Invalid("before", "before is not a cursor this node returned")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, "", bad
+	}
+	msText, id, ok := strings.Cut(string(raw), ".")
+	ms, err := strconv.ParseInt(msText, 10, 64)
+	if !ok || err != nil || id == "" {
+		return 0, "", bad
+	}
+	return ms, id, nil
+}
+
+func notFound(id string) *feed.Error {
+	return feed.Errorf(feed.CodeNotFound, "no post with id %q", id)
+}
+
+// wrap adds context to errors that are not already client-facing.
+func wrap(op string, err error) error {
+	var fe *feed.Error
+	if errors.As(err, &fe) {
+		return err
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}

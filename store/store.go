@@ -1,0 +1,204 @@
+// Package store keeps lanfeed's posts and node identity in one SQLite file.
+//
+// Guarantees:
+//   - Durability: with the default synchronous=FULL, a write whose method has
+//     returned is on disk and survives a crash or power loss.
+//   - Ordering: writes go through one connection, one at a time. Every committed
+//     change takes the next value of a database-wide sequence number (seq), so
+//     seq order is commit order and seq never goes backwards.
+//   - Atomicity: a write that fails (bad input, conflict, full disk) leaves the
+//     database and the seq counter as they were.
+//
+// Readers use a separate pool of read-only connections and never wait for
+// writers (WAL). The package knows nothing of websockets or Wails.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// FileName is the database file's name inside the data directory.
+const FileName = "lanfeed.db"
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// ErrTooNew is returned by Open for a database written by a newer lanfeed.
+var ErrTooNew = errors.New("store: database was written by a newer version of lanfeed")
+
+// Options tune Open. The zero value is what users get.
+type Options struct {
+	// Synchronous is SQLite's synchronous pragma: "FULL" (default) makes every
+	// commit durable; "NORMAL" may lose the last commits on power loss.
+	Synchronous string
+	// Name is the display name given to a new node; default: the host name.
+	Name string
+	// Now returns the current time; default time.Now. Tests set it.
+	Now func() time.Time
+}
+
+// Store is an open lanfeed database. It is safe for concurrent use.
+type Store struct {
+	path string
+	w    *sql.DB // exactly one connection: every write goes through it
+	r    *sql.DB // read-only pool
+	now  func() time.Time
+
+	mu  sync.Mutex // serialises writes and guards seq
+	seq int64      // seq of the last committed change
+}
+
+// Open opens (creating if needed) the database in dir, applies migrations and
+// makes sure the node identity exists.
+func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if strings.ContainsAny(dir, "?#") {
+		return nil, fmt.Errorf("store: data directory %q must not contain '?' or '#'", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data directory: %w", err)
+	}
+	if opts.Synchronous == "" {
+		opts.Synchronous = "FULL"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	path := filepath.Join(dir, FileName)
+	// busy_timeout first so that every later pragma already honours it.
+	pragmas := "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(ON)" +
+		"&_pragma=synchronous(" + opts.Synchronous + ")"
+	w, err := sql.Open("sqlite", path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	s := &Store{path: path, w: w, now: opts.Now}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	s.r = r
+	if err := s.initNode(ctx, opts.Name); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := w.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM posts`).Scan(&s.seq); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: read seq: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the database. Calls after the first return nil.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+		s.r = nil
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+		s.w = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Seq returns the seq of the last committed change (0 for an empty database).
+func (s *Store) Seq() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq
+}
+
+// migrate applies the embedded migrations the database lacks, each in its own
+// transaction together with the user_version bump.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("store: list migrations: %w", err)
+	}
+	sort.Strings(names)
+	var version int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("store: open %s: %w", s.path, err)
+	}
+	if version > len(names) {
+		return fmt.Errorf("%w (database version %d, this build knows up to %d): upgrade lanfeed or choose another --data-dir",
+			ErrTooNew, version, len(names))
+	}
+	for i := version; i < len(names); i++ {
+		src, err := migrationFS.ReadFile(names[i])
+		if err != nil {
+			return fmt.Errorf("store: read %s: %w", names[i], err)
+		}
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(src)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %s: %w", names[i], err)
+		}
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction, committing if fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// write runs fn in a write transaction with the next seq. The seq counter
+// advances only if the commit succeeds.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx, seq int64, now int64) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return errors.New("store is closed")
+	}
+	next := s.seq + 1
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return fn(tx, next, s.now().UnixMilli()) }); err != nil {
+		return err
+	}
+	s.seq = next
+	return nil
+}
