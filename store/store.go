@@ -27,7 +27,6 @@ import (
 	"sync"
 	"time"
 
-
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
