@@ -20,10 +20,13 @@ const (
 )
 
 // Page is one page of the feed, newest first. Next is the cursor of the
-// following page, empty on the last one.
+// following page, empty on the last one. Seq is the node's seq when the page
+// was read: the page reflects every change up to it and none after, so a
+// client applies only events with a greater seq on top of it.
 type Page struct {
 	Posts []feed.Post `json:"posts"`
 	Next  string      `json:"next"`
+	Seq   int64       `json:"seq"`
 }
 
 const postColumns = `id, title, body, author, created_at, updated_at, version, deleted, seq`
@@ -164,11 +167,20 @@ func (s *Store) List(ctx context.Context, before string, limit int) (Page, error
 	}
 	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, limit+1)
-	posts, err := s.query(ctx, query, args...)
+	// One read transaction: the seq and the posts come from the same snapshot.
+	var page Page
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM posts`).Scan(&page.Seq); err != nil {
+			return err
+		}
+		var err error
+		page.Posts, err = queryPosts(ctx, tx, query, args...)
+		return err
+	})
 	if err != nil {
 		return Page{}, fmt.Errorf("store: list posts: %w", err)
 	}
-	page := Page{Posts: posts}
+	posts := page.Posts
 	if len(posts) > limit {
 		page.Posts = posts[:limit]
 		last := page.Posts[limit-1]
@@ -181,15 +193,20 @@ func (s *Store) List(ctx context.Context, before string, limit int) (Page, error
 // has a seq greater than since, in seq order: the latest state of each post
 // changed after since.
 func (s *Store) Changes(ctx context.Context, since int64, limit int) ([]feed.Post, error) {
-	posts, err := s.query(ctx, `SELECT `+postColumns+` FROM posts WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
+	posts, err := queryPosts(ctx, s.r, `SELECT `+postColumns+` FROM posts WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: changes since %d: %w", since, err)
 	}
 	return posts, nil
 }
 
-func (s *Store) query(ctx context.Context, query string, args ...any) ([]feed.Post, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func queryPosts(ctx context.Context, q querier, query string, args ...any) ([]feed.Post, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -186,6 +186,16 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// inReadTx runs fn in a read-only transaction: one consistent snapshot.
+func (s *Store) inReadTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
 // write runs fn in a write transaction with the next seq. The seq counter
 // advances only if the commit succeeds.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx, seq int64, now int64) error) error {
