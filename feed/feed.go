@@ -43,6 +43,23 @@ type Node struct {
 	Name string `json:"name"`
 }
 
+// Page limits for listing the feed.
+const (
+	MinLimit     = 1
+	MaxLimit     = 200
+	DefaultLimit = 50
+)
+
+// Page is one page of the feed, newest first. Next is the cursor of the
+// following page, empty on the last one. Seq is the node's seq when the page
+// was read: the page reflects every change up to it and none after, so a
+// client applies only events with a greater seq on top of it.
+type Page struct {
+	Posts []Post `json:"posts"`
+	Next  string `json:"next"`
+	Seq   int64  `json:"seq"`
+}
+
 // NewPost is the input of a create. Author is optional: empty means the
 // node's display name.
 type NewPost struct {

@@ -12,23 +12,6 @@ import (
 	"lanfeed/feed"
 )
 
-// Page limits for List.
-const (
-	MinLimit     = 1
-	MaxLimit     = 200
-	DefaultLimit = 50
-)
-
-// Page is one page of the feed, newest first. Next is the cursor of the
-// following page, empty on the last one. Seq is the node's seq when the page
-// was read: the page reflects every change up to it and none after, so a
-// client applies only events with a greater seq on top of it.
-type Page struct {
-	Posts []feed.Post `json:"posts"`
-	Next  string      `json:"next"`
-	Seq   int64       `json:"seq"`
-}
-
 const postColumns = `id, title, body, author, created_at, updated_at, version, deleted, seq`
 
 // Create commits a new post. An empty author becomes the node's name.
@@ -151,16 +134,16 @@ func (s *Store) Get(ctx context.Context, id string) (feed.Post, error) {
 
 // List returns up to limit live posts, newest createdAt first and, for equal
 // times, greatest id first, starting after cursor before ("" for the top).
-func (s *Store) List(ctx context.Context, before string, limit int) (Page, error) {
-	if limit < MinLimit || limit > MaxLimit {
-		return Page{}, feed.Invalid("limit", fmt.Sprintf("limit must be between %d and %d", MinLimit, MaxLimit))
+func (s *Store) List(ctx context.Context, before string, limit int) (feed.Page, error) {
+	if limit < feed.MinLimit || limit > feed.MaxLimit {
+		return feed.Page{}, feed.Invalid("limit", fmt.Sprintf("limit must be between %d and %d", feed.MinLimit, feed.MaxLimit))
 	}
 	query := `SELECT ` + postColumns + ` FROM posts WHERE deleted = 0`
 	args := []any{}
 	if before != "" {
 		ms, id, err := parseCursor(before)
 		if err != nil {
-			return Page{}, err
+			return feed.Page{}, err
 		}
 		query += ` AND (created_at, id) < (?, ?)`
 		args = append(args, ms, id)
@@ -168,7 +151,7 @@ func (s *Store) List(ctx context.Context, before string, limit int) (Page, error
 	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, limit+1)
 	// One read transaction: the seq and the posts come from the same snapshot.
-	var page Page
+	var page feed.Page
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM posts`).Scan(&page.Seq); err != nil {
 			return err
@@ -178,7 +161,7 @@ func (s *Store) List(ctx context.Context, before string, limit int) (Page, error
 		return err
 	})
 	if err != nil {
-		return Page{}, fmt.Errorf("store: list posts: %w", err)
+		return feed.Page{}, fmt.Errorf("store: list posts: %w", err)
 	}
 	posts := page.Posts
 	if len(posts) > limit {

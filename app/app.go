@@ -1,0 +1,196 @@
+// Package app holds lanfeed's use cases. Every writer (Wails bindings, REST,
+// websocket emits) goes through Service, which validates, commits to the
+// store and then, only after the commit succeeded, publishes one Event to
+// the fan-out. Store and realtime meet here and in main, nowhere else.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"lanfeed/feed"
+	"lanfeed/realtime"
+	"lanfeed/store"
+)
+
+// Event is one change as every consumer sees it. Envelope holds the exact
+// bytes that LAN peers receive and that the desktop window is given.
+type Event struct {
+	Name     string // realtime.EventPosts or realtime.EventPeers
+	Seq      int64  // seq of a post change; 0 for presence
+	Envelope []byte
+	Origin   realtime.Origin // the peer that caused it, if any
+	Ack      []byte          // what Origin gets instead of Envelope
+}
+
+// Sink consumes events. Publish is called in seq order and must not block.
+type Sink interface {
+	Publish(Event)
+}
+
+// Fanout is the Sink that hands each event to every consumer: the websocket
+// hub and the desktop UI. Consumers are added during wiring, before traffic.
+type Fanout struct {
+	mu    sync.RWMutex
+	sinks []Sink
+}
+
+// Add appends a consumer.
+func (f *Fanout) Add(s Sink) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sinks = append(f.sinks, s)
+}
+
+// Publish implements Sink.
+func (f *Fanout) Publish(ev Event) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for _, s := range f.sinks {
+		s.Publish(ev)
+	}
+}
+
+// HubSink adapts a realtime hub to Sink.
+type HubSink struct{ Hub *realtime.Hub }
+
+// Publish implements Sink.
+func (s HubSink) Publish(ev Event) {
+	s.Hub.Broadcast(realtime.Message{Seq: ev.Seq, Frame: ev.Envelope, Origin: ev.Origin.Peer, Reply: ev.Ack})
+}
+
+// Service is the one path for reads and writes. It implements
+// realtime.Service.
+type Service struct {
+	store *store.Store
+	sink  Sink
+	log   *slog.Logger
+
+	// writeMu makes commit and publish one step, so events leave in seq order.
+	writeMu sync.Mutex
+	// pubMu keeps presence events from interleaving with a post publish.
+	pubMu sync.Mutex
+
+	identity atomic.Pointer[realtime.Identity]
+	token    atomic.Pointer[string]
+}
+
+// New returns a Service over st publishing to sink.
+func New(ctx context.Context, st *store.Store, sink Sink, log *slog.Logger) (*Service, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Service{store: st, sink: sink, log: log}
+	n, err := st.Node(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.identity.Store(&realtime.Identity{Node: n.Node, Epoch: n.Epoch})
+	s.token.Store(&n.Token)
+	return s, nil
+}
+
+// Identity returns the node's id, display name and epoch.
+func (s *Service) Identity() realtime.Identity { return *s.identity.Load() }
+
+// Authorize reports whether token is the current pairing token.
+func (s *Service) Authorize(token string) bool {
+	return realtime.ConstantTimeEqual(token, *s.token.Load())
+}
+
+// Token returns the pairing token, for the desktop owner to share.
+func (s *Service) Token() string { return *s.token.Load() }
+
+// RotateToken replaces the pairing token; the old one stops working at once.
+func (s *Service) RotateToken(ctx context.Context) (string, error) {
+	t, err := s.store.RotateToken(ctx)
+	if err != nil {
+		return "", err
+	}
+	s.token.Store(&t)
+	return t, nil
+}
+
+// SetName renames the node.
+func (s *Service) SetName(ctx context.Context, name string) (feed.Node, error) {
+	if err := s.store.SetName(ctx, name); err != nil {
+		return feed.Node{}, err
+	}
+	n, err := s.store.Node(ctx)
+	if err != nil {
+		return feed.Node{}, err
+	}
+	s.identity.Store(&realtime.Identity{Node: n.Node, Epoch: n.Epoch})
+	return n.Node, nil
+}
+
+// Seq returns the seq of the last committed change.
+func (s *Service) Seq() int64 { return s.store.Seq() }
+
+// List returns a page of the feed.
+func (s *Service) List(ctx context.Context, before string, limit int) (feed.Page, error) {
+	return s.store.List(ctx, before, limit)
+}
+
+// Get returns one live post.
+func (s *Service) Get(ctx context.Context, id string) (feed.Post, error) {
+	return s.store.Get(ctx, id)
+}
+
+// Create validates and commits a new post, then publishes it.
+func (s *Service) Create(ctx context.Context, in feed.NewPost, o realtime.Origin) (feed.Post, error) {
+	return s.commit(realtime.ActionCreate, o, func() (feed.Post, error) { return s.store.Create(ctx, in) })
+}
+
+// Update commits a change to post id at the given version, then publishes it.
+func (s *Service) Update(ctx context.Context, id string, patch feed.PostPatch, o realtime.Origin) (feed.Post, error) {
+	return s.commit(realtime.ActionUpdate, o, func() (feed.Post, error) { return s.store.Update(ctx, id, patch) })
+}
+
+// Delete tombstones post id (version 0: any version), then publishes it.
+func (s *Service) Delete(ctx context.Context, id string, version int64, o realtime.Origin) (feed.Post, error) {
+	return s.commit(realtime.ActionDelete, o, func() (feed.Post, error) { return s.store.Delete(ctx, id, version) })
+}
+
+// commit runs one store write and, if it committed, publishes its event.
+// Holding writeMu across both keeps publish order equal to seq order.
+func (s *Service) commit(action string, o realtime.Origin, write func() (feed.Post, error)) (feed.Post, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	p, err := write()
+	if err != nil {
+		return feed.Post{}, err
+	}
+	ev := Event{Name: realtime.EventPosts, Seq: p.Seq, Envelope: realtime.EncodePostEvent(action, p), Origin: o}
+	if o.Peer != 0 {
+		ev.Ack = realtime.EncodeAck(o.EmitID, p)
+	}
+	s.publish(ev)
+	return p, nil
+}
+
+// Replay returns the envelopes of posts changed after since, for a peer's sync.
+func (s *Service) Replay(ctx context.Context, since int64, limit int) ([]realtime.Change, error) {
+	posts, err := s.store.Changes(ctx, since, limit)
+	if err != nil {
+		return nil, err
+	}
+	changes := make([]realtime.Change, len(posts))
+	for i, p := range posts {
+		changes[i] = realtime.Change{Seq: p.Seq, Frame: realtime.EncodePostEvent(realtime.ActionOf(p), p)}
+	}
+	return changes, nil
+}
+
+// Presence publishes a peers event.
+func (s *Service) Presence(action string, peer realtime.PeerInfo, count int) {
+	s.publish(Event{Name: realtime.EventPeers, Envelope: realtime.EncodePeersEvent(action, peer, count)})
+}
+
+func (s *Service) publish(ev Event) {
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	s.sink.Publish(ev)
+}

@@ -1,0 +1,322 @@
+package realtime
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"lanfeed/feed"
+
+	"github.com/gorilla/websocket"
+)
+
+// Info is what GET /api/info returns.
+type Info struct {
+	Proto int       `json:"proto"`
+	Node  feed.Node `json:"node"`
+	Epoch string    `json:"epoch"`
+	Seq   int64     `json:"seq"`
+	Peers int       `json:"peers"`
+	URLs  []string  `json:"urls"`
+}
+
+// Info describes the node as the LAN sees it.
+func (h *Hub) Info() Info {
+	id := h.svc.Identity()
+	urls := h.cfg.URLs()
+	if urls == nil {
+		urls = []string{}
+	}
+	return Info{Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: h.Seq(), Peers: h.Count(), URLs: urls}
+}
+
+// Handler serves the websocket at /ws, the REST API under /api/, /healthz and
+// the web UI at /.
+func (h *Hub) Handler() http.Handler { return h.handler }
+
+func (h *Hub) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", h.serveWS)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /api/info", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, h.Info())
+	})
+	mux.HandleFunc("GET /api/peers", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string][]PeerInfo{"peers": h.Peers()})
+	})
+	mux.HandleFunc("GET /api/posts", h.listPosts)
+	mux.HandleFunc("GET /api/posts/{id}", h.getPost)
+	mux.HandleFunc("POST /api/posts", h.guard(h.createPost))
+	mux.HandleFunc("PATCH /api/posts/{id}", h.guard(h.updatePost))
+	mux.HandleFunc("DELETE /api/posts/{id}", h.guard(h.deletePost))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, feed.Errorf(feed.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
+	})
+	mux.Handle("GET /", h.ui())
+	return mux
+}
+
+// serveWS upgrades a peer. A token, if given, must be right: a peer that
+// believes it can write learns at once that it cannot.
+func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
+	if !h.checkOrigin(r) {
+		refuseOrigin(w, r)
+		return
+	}
+	q := r.URL.Query()
+	canWrite := false
+	if token := q.Get("token"); token != "" {
+		if !h.svc.Authorize(token) {
+			h.writeError(w, feed.Errorf(feed.CodeUnauthorized, "token is not this node's pairing token"))
+			return
+		}
+		canWrite = true
+	}
+	name := strings.TrimSpace(q.Get("name"))
+	if name == "" {
+		name = "anonymous"
+	}
+	if err := feed.CheckName("name", name); err != nil {
+		h.writeError(w, err)
+		return
+	}
+	conn, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered with the HTTP error
+	}
+	id := h.nextID.Add(1)
+	p := &peer{
+		hub: h, conn: conn, id: id, canWrite: canWrite,
+		info: PeerInfo{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	count, err := h.register(p)
+	if err != nil {
+		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
+		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(h.cfg.WriteWait))
+		conn.Close()
+		return
+	}
+	h.svc.Presence(ActionJoin, p.info, count)
+	go p.writeLoop()
+	go p.readLoop()
+}
+
+// checkOrigin accepts requests without Origin (programs), from the node's
+// own host, or from an allowed origin.
+func (h *Hub) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, a := range h.cfg.AllowedOrigins {
+		if strings.EqualFold(strings.TrimRight(a, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseOrigin answers 403: the request is well-formed, but pages from that
+// origin may not use this node.
+func refuseOrigin(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusForbidden, feed.Errorf(feed.CodeUnauthorized,
+		"origin %q is not allowed; add it with --allow-origin", r.Header.Get("Origin")))
+}
+
+// guard lets a state-changing request through only from an allowed origin
+// and with the pairing token as a bearer token.
+func (h *Hub) guard(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !h.checkOrigin(r) {
+			refuseOrigin(w, r)
+			return
+		}
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || !h.svc.Authorize(strings.TrimSpace(token)) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lanfeed"`)
+			h.writeError(w, feed.Errorf(feed.CodeUnauthorized, "writing needs the node's pairing token as \"Authorization: Bearer <token>\""))
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (h *Hub) listPosts(w http.ResponseWriter, r *http.Request) {
+	limit := feed.DefaultLimit
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			h.writeError(w, feed.Invalid("limit", fmt.Sprintf("limit must be a number between %d and %d", feed.MinLimit, feed.MaxLimit)))
+			return
+		}
+		limit = n
+	}
+	page, err := h.svc.List(r.Context(), r.URL.Query().Get("before"), limit)
+	h.reply(w, http.StatusOK, page, err)
+}
+
+func (h *Hub) getPost(w http.ResponseWriter, r *http.Request) {
+	p, err := h.svc.Get(r.Context(), r.PathValue("id"))
+	h.reply(w, http.StatusOK, p, err)
+}
+
+func (h *Hub) createPost(w http.ResponseWriter, r *http.Request) {
+	var in feed.NewPost
+	if err := h.decodeBody(w, r, &in); err != nil {
+		h.writeError(w, err)
+		return
+	}
+	p, err := h.svc.Create(r.Context(), in, Origin{})
+	h.reply(w, http.StatusCreated, p, err)
+}
+
+func (h *Hub) updatePost(w http.ResponseWriter, r *http.Request) {
+	var patch feed.PostPatch
+	if err := h.decodeBody(w, r, &patch); err != nil {
+		h.writeError(w, err)
+		return
+	}
+	p, err := h.svc.Update(r.Context(), r.PathValue("id"), patch, Origin{})
+	h.reply(w, http.StatusOK, p, err)
+}
+
+func (h *Hub) deletePost(w http.ResponseWriter, r *http.Request) {
+	var version int64
+	if s := r.URL.Query().Get("version"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < 1 {
+			h.writeError(w, feed.Invalid("version", "version must be a whole number of 1 or more"))
+			return
+		}
+		version = v
+	}
+	p, err := h.svc.Delete(r.Context(), r.PathValue("id"), version, Origin{})
+	h.reply(w, http.StatusOK, p, err)
+}
+
+// decodeBody reads a JSON body of at most MaxMessage bytes into v.
+func (h *Hub) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxMessage))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return feed.Errorf(feed.CodeTooLarge, "request body is over the %d-byte limit", tooBig.Limit)
+	}
+	if err != nil {
+		return feed.Errorf(feed.CodeBadRequest, "could not read the request body")
+	}
+	return decodeData(data, v)
+}
+
+// decodeData decodes one JSON object into v strictly: unknown fields and
+// trailing data are refused, a value of the wrong type names its field.
+func decodeData(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return feed.Errorf(feed.CodeBadRequest, "expected a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return feed.Invalid(typeErr.Field, fmt.Sprintf("%s must be a %s, not %s", typeErr.Field, kindName(typeErr.Type.Kind().String()), typeErr.Value))
+		}
+		return feed.Errorf(feed.CodeBadRequest, "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return feed.Errorf(feed.CodeBadRequest, "malformed JSON: data after the object")
+	}
+	return nil
+}
+
+func kindName(kind string) string {
+	switch kind {
+	case "int64", "int":
+		return "whole number"
+	case "ptr", "struct":
+		return "JSON object"
+	}
+	return kind
+}
+
+func (h *Hub) reply(w http.ResponseWriter, status int, v any, err error) {
+	if err != nil {
+		h.writeError(w, err)
+		return
+	}
+	writeJSON(w, status, v)
+}
+
+// statusOf maps each error code to its HTTP status, once for the whole API.
+var statusOf = map[string]int{
+	feed.CodeInvalid:      http.StatusBadRequest,
+	feed.CodeBadRequest:   http.StatusBadRequest,
+	feed.CodeUnauthorized: http.StatusUnauthorized,
+	feed.CodeNotFound:     http.StatusNotFound,
+	feed.CodeConflict:     http.StatusConflict,
+	feed.CodeTooLarge:     http.StatusRequestEntityTooLarge,
+	feed.CodeRateLimited:  http.StatusTooManyRequests,
+	feed.CodeInternal:     http.StatusInternalServerError,
+}
+
+func (h *Hub) writeError(w http.ResponseWriter, err error) {
+	e := feed.AsError(err)
+	if e.Code == feed.CodeInternal {
+		h.log.Error("request failed", "err", err)
+	}
+	writeJSON(w, statusOf[e.Code], e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// ui serves the built web UI, or a notice when the bundle was not built in.
+func (h *Hub) ui() http.Handler {
+	var files http.Handler
+	if h.cfg.UI != nil {
+		if f, err := h.cfg.UI.Open("index.html"); err == nil {
+			f.Close()
+			files = http.FileServer(h.cfg.UI)
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("Content-Security-Policy",
+			"default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+		if files == nil {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			io.WriteString(w, "<!doctype html><title>lanfeed</title><p>This lanfeed node was built without its web UI. "+
+				"The API is at <code>/api/posts</code> and the live feed at <code>/ws</code>.</p>")
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// ConstantTimeEqual compares a presented token with the real one without
+// leaking, through timing, how much of it matched.
+func ConstantTimeEqual(presented, real string) bool {
+	return real != "" && subtle.ConstantTimeCompare([]byte(presented), []byte(real)) == 1
+}

@@ -1,0 +1,273 @@
+// Package realtime is lanfeed's LAN server: the websocket hub speaking wire
+// protocol v1 and the REST API, on one HTTP handler. It knows nothing of SQL
+// or Wails; it reaches posts through the Service interface.
+//
+// Guarantees:
+//   - Ordering: Broadcast is called in seq order, and every peer receives the
+//     messages of one Broadcast in that order; a peer's own writes come back
+//     as acks in the same slot, so each peer sees a gap-free seq stream once
+//     it is live.
+//   - Resume: a peer that sends sync gets the latest state of every post
+//     changed after its seq, read page by page from the database at the pace
+//     it reads, then "synced", then live events, with no gap and no duplicate
+//     between the two.
+//   - Backpressure: each peer has one writer goroutine and an outgoing queue
+//     bounded in bytes. Broadcast only appends to queues, never blocks and
+//     never starts goroutines; a peer whose queue overflows is closed with
+//     1013 and must resume with sync.
+//   - Shutdown: Close says goodbye (1001) to every peer and waits for all the
+//     goroutines the hub started.
+package realtime
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"lanfeed/feed"
+
+	"github.com/gorilla/websocket"
+)
+
+// Defaults for Config; each can be overridden, mostly by tests.
+const (
+	// DefaultQueueBytes bounds a peer's outgoing queue: about a thousand
+	// typical events, far more than a healthy reader ever lags behind.
+	DefaultQueueBytes = 1 << 20
+	// DefaultMaxMessage is the largest message a peer may send: a post at its
+	// limits (20,000 characters of body, up to 4 bytes each in JSON) fits.
+	DefaultMaxMessage = 64 << 10
+	// DefaultPingPeriod keeps NAT and proxy mappings alive and detects dead
+	// peers; it must be well under DefaultPongWait.
+	DefaultPingPeriod = 25 * time.Second
+	// DefaultPongWait is how long a peer may stay silent (no message, no pong)
+	// before it is dropped.
+	DefaultPongWait = 60 * time.Second
+	// DefaultWriteWait bounds one frame's write: a peer whose socket does not
+	// drain for this long is gone.
+	DefaultWriteWait = 10 * time.Second
+	// DefaultReplayPage is how many posts a sync reads from the database at a
+	// time: enough to amortise the query, small enough to bound memory.
+	DefaultReplayPage = 256
+	// closeGrace is how long we wait for a peer's reply to our close frame.
+	closeGrace = time.Second
+)
+
+// Service is what the hub and the REST API need from the application. Writes
+// publish their event through Broadcast before returning.
+type Service interface {
+	Identity() Identity
+	// Authorize reports whether token is the node's pairing token.
+	Authorize(token string) bool
+	List(ctx context.Context, before string, limit int) (feed.Page, error)
+	Get(ctx context.Context, id string) (feed.Post, error)
+	Create(ctx context.Context, in feed.NewPost, o Origin) (feed.Post, error)
+	Update(ctx context.Context, id string, patch feed.PostPatch, o Origin) (feed.Post, error)
+	Delete(ctx context.Context, id string, version int64, o Origin) (feed.Post, error)
+	// Replay returns the envelopes of up to limit posts changed after since,
+	// in seq order, each with its seq.
+	Replay(ctx context.Context, since int64, limit int) ([]Change, error)
+	// Presence is told when a peer joins or leaves; count includes the change.
+	Presence(action string, peer PeerInfo, count int)
+}
+
+// Change is one replayed post: its envelope and seq.
+type Change struct {
+	Seq   int64
+	Frame []byte
+}
+
+// Message is one broadcast: Frame goes to every peer but Origin, which gets
+// Reply (its ack) instead. Seq is 0 for messages outside the post stream.
+type Message struct {
+	Seq    int64
+	Frame  []byte
+	Origin uint64
+	Reply  []byte
+}
+
+// Config configures a Hub. Zero durations and sizes take the defaults.
+type Config struct {
+	Service Service
+	// Seq is the seq of the last change already in the database.
+	Seq int64
+	// AllowedOrigins lists browser origins (e.g. "http://laptop.local:7700")
+	// accepted besides the node's own host. Requests without Origin are
+	// accepted: they come from programs, not web pages.
+	AllowedOrigins []string
+	QueueBytes     int   // bytes; default DefaultQueueBytes
+	MaxMessage     int64 // bytes; default DefaultMaxMessage
+	PingPeriod     time.Duration
+	PongWait       time.Duration
+	WriteWait      time.Duration
+	ReplayPage     int
+	// URLs returns the addresses the node serves, for /api/info.
+	URLs func() []string
+	// UI is the built web UI served at "/"; nil serves a short notice.
+	UI     http.FileSystem
+	Logger *slog.Logger
+}
+
+// Hub tracks the connected peers and fans messages out to them.
+type Hub struct {
+	cfg      Config
+	svc      Service
+	log      *slog.Logger
+	upgrader websocket.Upgrader
+	handler  http.Handler
+
+	pubMu   sync.Mutex   // one Broadcast at a time, so queues see seq order
+	lastSeq atomic.Int64 // seq of the last broadcast post change
+	nextID  atomic.Uint64
+
+	mu     sync.RWMutex
+	peers  map[*peer]struct{}
+	closed bool
+	wg     sync.WaitGroup // every peer goroutine
+}
+
+// NewHub returns a hub with no peers. Serve it with Handler.
+func NewHub(cfg Config) *Hub {
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = DefaultQueueBytes
+	}
+	if cfg.MaxMessage <= 0 {
+		cfg.MaxMessage = DefaultMaxMessage
+	}
+	if cfg.PingPeriod <= 0 {
+		cfg.PingPeriod = DefaultPingPeriod
+	}
+	if cfg.PongWait <= 0 {
+		cfg.PongWait = DefaultPongWait
+	}
+	if cfg.WriteWait <= 0 {
+		cfg.WriteWait = DefaultWriteWait
+	}
+	if cfg.ReplayPage <= 0 {
+		cfg.ReplayPage = DefaultReplayPage
+	}
+	if cfg.URLs == nil {
+		cfg.URLs = func() []string { return nil }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	h := &Hub{cfg: cfg, svc: cfg.Service, log: cfg.Logger, peers: map[*peer]struct{}{}}
+	h.lastSeq.Store(cfg.Seq)
+	h.upgrader = websocket.Upgrader{
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+		CheckOrigin:     h.checkOrigin,
+	}
+	h.handler = h.routes()
+	return h
+}
+
+// Seq returns the seq of the last post change broadcast.
+func (h *Hub) Seq() int64 { return h.lastSeq.Load() }
+
+// Broadcast queues m for every peer. It never blocks on a peer; callers must
+// call it in seq order (the application does, after each commit).
+func (h *Hub) Broadcast(m Message) {
+	h.pubMu.Lock()
+	defer h.pubMu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if m.Seq > 0 {
+		h.lastSeq.Store(m.Seq)
+	}
+	for p := range h.peers {
+		if p.id == m.Origin && m.Reply != nil {
+			p.enqueue(m.Reply, 0)
+			continue
+		}
+		p.enqueue(m.Frame, m.Seq)
+	}
+}
+
+// Peers returns the connected peers, longest connected first.
+func (h *Hub) Peers() []PeerInfo {
+	h.mu.RLock()
+	list := make([]PeerInfo, 0, len(h.peers))
+	for p := range h.peers {
+		list = append(list, p.info)
+	}
+	h.mu.RUnlock()
+	slices.SortFunc(list, func(a, b PeerInfo) int {
+		if c := a.Since.Compare(b.Since.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return list
+}
+
+// Count returns the number of connected peers.
+func (h *Hub) Count() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.peers)
+}
+
+// register adds p and queues its hello; p is live from the current seq on.
+func (h *Hub) register(p *peer) (count int, err error) {
+	id := h.svc.Identity()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return 0, errClosed
+	}
+	seq := h.lastSeq.Load()
+	p.floor = seq
+	p.enqueue(mustJSON(helloFrame{Type: "hello", Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: seq,
+		Peer: p.info, CanWrite: p.canWrite}), 0)
+	h.peers[p] = struct{}{}
+	h.wg.Add(2) // the peer's reader and writer, started by the caller
+	return len(h.peers), nil
+}
+
+func (h *Hub) unregister(p *peer) (count int, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.peers[p]; !ok {
+		return len(h.peers), false
+	}
+	delete(h.peers, p)
+	return len(h.peers), true
+}
+
+var errClosed = errors.New("realtime: hub is closed")
+
+// Close refuses new peers, says goodbye (1001) to every connected one and
+// waits until all their goroutines have ended or ctx is done, in which case
+// it drops the remaining connections. Calling it again waits again.
+func (h *Hub) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	peers := make([]*peer, 0, len(h.peers))
+	for p := range h.peers {
+		peers = append(peers, p)
+	}
+	h.mu.Unlock()
+	for _, p := range peers {
+		p.close(websocket.CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, p := range peers {
+			p.conn.Close()
+		}
+		<-done
+		return ctx.Err()
+	}
+}

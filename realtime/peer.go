@@ -1,0 +1,377 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"lanfeed/feed"
+
+	"github.com/gorilla/websocket"
+)
+
+// CloseTryAgainLater (1013) is sent to a peer whose queue overflowed.
+const CloseTryAgainLater = 1013
+
+// queued is one outgoing frame; seq is the post change it carries, 0 for
+// frames outside the post stream (hello, acks, errors, presence).
+type queued struct {
+	frame []byte
+	seq   int64
+}
+
+type syncRequest struct {
+	since int64
+	epoch string
+}
+
+type closeRequest struct {
+	code   int
+	reason string
+}
+
+// peer is one websocket connection. The reader goroutine owns reading and
+// the connection's lifetime; the writer goroutine is the only one writing.
+type peer struct {
+	hub      *Hub
+	conn     *websocket.Conn
+	id       uint64
+	info     PeerInfo
+	canWrite bool
+	wake     chan struct{} // capacity 1: "the queue or the state changed"
+	done     chan struct{} // closed when the reader ends
+
+	mu        sync.Mutex
+	queue     []queued
+	queuedLen int           // bytes in queue
+	floor     int64         // post frames with seq <= floor are already delivered or replayed
+	replaying bool          // a sync is under way: post frames come from the database
+	pending   *syncRequest  // sync waiting for the writer
+	closing   *closeRequest // once set, nothing more is queued
+}
+
+// enqueue appends frame unless the peer is closing, already has the post
+// change, or is replaying. It never blocks; on overflow it closes the peer.
+func (p *peer) enqueue(frame []byte, seq int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing != nil || (seq > 0 && (p.replaying || seq <= p.floor)) {
+		return
+	}
+	if p.queuedLen+len(frame) > p.hub.cfg.QueueBytes {
+		p.queue, p.queuedLen = nil, 0
+		p.closing = &closeRequest{CloseTryAgainLater, "too slow: outgoing queue full; reconnect and sync"}
+		p.signal()
+		return
+	}
+	p.queue = append(p.queue, queued{frame, seq})
+	p.queuedLen += len(frame)
+	p.signal()
+}
+
+func (p *peer) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close asks the writer to send a close frame and stop.
+func (p *peer) close(code int, reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing == nil {
+		p.queue, p.queuedLen = nil, 0
+		p.closing = &closeRequest{code, reason}
+		p.signal()
+	}
+}
+
+// requestSync switches the peer to replay: post frames already queued would
+// duplicate the replay, so they are dropped, and new ones are not queued
+// until the replay has caught up.
+func (p *peer) requestSync(r syncRequest) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.replaying = true
+	kept := p.queue[:0]
+	p.queuedLen = 0
+	for _, q := range p.queue {
+		if q.seq == 0 {
+			kept = append(kept, q)
+			p.queuedLen += len(q.frame)
+		}
+	}
+	clear(p.queue[len(kept):])
+	p.queue = kept
+	p.pending = &r
+	p.signal()
+}
+
+// take empties the queue for the writer.
+func (p *peer) take() ([]queued, *syncRequest, *closeRequest) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	q, s := p.queue, p.pending
+	p.queue, p.queuedLen, p.pending = nil, 0, nil
+	return q, s, p.closing
+}
+
+// writeLoop is the only goroutine writing to the connection.
+func (p *peer) writeLoop() {
+	defer p.hub.wg.Done()
+	ping := time.NewTicker(p.hub.cfg.PingPeriod)
+	defer ping.Stop()
+	for {
+		select {
+		case <-p.wake:
+		case <-ping.C:
+			if err := p.ping(); err != nil {
+				p.conn.Close()
+				return
+			}
+			continue
+		case <-p.done:
+			return
+		}
+		if err := p.flush(ping); err != nil {
+			if !errors.Is(err, errClosing) {
+				p.conn.Close() // unblocks the reader, which cleans up
+			}
+			return
+		}
+	}
+}
+
+var errClosing = errors.New("peer closing")
+
+// flush writes what is queued, then performs a pending close or sync.
+func (p *peer) flush(ping *time.Ticker) error {
+	frames, req, closing := p.take()
+	if err := p.writeFrames(frames); err != nil {
+		return err
+	}
+	if closing != nil {
+		p.writeClose(closing)
+		return errClosing
+	}
+	if req != nil {
+		return p.replay(*req, ping)
+	}
+	return nil
+}
+
+func (p *peer) writeFrames(frames []queued) error {
+	for _, q := range frames {
+		if err := p.write(q.frame); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *peer) write(frame []byte) error {
+	p.conn.SetWriteDeadline(time.Now().Add(p.hub.cfg.WriteWait))
+	return p.conn.WriteMessage(websocket.TextMessage, frame)
+}
+
+func (p *peer) ping() error {
+	return p.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(p.hub.cfg.WriteWait))
+}
+
+// writeClose sends the close frame and gives the peer closeGrace to answer;
+// the reader sees the answer (or the deadline) and closes the connection.
+func (p *peer) writeClose(c *closeRequest) {
+	msg := websocket.FormatCloseMessage(c.code, c.reason)
+	p.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(p.hub.cfg.WriteWait))
+	p.conn.SetReadDeadline(time.Now().Add(closeGrace))
+}
+
+// replay streams the posts changed after r.since straight from the database,
+// at the pace of the socket, then switches the peer to live delivery. While
+// it runs, live post frames are not queued (the database has them), so the
+// replay never fills the queue; other frames are flushed between pages.
+func (p *peer) replay(r syncRequest, ping *time.Ticker) error {
+	id := p.hub.svc.Identity()
+	since := r.since
+	if (r.epoch != "" && r.epoch != id.Epoch) || since > p.hub.lastSeq.Load() {
+		// Another database, or a seq this node never reached: start over.
+		if err := p.write(mustJSON(resetFrame{Type: "reset", Epoch: id.Epoch})); err != nil {
+			return err
+		}
+		since = 0
+	}
+	page := p.hub.cfg.ReplayPage
+	for {
+		changes, err := p.hub.svc.Replay(context.Background(), since, page)
+		if err != nil {
+			p.hub.log.Error("replay failed", "peer", p.info.ID, "since", since, "err", err)
+			p.close(websocket.CloseInternalServerErr, "replay failed; try again")
+			return nil
+		}
+		for _, c := range changes {
+			if err := p.write(c.Frame); err != nil {
+				return err
+			}
+			since = c.Seq
+		}
+		if len(changes) < page && p.goLive(since) {
+			break
+		}
+		// Between pages: keep the connection alive and deliver acks and
+		// presence that arrived meanwhile.
+		select {
+		case <-ping.C:
+			if err := p.ping(); err != nil {
+				return err
+			}
+		case <-p.done:
+			return errClosing
+		default:
+		}
+		frames, again, closing := p.take()
+		if err := p.writeFrames(frames); err != nil {
+			return err
+		}
+		if closing != nil {
+			p.writeClose(closing)
+			return errClosing
+		}
+		if again != nil { // a newer sync replaces this one
+			return p.replay(*again, ping)
+		}
+	}
+	return p.write(mustJSON(seqFrame{Type: "synced", Seq: since}))
+}
+
+// goLive ends a replay that reached seq if nothing newer has been broadcast;
+// changes broadcast but not yet queued are at or below seq and get dropped.
+func (p *peer) goLive(seq int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hub.lastSeq.Load() > seq || p.pending != nil {
+		return false
+	}
+	p.replaying = false
+	p.floor = seq
+	return true
+}
+
+// readLoop reads and handles the peer's messages until the connection ends,
+// then unregisters the peer and closes the connection.
+func (p *peer) readLoop() {
+	defer p.hub.wg.Done()
+	defer p.hub.leave(p)
+	c := p.conn
+	c.SetReadLimit(p.hub.cfg.MaxMessage)
+	c.SetReadDeadline(time.Now().Add(p.hub.cfg.PongWait))
+	c.SetPongHandler(func(string) error {
+		return c.SetReadDeadline(time.Now().Add(p.hub.cfg.PongWait))
+	})
+	for {
+		kind, data, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		c.SetReadDeadline(time.Now().Add(p.hub.cfg.PongWait))
+		if kind != websocket.TextMessage {
+			p.sendError(nil, feed.Errorf(feed.CodeBadRequest, "binary frames are not part of protocol v1; send JSON text frames"))
+			continue
+		}
+		p.handle(data)
+	}
+}
+
+// handle processes one message. Emits run here, in the reader, so one peer's
+// writes commit in the order it sent them.
+func (p *peer) handle(data []byte) {
+	var m inbound
+	if err := json.Unmarshal(data, &m); err != nil {
+		p.sendError(nil, feed.Errorf(feed.CodeBadRequest, "message is not a JSON object: %v", err))
+		return
+	}
+	switch m.Type {
+	case "sync":
+		if m.Since == nil || *m.Since < 0 {
+			p.sendError(m.ID, feed.Errorf(feed.CodeBadRequest, "sync needs \"since\": a seq of 0 or more"))
+			return
+		}
+		p.requestSync(syncRequest{since: *m.Since, epoch: m.Epoch})
+	case "emit":
+		if m.ID == nil {
+			p.sendError(nil, feed.Errorf(feed.CodeBadRequest, "emit needs a numeric \"id\" to match its ack"))
+			return
+		}
+		if err := p.emit(m); err != nil {
+			e := feed.AsError(err)
+			if e.Code == feed.CodeInternal {
+				p.hub.log.Error("emit failed", "peer", p.info.ID, "event", m.Event, "err", err)
+			}
+			p.sendError(m.ID, e)
+		}
+	case "":
+		p.sendError(m.ID, feed.Errorf(feed.CodeBadRequest, "message has no \"type\""))
+	default:
+		p.sendError(m.ID, feed.Errorf(feed.CodeBadRequest, "unknown message type %q", m.Type))
+	}
+}
+
+// emit decodes and performs one write. On success the application broadcasts
+// the change, which queues the ack for this peer in seq order.
+func (p *peer) emit(m inbound) error {
+	if !p.canWrite {
+		return feed.Errorf(feed.CodeUnauthorized, "writing needs the node's pairing token: connect with ?token=")
+	}
+	ctx := context.Background()
+	o := Origin{Peer: p.id, EmitID: *m.ID}
+	switch m.Event {
+	case EmitCreate:
+		var in feed.NewPost
+		if err := decodeData(m.Data, &in); err != nil {
+			return err
+		}
+		_, err := p.hub.svc.Create(ctx, in, o)
+		return err
+	case EmitUpdate:
+		var in emitUpdate
+		if err := decodeData(m.Data, &in); err != nil {
+			return err
+		}
+		if in.ID == "" {
+			return feed.Invalid("id", "id is required")
+		}
+		_, err := p.hub.svc.Update(ctx, in.ID, in.PostPatch, o)
+		return err
+	case EmitDelete:
+		var in emitDelete
+		if err := decodeData(m.Data, &in); err != nil {
+			return err
+		}
+		if in.ID == "" {
+			return feed.Invalid("id", "id is required")
+		}
+		_, err := p.hub.svc.Delete(ctx, in.ID, in.Version, o)
+		return err
+	default:
+		return feed.Errorf(feed.CodeBadRequest, "unknown event %q; expected %s, %s or %s", m.Event, EmitCreate, EmitUpdate, EmitDelete)
+	}
+}
+
+func (p *peer) sendError(id *int64, e *feed.Error) {
+	p.enqueue(encodeError(id, e), 0)
+}
+
+// leave runs when the reader ends: the peer is gone.
+func (h *Hub) leave(p *peer) {
+	close(p.done)
+	p.conn.Close()
+	if count, ok := h.unregister(p); ok {
+		h.svc.Presence(ActionLeave, p.info, count)
+	}
+}
+
+// String helps logs.
+func (p *peer) String() string { return fmt.Sprintf("peer %s (%s)", p.info.ID, p.info.Name) }
