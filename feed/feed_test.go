@@ -284,7 +284,7 @@ func TestPost_JSON(t *testing.T) {
 		ID: "0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b", Title: "t", Body: "b", Author: "a",
 		CreatedAt: UnixMilli(time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC).UnixMilli()),
 		UpdatedAt: UnixMilli(time.Date(2026, 11, 22, 9, 30, 0, 50e6, time.UTC).UnixMilli()),
-		Version: 2, Seq: 7,
+		Version:   2, Seq: 7,
 	}
 	b, err := json.Marshal(p)
 	if err != nil {

@@ -12,6 +12,9 @@ import (
 	"lanfeed/feed"
 )
 
+// MaxChanges bounds one Changes call, so a replay is always read in pages.
+const MaxChanges = 1000
+
 const postColumns = `id, title, body, author, created_at, updated_at, version, deleted, seq`
 
 // Create commits a new post. An empty author becomes the node's name.
@@ -176,6 +179,9 @@ func (s *Store) List(ctx context.Context, before string, limit int) (feed.Page, 
 // has a seq greater than since, in seq order: the latest state of each post
 // changed after since.
 func (s *Store) Changes(ctx context.Context, since int64, limit int) ([]feed.Post, error) {
+	if limit < 1 || limit > MaxChanges {
+		return nil, feed.Invalid("limit", fmt.Sprintf("limit must be between 1 and %d", MaxChanges))
+	}
 	posts, err := queryPosts(ctx, s.r, `SELECT `+postColumns+` FROM posts WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: changes since %d: %w", since, err)

@@ -57,8 +57,9 @@ type Store struct {
 	r    *sql.DB // read-only pool
 	now  func() time.Time
 
-	mu  sync.Mutex // serialises writes and guards seq
-	seq int64      // seq of the last committed change
+	mu     sync.Mutex // serialises writes and guards seq and closed
+	seq    int64      // seq of the last committed change
+	closed bool       // w and r stay set after Close so late readers get an error, not a nil pointer
 }
 
 // Open opens (creating if needed) the database in dir, applies migrations and
@@ -70,8 +71,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
-	if opts.Synchronous == "" {
+	switch opts.Synchronous = strings.ToUpper(opts.Synchronous); opts.Synchronous {
+	case "":
 		opts.Synchronous = "FULL"
+	case "FULL", "NORMAL", "OFF":
+	default:
+		return nil, fmt.Errorf("store: synchronous must be FULL, NORMAL or OFF, not %q", opts.Synchronous)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -116,15 +121,15 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	var errs []error
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
-		s.r = nil
 	}
-	if s.w != nil {
-		errs = append(errs, s.w.Close())
-		s.w = nil
-	}
+	errs = append(errs, s.w.Close())
 	return errors.Join(errs...)
 }
 
@@ -201,7 +206,7 @@ func (s *Store) inReadTx(ctx context.Context, fn func(*sql.Tx) error) error {
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx, seq int64, now int64) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.w == nil {
+	if s.closed {
 		return errors.New("store is closed")
 	}
 	next := s.seq + 1

@@ -1,0 +1,176 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"lanfeed/realtime"
+	"lanfeed/store"
+)
+
+// DefaultListen is the LAN address a node serves on unless told otherwise.
+const DefaultListen = ":7700"
+
+// Config is what a node needs to start; the desktop app and lanfeedd fill it
+// from their flags.
+type Config struct {
+	DataDir        string   // default: DefaultDataDir()
+	Name           string   // display name; empty keeps the stored one
+	AllowedOrigins []string // extra browser origins allowed besides the node's own
+	UI             fs.FS    // built web UI served at "/"; nil for none
+	Logger         *slog.Logger
+	Hub            realtime.Config // tuning; Service, Seq, URLs, UI and Logger are set by Open
+}
+
+// DefaultDataDir is lanfeed's folder in the OS user config directory.
+func DefaultDataDir() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no user config directory (%w); pass --data-dir", err)
+	}
+	return filepath.Join(dir, "lanfeed"), nil
+}
+
+// Server is one running node: the store, the service, the hub and, once
+// Listen has succeeded, the HTTP server. main wires it; nothing else holds it.
+type Server struct {
+	Store   *store.Store
+	Service *Service
+	Hub     *realtime.Hub
+	Fanout  *Fanout
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	http     *http.Server
+	served   chan struct{}
+	urls     []string
+	closeErr error
+	closed   bool
+}
+
+// Open opens the database in cfg.DataDir and builds the service and hub.
+// More consumers (the desktop window) can be added to Fanout before Listen.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.DataDir == "" {
+		dir, err := DefaultDataDir()
+		if err != nil {
+			return nil, err
+		}
+		cfg.DataDir = dir
+	}
+	st, err := store.Open(ctx, cfg.DataDir, store.Options{Name: cfg.Name})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Store: st, Fanout: &Fanout{}, log: cfg.Logger}
+	s.Service, err = New(ctx, st, s.Fanout, cfg.Logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	hc := cfg.Hub
+	hc.Service, hc.Seq, hc.Logger = s.Service, st.Seq(), cfg.Logger
+	hc.AllowedOrigins = append(hc.AllowedOrigins, cfg.AllowedOrigins...)
+	hc.URLs = s.URLs
+	if cfg.UI != nil {
+		hc.UI = http.FS(cfg.UI)
+	}
+	s.Hub = realtime.NewHub(hc)
+	s.Fanout.Add(HubSink{s.Hub})
+	return s, nil
+}
+
+// Listen starts serving the LAN on addr (host:port; port 0 picks a free one).
+func (s *Server) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w (is another lanfeed running? choose another address with --listen)", addr, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.urls = urlsFor(ln.Addr().(*net.TCPAddr))
+	s.http = &http.Server{
+		Handler:           s.Hub.Handler(),
+		ReadHeaderTimeout: 10 * time.Second, // slow handshakes must not pin connections
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.served = make(chan struct{})
+	go func(srv *http.Server, done chan struct{}) {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("LAN server stopped", "err", err)
+		}
+	}(s.http, s.served)
+	return nil
+}
+
+// URLs returns the addresses the node serves, the first reachable from the
+// LAN when there is one.
+func (s *Server) URLs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.urls...)
+}
+
+// Close stops accepting, says goodbye to every peer, waits for the hub's
+// goroutines and closes the database. It is idempotent.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return s.closeErr
+	}
+	s.closed = true
+	var errs []error
+	if s.http != nil {
+		errs = append(errs, s.http.Shutdown(ctx)) // hijacked websockets are the hub's
+	}
+	errs = append(errs, s.Hub.Close(ctx))
+	if s.served != nil {
+		<-s.served
+	}
+	errs = append(errs, s.Store.Close())
+	s.closeErr = errors.Join(errs...)
+	return s.closeErr
+}
+
+// urlsFor lists http URLs for a listening address: every interface address
+// when it listens on all of them, LAN addresses first.
+func urlsFor(a *net.TCPAddr) []string {
+	port := strconv.Itoa(a.Port)
+	if !a.IP.IsUnspecified() {
+		return []string{"http://" + net.JoinHostPort(a.IP.String(), port) + "/"}
+	}
+	var lan, local []string
+	addrs, _ := net.InterfaceAddrs()
+	for _, ad := range addrs {
+		ipn, ok := ad.(*net.IPNet)
+		if !ok || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsMulticast() {
+			continue
+		}
+		if a.IP.To4() != nil && ipn.IP.To4() == nil { // listening on 0.0.0.0 only
+			continue
+		}
+		u := "http://" + net.JoinHostPort(ipn.IP.String(), port) + "/"
+		if ipn.IP.IsLoopback() {
+			local = append(local, u)
+		} else {
+			lan = append(lan, u)
+		}
+	}
+	return append(lan, local...)
+}

@@ -1,0 +1,142 @@
+import { act, cleanup, render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { LiveListener, Post, Transport } from '../transport';
+import { App } from './App';
+import { createSession } from './session';
+
+afterEach(cleanup);
+
+const post = (n: number, over: Partial<Post> = {}): Post => ({
+  id: `0190a000-0000-7000-8000-${String(n).padStart(12, '0')}`,
+  title: `Post ${n}`,
+  body: `Body ${n}`,
+  author: n % 2 ? 'mia' : 'jonas',
+  createdAt: `2026-11-22T09:${String(n).padStart(2, '0')}:00.000Z`,
+  updatedAt: `2026-11-22T09:${String(n).padStart(2, '0')}:00.000Z`,
+  version: 1,
+  deleted: false,
+  seq: n,
+  ...over,
+});
+
+// fakeTransport is a node with three posts at seq 3; the test plays the stream.
+function fakeTransport(kind: 'web' | 'desktop', canWrite: boolean) {
+  let listener: LiveListener | null = null;
+  const sync = vi.fn();
+  let token = kind === 'desktop' ? 'desk-token' : '';
+  const t: Transport = {
+    kind,
+    listPosts: () => Promise.resolve({ posts: [post(3), post(2), post(1)], next: '', seq: 3 }),
+    getPost: vi.fn(),
+    createPost: vi.fn((input) => {
+      const p = post(4, { ...input, author: input.author ?? 'desk', seq: 4 });
+      listener?.ack(p, 4);
+      return Promise.resolve(p);
+    }),
+    updatePost: vi.fn(),
+    deletePost: vi.fn(),
+    info: () =>
+      Promise.resolve({ proto: 1, node: { id: 'n', name: 'Studio' }, epoch: 'E1', seq: 3, peers: 1, urls: ['http://192.168.1.5:7700/'] }),
+    peers: () => Promise.resolve([{ id: 'p1', name: 'sam', since: '2026-11-22T09:00:00.000Z' }]),
+    connect(l) {
+      listener = l;
+      l.status({ state: 'live' });
+      queueMicrotask(() => l.open({ epoch: 'E1', seq: 3, node: { id: 'n', name: 'Studio' }, canWrite }));
+      return () => (listener = null);
+    },
+    sync,
+    resync: vi.fn(),
+    token: () => Promise.resolve(token),
+    setToken: (v) => {
+      token = v;
+    },
+    name: () => Promise.resolve(kind === 'desktop' ? 'Studio' : 'guest-1'),
+    setName: (n) => Promise.resolve(n),
+  };
+  return {
+    t,
+    sync,
+    get listener() {
+      if (!listener) throw new Error('not connected');
+      return listener;
+    },
+  };
+}
+
+const titles = () => within(screen.getByRole('feed')).getAllByRole('heading').map((h) => h.textContent);
+
+describe('App', () => {
+  it('shows the feed newest first and applies live events in place', async () => {
+    const f = fakeTransport('desktop', true);
+    render(<App session={createSession(f.t)} />);
+    await screen.findByRole('feed');
+    expect(titles()).toEqual(['Post 3', 'Post 2', 'Post 1']);
+    expect(f.sync).toHaveBeenCalledWith(3, 'E1');
+    act(() => f.listener.synced(3));
+
+    act(() => f.listener.posts({ type: 'event', event: 'posts', seq: 4, data: { action: 'create', post: post(9, { seq: 4 }) } }));
+    act(() =>
+      f.listener.posts({
+        type: 'event',
+        event: 'posts',
+        seq: 5,
+        data: { action: 'update', post: post(2, { title: 'Post 2, edited', version: 2, seq: 5 }) },
+      }),
+    );
+    act(() =>
+      f.listener.posts({
+        type: 'event',
+        event: 'posts',
+        seq: 6,
+        data: { action: 'delete', post: post(1, { title: '', body: '', deleted: true, version: 2, seq: 6 }) },
+      }),
+    );
+    expect(titles()).toEqual(['Post 9', 'Post 3', 'Post 2, edited']);
+    expect(screen.getByText('Live')).toBeTruthy();
+  });
+
+  it('asks for a resync on a gap', async () => {
+    const f = fakeTransport('desktop', true);
+    render(<App session={createSession(f.t)} />);
+    await screen.findByRole('feed');
+    act(() => f.listener.synced(3));
+    act(() => f.listener.posts({ type: 'event', event: 'posts', seq: 7, data: { action: 'create', post: post(9, { seq: 7 }) } }));
+    expect(f.t.resync).toHaveBeenCalledTimes(1);
+    expect(titles()).toEqual(['Post 3', 'Post 2', 'Post 1']);
+  });
+
+  it('is read-only in a browser without a token, with a place to enter one', async () => {
+    const f = fakeTransport('web', false);
+    render(<App session={createSession(f.t)} />);
+    await screen.findByRole('feed');
+    expect(screen.queryByRole('form', { name: 'New post' })).toBeNull();
+    expect(screen.getByRole('form', { name: 'Enter pairing token' })).toBeTruthy();
+    expect(screen.queryByRole('button', { name: /^Edit/ })).toBeNull();
+  });
+
+  it('publishes from the composer and shows the post at the top', async () => {
+    const user = userEvent.setup();
+    const f = fakeTransport('web', true);
+    render(<App session={createSession(f.t)} />);
+    await screen.findByRole('feed');
+    act(() => f.listener.synced(3));
+    const form = await screen.findByRole('form', { name: 'New post' });
+    await user.type(within(form).getByLabelText('Title'), 'Hello LAN');
+    await user.keyboard('{Control>}{Enter}{/Control}');
+    expect(f.t.createPost).toHaveBeenCalledWith({ title: 'Hello LAN', body: '', author: 'guest-1' });
+    await vi.waitFor(() => expect(titles()[0]).toBe('Hello LAN'));
+  });
+
+  it('shows the LAN URL, peers and, on the desktop, the token', async () => {
+    const f = fakeTransport('desktop', true);
+    render(<App session={createSession(f.t)} />);
+    await screen.findByRole('feed');
+    const panel = screen.getByRole('complementary', { name: 'Node' });
+    expect(await within(panel).findByText('http://192.168.1.5:7700/')).toBeTruthy();
+    expect(await within(panel).findByText('sam')).toBeTruthy();
+    expect(within(panel).getByRole('img', { name: /QR code: .* with write access/ })).toBeTruthy();
+    await userEvent.setup().click(within(panel).getByRole('button', { name: 'Show token' }));
+    expect(within(panel).getByText('desk-token')).toBeTruthy();
+  });
+});

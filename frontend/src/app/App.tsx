@@ -1,0 +1,119 @@
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { ConnectionBadge } from '../features/node/components/ConnectionBadge';
+import { NodePanel } from '../features/node/components/NodePanel';
+import { TokenForm } from '../features/node/components/TokenForm';
+import { NodeContext, useConnection, useNodeState, usePeers } from '../features/node/hooks/nodeContext';
+import { ComposerContainer } from '../features/posts/components/ComposerContainer';
+import { FeedList } from '../features/posts/components/FeedList';
+import { FeedContext } from '../features/posts/hooks/feedContext';
+import { CloseIcon, UsersIcon } from '../lib/icons';
+import type { Session } from './session';
+import styles from './App.module.css';
+
+/** App is the whole UI for one session (one transport). */
+export function App({ session }: { session: Session }) {
+  useEffect(() => session.start(), [session]);
+  return (
+    <FeedContext.Provider value={session.feed}>
+      <NodeContext.Provider value={session.node}>
+        <Shell desktop={session.transport.kind === 'desktop'} />
+      </NodeContext.Provider>
+    </FeedContext.Provider>
+  );
+}
+
+function Shell({ desktop }: { desktop: boolean }) {
+  const state = useNodeState();
+  const peers = usePeers();
+  const conn = useConnection();
+  const [panelOpen, setPanelOpen] = useState(false);
+  const panelButton = useRef<HTMLButtonElement>(null);
+  const closeButton = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    if (panelOpen) closeButton.current?.focus();
+  }, [panelOpen]);
+
+  function closePanel() {
+    setPanelOpen(false);
+    panelButton.current?.focus();
+  }
+
+  function onPanelKey(e: KeyboardEvent) {
+    if (e.key === 'Escape' && panelOpen) closePanel();
+  }
+
+  const nodeName = state.info?.node.name ?? '';
+  const readOnly = (
+    <div className={styles.readOnly}>
+      <div>
+        <p className={styles.readOnlyTitle}>You're reading along</p>
+        <p className={styles.readOnlyText}>
+          {conn.tokenRejected
+            ? 'That token was not accepted. Ask for the current pairing token.'
+            : 'Enter the pairing token from the lanfeed app to write, or open the link it shares.'}
+        </p>
+      </div>
+      <TokenForm />
+    </div>
+  );
+
+  return (
+    <div className={styles.app}>
+      <a href="#feed" className={styles.skip}>
+        Skip to feed
+      </a>
+      <header className={styles.header}>
+        <div className={styles.headerInner}>
+          <div className={styles.brand}>
+            <img src="./favicon.svg" alt="" className={styles.logo} width={28} height={28} />
+            <span className={styles.brandName}>lanfeed</span>
+            {nodeName && <span className={styles.nodeName}>{nodeName}</span>}
+          </div>
+          <div className={styles.headerRight}>
+            <ConnectionBadge />
+            <button
+              ref={panelButton}
+              type="button"
+              className={styles.peersButton}
+              onClick={() => setPanelOpen((o) => !o)}
+              aria-expanded={panelOpen}
+              aria-controls="node-panel"
+              aria-label={`Node details, ${peers.length} online`}
+            >
+              <UsersIcon />
+              <span>{peers.length}</span>
+            </button>
+          </div>
+        </div>
+      </header>
+
+      <div className={styles.layout}>
+        <main id="feed" className={styles.main} tabIndex={-1}>
+          <h1 className={styles.srOnly}>Feed{nodeName ? ` of ${nodeName}` : ''}</h1>
+          <ComposerContainer
+            {...(desktop ? {} : state.name ? { author: state.name } : {})}
+            postingAs={desktop ? nodeName : state.name}
+            readOnly={readOnly}
+          />
+          <FeedList />
+        </main>
+        <aside
+          id="node-panel"
+          className={panelOpen ? `${styles.aside} ${styles.asideOpen}` : styles.aside}
+          aria-label="Node"
+          onKeyDown={onPanelKey}
+        >
+          <div className={styles.asideHead}>
+            <span className={styles.asideTitle}>Node</span>
+            <button ref={closeButton} type="button" className={styles.closeButton} onClick={closePanel} aria-label="Close node panel">
+              <CloseIcon />
+            </button>
+          </div>
+          <NodePanel />
+        </aside>
+        {panelOpen && <div className={styles.scrim} onClick={closePanel} aria-hidden="true" />}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,55 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { Post } from '../../../transport';
+import { comparePosts } from '../api/feedStore';
+
+/** How far from the top (px) the reader still counts as "at the top". */
+const topSlack = 120;
+
+/**
+ * splitAtFrontier keeps posts newer than frontier out of view. frontier is
+ * the newest post shown when the reader scrolled away from the top.
+ */
+export function splitAtFrontier(posts: readonly Post[], frontier: Post | null) {
+  if (!frontier) return { visible: posts, held: 0 };
+  const visible = posts.filter((p) => comparePosts(p, frontier) >= 0);
+  return { visible, held: posts.length - visible.length };
+}
+
+function atTop(): boolean {
+  return window.scrollY <= topSlack;
+}
+
+/**
+ * useNewPostsGate holds new posts back while the reader is scrolled down, so
+ * the page does not jump under them; release() shows them and scrolls up.
+ */
+export function useNewPostsGate(posts: readonly Post[]) {
+  const [frontier, setFrontier] = useState<Post | null>(null);
+  const postsRef = useRef(posts);
+  postsRef.current = posts;
+
+  useEffect(() => {
+    let frame = 0;
+    const check = () => {
+      frame = 0;
+      if (atTop()) setFrontier(null);
+      else setFrontier((f) => f ?? postsRef.current[0] ?? null);
+    };
+    const onScroll = () => {
+      if (!frame) frame = requestAnimationFrame(check);
+    };
+    window.addEventListener('scroll', onScroll, { passive: true });
+    return () => {
+      window.removeEventListener('scroll', onScroll);
+      cancelAnimationFrame(frame);
+    };
+  }, []);
+
+  const release = useCallback(() => {
+    setFrontier(null);
+    window.scrollTo({ top: 0, behavior: 'smooth' });
+  }, []);
+
+  const split = useMemo(() => splitAtFrontier(posts, frontier), [posts, frontier]);
+  return { ...split, release };
+}

@@ -1,0 +1,31 @@
+import { useSyncExternalStore } from 'react';
+
+// One shared clock for every relative time on the page: a single timer
+// instead of one per post, and all labels change together.
+const tickMs = 15_000;
+let now = Date.now();
+const listeners = new Set<() => void>();
+let timer: ReturnType<typeof setInterval> | undefined;
+
+function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  if (timer === undefined) {
+    now = Date.now();
+    timer = setInterval(() => {
+      now = Date.now();
+      for (const l of [...listeners]) l();
+    }, tickMs);
+  }
+  return () => {
+    listeners.delete(listener);
+    if (listeners.size === 0 && timer !== undefined) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+}
+
+/** useNow returns the current time in ms, updated every 15 s. */
+export function useNow(): number {
+  return useSyncExternalStore(subscribe, () => now);
+}
