@@ -54,7 +54,7 @@ func mustGet(t *testing.T, s *store.Store, id string) feed.Post {
 // allChanges returns every post, tombstones included, in seq order.
 func allChanges(t *testing.T, s *store.Store) []feed.Post {
 	t.Helper()
-	posts, err := s.Changes(t.Context(), 0, 100000)
+	posts, err := s.Changes(t.Context(), 0, store.MaxChanges)
 	if err != nil {
 		t.Fatalf("Changes(0) = %v; want nil error", err)
 	}
