@@ -62,7 +62,7 @@ func (h *Hub) routes() http.Handler {
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, feed.Errorf(feed.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
-	mux.Handle("GET /", h.ui())
+	mux.Handle("/", h.ui())
 	return mux
 }
 
@@ -90,6 +90,17 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, err)
 		return
 	}
+	// A sync in the URL starts the replay right after hello, leaving no window
+	// in which live events could arrive before it.
+	var initial *syncRequest
+	if v := q.Get("since"); v != "" {
+		since, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || since < 0 {
+			h.writeError(w, feed.Errorf(feed.CodeBadRequest, "since must be a seq of 0 or more"))
+			return
+		}
+		initial = &syncRequest{since: since, epoch: q.Get("epoch")}
+	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered with the HTTP error
@@ -99,6 +110,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		hub: h, conn: conn, id: id, canWrite: canWrite,
 		info: PeerInfo{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		pending: initial, replaying: initial != nil,
 	}
 	count, err := h.register(p)
 	if err != nil {
@@ -301,6 +313,11 @@ func (h *Hub) ui() http.Handler {
 		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		w.Header().Set("Content-Security-Policy",

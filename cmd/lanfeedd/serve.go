@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"lanfeed/app"
+	"lanfeed/frontend"
+)
+
+// shutdownWait bounds a clean shutdown: peers get their goodbye, then we go.
+const shutdownWait = 5 * time.Second
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", app.DefaultListen, "`address` to serve the LAN on; port 0 picks a free port")
+	dataDir := fs.String("data-dir", "", "`directory` of the database (default: the OS user config dir + /lanfeed)")
+	name := fs.String("name", "", "display `name` of this node (default: the stored name, at first the host name)")
+	var origins listFlag
+	fs.Var(&origins, "allow-origin", "browser `origin` allowed besides the node's own, e.g. http://laptop.local:5173 (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	srv, err := app.Open(ctx, app.Config{DataDir: *dataDir, Name: *name, AllowedOrigins: origins, UI: frontend.Dist(), Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(*listen); err != nil {
+		srv.Close(context.Background())
+		return err
+	}
+	id := srv.Service.Identity()
+	urls := srv.URLs()
+	fmt.Fprintf(stdout, "lanfeed node %q (%s), database %s\n", id.Node.Name, id.Node.ID, srv.Store.Path())
+	fmt.Fprintf(stdout, "listening on %s\n", urls[0])
+	for _, u := range urls[1:] {
+		fmt.Fprintf(stdout, "also on %s\n", u)
+	}
+	// The token is shown once, here, for the owner to share; it is never logged.
+	fmt.Fprintf(stdout, "pairing token: %s\n", srv.Service.Token())
+	fmt.Fprintf(stdout, "write link: %s#token=%s\n", urls[0], srv.Service.Token())
+
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+	defer cancel()
+	return srv.Close(sctx)
+}
