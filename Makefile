@@ -1,0 +1,90 @@
+# lanfeed: `make run` opens the desktop app, `make serve` runs a headless node,
+# `make test` runs every test. Each target installs what it needs first, so a
+# fresh Debian 12 machine only needs Go, Node/npm and root (or sudo).
+
+SHELL        := /bin/bash
+.SHELLFLAGS  := -eu -o pipefail -c
+GO           ?= go
+GOBIN        := $(shell $(GO) env GOPATH)/bin
+WAILS_VERSION := v2.11.0
+WAILS        := $(GOBIN)/wails
+# Linux builds use WebKitGTK 4.1 (Debian 12's); the tag selects it.
+TAGS         := webkit2_41
+# Debian packages: cgo/webkit for the window, Xvfb + imagemagick + tesseract
+# for the desktop test, Chromium for the browser tests.
+APT_PACKAGES := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
+                xvfb xauth imagemagick tesseract-ocr chromium fonts-dejavu-core
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+STAMP        := .make
+ARGS         ?=
+
+.PHONY: all run serve test test-go test-web build build-web lanfeedd deps deps-apt deps-web deps-wails dev clean
+
+all: build
+
+## ---- set-up ------------------------------------------------------------
+
+deps: deps-apt deps-web deps-wails
+
+# Installs only the Debian packages that are missing.
+deps-apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# npm ci whenever the lock file changed since the last install.
+deps-web: frontend/node_modules/.package-lock.json
+frontend/node_modules/.package-lock.json: frontend/package-lock.json frontend/package.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+deps-wails:
+	@if ! [ -x $(WAILS) ] || ! $(WAILS) version 2>/dev/null | grep -q '$(WAILS_VERSION)'; then \
+	  echo "installing the Wails CLI $(WAILS_VERSION)"; \
+	  $(GO) install github.com/wailsapp/wails/v2/cmd/wails@$(WAILS_VERSION); \
+	fi
+
+## ---- build -------------------------------------------------------------
+
+# The web UI bundle, embedded by both the desktop app and lanfeedd.
+build-web: deps-web
+	cd frontend && npm run build
+
+lanfeedd: build-web
+	CGO_ENABLED=0 $(GO) build -o build/bin/lanfeedd ./cmd/lanfeedd
+
+# The desktop app for this OS. Bindings are not generated: the frontend uses
+# the window.go globals through its transport module.
+build: deps-apt deps-web deps-wails
+	$(WAILS) build -tags $(TAGS) -skipbindings -m -clean
+
+## ---- the two user commands ---------------------------------------------
+
+run: build
+	./build/bin/lanfeed $(ARGS)
+
+serve: lanfeedd
+	./build/bin/lanfeedd serve $(ARGS)
+
+# Development: live-reloading window (see README).
+dev: deps-apt deps-web deps-wails
+	$(WAILS) dev -tags $(TAGS) -skipbindings -m
+
+## ---- tests -------------------------------------------------------------
+
+test: deps-apt deps-web
+	$(MAKE) test-go test-web
+
+test-go: build-web
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+test-web: deps-web
+	cd frontend && npm run typecheck && npm test
+
+clean:
+	rm -rf build/bin frontend/node_modules
+	find frontend/dist -mindepth 1 ! -name .gitkeep -delete

@@ -1,0 +1,278 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"lanfeed/feed"
+	"lanfeed/realtime"
+
+	wails "github.com/wailsapp/wails/v2/pkg/runtime"
+)
+
+// syncPageSize is how many changes one Posts.Sync call returns at most.
+const syncPageSize = 500
+
+// Desktop runs a node inside the Wails window: it opens the node when the
+// window starts, feeds the window with the events LAN peers get, and closes
+// everything on quit. Its Posts and Node fields are the bound services.
+type Desktop struct {
+	cfg    Config
+	listen string
+	log    *slog.Logger
+
+	Posts *Posts // window.go.app.Posts
+	Node  *Node  // window.go.app.Node
+
+	mu        sync.Mutex
+	ctx       context.Context // the Wails context, set by Startup
+	srv       *Server
+	ui        *UISink
+	listenErr string
+}
+
+// NewDesktop prepares a desktop node; nothing is opened until Startup, so
+// that `wails build` and `wails dev` can inspect the bindings harmlessly.
+func NewDesktop(cfg Config, listen string) *Desktop {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	d := &Desktop{cfg: cfg, listen: listen, log: cfg.Logger}
+	d.Posts = &Posts{d: d}
+	d.Node = &Node{d: d}
+	return d
+}
+
+// Bindings returns the services bound to the window.
+func (d *Desktop) Bindings() []any { return []any{d.Posts, d.Node} }
+
+// Startup opens the node and starts the LAN server. A database that cannot
+// be opened ends the app with a dialog; a LAN port that is taken only leaves
+// the node local, with the reason shown in the node panel.
+func (d *Desktop) Startup(ctx context.Context) {
+	srv, err := Open(ctx, d.cfg)
+	if err != nil {
+		d.log.Error("cannot open the database", "err", err)
+		wails.MessageDialog(ctx, wails.MessageDialogOptions{Type: wails.ErrorDialog, Title: "lanfeed cannot start",
+			Message: fmt.Sprintf("The database could not be opened:\n\n%v", err)})
+		wails.Quit(ctx)
+		return
+	}
+	ui := NewUISink(wailsEmitter{ctx})
+	srv.Fanout.Add(ui)
+	var listenErr string
+	if err := srv.Listen(d.listen); err != nil {
+		d.log.Warn("LAN server not started", "err", err)
+		listenErr = err.Error()
+	}
+	d.mu.Lock()
+	d.ctx, d.srv, d.ui, d.listenErr = ctx, srv, ui, listenErr
+	d.mu.Unlock()
+}
+
+// Shutdown closes the LAN server and the database.
+func (d *Desktop) Shutdown(context.Context) {
+	d.mu.Lock()
+	srv, ui := d.srv, d.ui
+	d.mu.Unlock()
+	if srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Close(ctx); err != nil {
+		d.log.Warn("shutdown", "err", err)
+	}
+	ui.Close(ctx)
+}
+
+// SecondInstance brings the window forward when lanfeed is launched again
+// on the same data directory.
+func (d *Desktop) SecondInstance() {
+	d.mu.Lock()
+	ctx := d.ctx
+	d.mu.Unlock()
+	if ctx != nil {
+		wails.WindowUnminimise(ctx)
+		wails.WindowShow(ctx)
+	}
+}
+
+var errNotStarted = &feed.Error{Code: feed.CodeInternal, Message: "lanfeed is still starting; try again"}
+
+func (d *Desktop) server() (*Server, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.srv == nil {
+		return nil, errNotStarted
+	}
+	return d.srv, nil
+}
+
+// FormatError is the Wails error formatter: bound methods reject their
+// promise with {code, message, field?, post?}, never with internal details.
+func FormatError(err error) any {
+	e := feed.AsError(err)
+	if e.Code == feed.CodeInternal && !errors.Is(err, errNotStarted) {
+		slog.Error("desktop call failed", "err", err)
+	}
+	return e
+}
+
+// wailsEmitter emits to the window. Only the desktop wiring builds one: the
+// Wails runtime ends the process when given a context that is not its own.
+type wailsEmitter struct{ ctx context.Context }
+
+func (w wailsEmitter) Emit(name string, envelope json.RawMessage) {
+	wails.EventsEmit(w.ctx, name, envelope)
+}
+
+// Posts is the posts service bound to the window. Writes from the window
+// reach LAN peers as events; the window gets them too, as every consumer does.
+type Posts struct{ d *Desktop }
+
+// List returns a page of the feed, newest first.
+func (p *Posts) List(before string, limit int) (feed.Page, error) {
+	srv, err := p.d.server()
+	if err != nil {
+		return feed.Page{}, err
+	}
+	return srv.Service.List(context.Background(), before, limit)
+}
+
+// Get returns one post.
+func (p *Posts) Get(id string) (feed.Post, error) {
+	srv, err := p.d.server()
+	if err != nil {
+		return feed.Post{}, err
+	}
+	return srv.Service.Get(context.Background(), id)
+}
+
+// Create publishes a new post.
+func (p *Posts) Create(in feed.NewPost) (feed.Post, error) {
+	srv, err := p.d.server()
+	if err != nil {
+		return feed.Post{}, err
+	}
+	return srv.Service.Create(context.Background(), in, realtime.Origin{})
+}
+
+// Update edits a post at the version the user saw.
+func (p *Posts) Update(id string, patch feed.PostPatch) (feed.Post, error) {
+	srv, err := p.d.server()
+	if err != nil {
+		return feed.Post{}, err
+	}
+	return srv.Service.Update(context.Background(), id, patch, realtime.Origin{})
+}
+
+// Delete deletes a post (version 0: whatever its version).
+func (p *Posts) Delete(id string, version int64) (feed.Post, error) {
+	srv, err := p.d.server()
+	if err != nil {
+		return feed.Post{}, err
+	}
+	return srv.Service.Delete(context.Background(), id, version, realtime.Origin{})
+}
+
+// SyncPage is one page of changes for the window, in the envelopes peers get.
+type SyncPage struct {
+	Epoch  string            `json:"epoch"`
+	Reset  bool              `json:"reset"`  // the window's epoch or seq is not this database's: drop everything
+	Events []json.RawMessage `json:"events"` // posts envelopes in seq order
+	Seq    int64             `json:"seq"`    // with More false: the window is in sync up to here
+	More   bool              `json:"more"`   // call again with the last event's seq
+}
+
+// Sync returns the changes after since, as a LAN peer's sync would replay
+// them. The window calls it on mount and whenever it sees a seq gap.
+func (p *Posts) Sync(since int64, epoch string) (SyncPage, error) {
+	srv, err := p.d.server()
+	if err != nil {
+		return SyncPage{}, err
+	}
+	id := srv.Service.Identity()
+	page := SyncPage{Epoch: id.Epoch, Events: []json.RawMessage{}}
+	current := srv.Service.Seq() // read before the changes: they include everything up to it
+	if since < 0 || (epoch != "" && epoch != id.Epoch) || since > current {
+		page.Reset, since = true, 0
+	}
+	changes, err := srv.Service.Replay(context.Background(), since, syncPageSize)
+	if err != nil {
+		return SyncPage{}, err
+	}
+	page.Seq = max(since, current)
+	for _, c := range changes {
+		page.Events = append(page.Events, c.Frame)
+		page.Seq = max(page.Seq, c.Seq)
+	}
+	page.More = len(changes) == syncPageSize
+	if page.More {
+		page.Seq = changes[len(changes)-1].Seq
+	}
+	return page, nil
+}
+
+// Node is the node service bound to the window: identity, LAN addresses,
+// peers and the pairing token, which only the desktop owner may see.
+type Node struct{ d *Desktop }
+
+// DesktopInfo is realtime.Info plus what only the owner needs to know.
+type DesktopInfo struct {
+	realtime.Info
+	ListenError string `json:"listenError,omitempty"` // why the LAN server is not running
+}
+
+// Info describes the node.
+func (n *Node) Info() (DesktopInfo, error) {
+	srv, err := n.d.server()
+	if err != nil {
+		return DesktopInfo{}, err
+	}
+	n.d.mu.Lock()
+	listenErr := n.d.listenErr
+	n.d.mu.Unlock()
+	return DesktopInfo{Info: srv.Hub.Info(), ListenError: listenErr}, nil
+}
+
+// Peers lists the LAN peers connected now.
+func (n *Node) Peers() ([]realtime.PeerInfo, error) {
+	srv, err := n.d.server()
+	if err != nil {
+		return nil, err
+	}
+	return srv.Hub.Peers(), nil
+}
+
+// Token returns the pairing token.
+func (n *Node) Token() (string, error) {
+	srv, err := n.d.server()
+	if err != nil {
+		return "", err
+	}
+	return srv.Service.Token(), nil
+}
+
+// RotateToken replaces the pairing token; the old one stops working at once.
+func (n *Node) RotateToken() (string, error) {
+	srv, err := n.d.server()
+	if err != nil {
+		return "", err
+	}
+	return srv.Service.RotateToken(context.Background())
+}
+
+// SetName renames the node.
+func (n *Node) SetName(name string) (feed.Node, error) {
+	srv, err := n.d.server()
+	if err != nil {
+		return feed.Node{}, err
+	}
+	return srv.Service.SetName(context.Background(), name)
+}

@@ -1,0 +1,75 @@
+// Command lanfeed is the desktop app: a Wails window over a lanfeed node
+// whose LAN server other machines connect to. Wiring only.
+package main
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"lanfeed/app"
+	"lanfeed/frontend"
+
+	"github.com/wailsapp/wails/v2"
+	"github.com/wailsapp/wails/v2/pkg/options"
+	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
+	"github.com/wailsapp/wails/v2/pkg/options/linux"
+)
+
+//go:embed build/appicon.png
+var icon []byte
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "lanfeed:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	fs := flag.NewFlagSet("lanfeed", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", "", "`directory` of the database (default: the OS user config dir + /lanfeed)")
+	listen := fs.String("listen", app.DefaultListen, "`address` of the LAN server")
+	name := fs.String("name", "", "display `name` of this node")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	if *dataDir == "" {
+		dir, err := app.DefaultDataDir()
+		if err != nil {
+			return err
+		}
+		*dataDir = dir
+	}
+	abs, err := filepath.Abs(*dataDir)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	desk := app.NewDesktop(app.Config{DataDir: abs, Name: *name, UI: frontend.Dist(), Logger: log}, *listen)
+	// One instance per data directory: a second launch focuses the first.
+	lockID := sha256.Sum256([]byte(abs))
+	return wails.Run(&options.App{
+		Title:            "lanfeed",
+		Width:            1120,
+		Height:           800,
+		MinWidth:         400,
+		MinHeight:        520,
+		BackgroundColour: &options.RGBA{R: 246, G: 247, B: 249, A: 255},
+		AssetServer:      &assetserver.Options{Assets: frontend.Dist()},
+		OnStartup:        desk.Startup,
+		OnShutdown:       desk.Shutdown,
+		Bind:             desk.Bindings(),
+		ErrorFormatter:   app.FormatError,
+		SingleInstanceLock: &options.SingleInstanceLock{
+			UniqueId:               "lanfeed-" + hex.EncodeToString(lockID[:8]),
+			OnSecondInstanceLaunch: func(options.SecondInstanceData) { desk.SecondInstance() },
+		},
+		Linux: &linux.Options{Icon: icon, ProgramName: "lanfeed"},
+	})
+}
