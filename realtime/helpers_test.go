@@ -51,10 +51,12 @@ const nodeName = "test-node"
 // test ends.
 func startNode(t *testing.T, hc realtime.Config) *node {
 	t.Helper()
-	return startNodeWith(t, app.Config{Hub: hc})
+	return startNodeWith(t, app.Config{Hub: hc}, nil)
 }
 
-func startNodeWith(t *testing.T, cfg app.Config) *node {
+// startNodeWith opens a node with cfg; wrap, if not nil, wraps the test
+// server's listener.
+func startNodeWith(t *testing.T, cfg app.Config, wrap func(net.Listener) net.Listener) *node {
 	t.Helper()
 	cfg.DataDir = t.TempDir()
 	cfg.Name = nodeName
@@ -63,7 +65,11 @@ func startNodeWith(t *testing.T, cfg app.Config) *node {
 	if err != nil {
 		t.Fatalf("app.Open() = %v; want nil error", err)
 	}
-	ts := httptest.NewServer(srv.Hub.Handler())
+	ts := httptest.NewUnstartedServer(srv.Hub.Handler())
+	if wrap != nil {
+		ts.Listener = wrap(ts.Listener)
+	}
+	ts.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -519,4 +525,36 @@ func (n *node) postE(title string) (wirePost, error) {
 // since returns the query that syncs a dial from seq s of epoch e.
 func since(s int64, e string) url.Values {
 	return url.Values{"since": {strconv.FormatInt(s, 10)}, "epoch": {e}}
+}
+
+// smallSendBuffers makes the server's socket send buffers small, so that a
+// peer that stops reading backs up into the hub's queue after tens of
+// kilobytes rather than the megabytes loopback TCP would otherwise buffer.
+type smallSendBuffers struct {
+	net.Listener
+	size int
+}
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(l.size)
+	}
+	return c, err
+}
+
+// smallReadBufferDialer dials with a small socket receive buffer: together
+// with smallSendBuffers it bounds what the kernel holds for a peer that
+// does not read.
+func smallReadBufferDialer(size int) *websocket.Dialer {
+	return &websocket.Dialer{
+		HandshakeTimeout: readWait,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetReadBuffer(size)
+			}
+			return c, err
+		},
+	}
 }
