@@ -18,7 +18,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP        := .make
 ARGS         ?=
 
-.PHONY: all run serve test test-go test-web build build-web lanfeedd deps deps-apt deps-web deps-wails dev clean
+.PHONY: all run serve test test-go test-web test-e2e test-desktop build build-web lanfeedd deps deps-apt deps-web deps-wails dev clean
 
 all: build
 
@@ -59,7 +59,7 @@ lanfeedd: build-web
 # The desktop app for this OS. Bindings are not generated: the frontend uses
 # the window.go globals through its transport module.
 build: deps-apt deps-web deps-wails
-	$(WAILS) build -tags $(TAGS) -skipbindings -m -clean
+	$(WAILS) build -tags $(TAGS) -skipbindings -m
 
 ## ---- the two user commands ---------------------------------------------
 
@@ -75,8 +75,11 @@ dev: deps-apt deps-web deps-wails
 
 ## ---- tests -------------------------------------------------------------
 
-test: deps-apt deps-web
-	$(MAKE) test-go test-web
+# Every test: Go (vet, race), the frontend's unit tests, end-to-end tests in
+# Debian's Chromium against lanfeedd, the desktop window under Xvfb, and the
+# Windows cross-build.
+test: deps
+	$(MAKE) test-go test-web test-e2e test-desktop
 
 test-go: build-web
 	$(GO) vet ./...
@@ -84,6 +87,13 @@ test-go: build-web
 
 test-web: deps-web
 	cd frontend && npm run typecheck && npm test
+
+test-e2e: lanfeedd
+	cd frontend && LANFEEDD=$(CURDIR)/build/bin/lanfeedd npm run e2e
+
+test-desktop: build
+	bash scripts/test-desktop.sh
+	bash scripts/build-windows.sh
 
 clean:
 	rm -rf build/bin frontend/node_modules

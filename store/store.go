@@ -36,6 +36,15 @@ const FileName = "lanfeed.db"
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
+// ErrLocked is returned by Open when another process has the data directory
+// open: two nodes on one database would hand out the same seq twice.
+var ErrLocked = errors.New("store: the data directory is in use by another lanfeed process")
+
+var errLocked = ErrLocked
+
+// LockName is the lock file's name inside the data directory.
+const LockName = "lanfeed.lock"
+
 // ErrTooNew is returned by Open for a database written by a newer lanfeed.
 var ErrTooNew = errors.New("store: database was written by a newer version of lanfeed")
 
@@ -56,6 +65,7 @@ type Store struct {
 	w    *sql.DB // exactly one connection: every write goes through it
 	r    *sql.DB // read-only pool
 	now  func() time.Time
+	lock *os.File // held while open; see ErrLocked
 
 	mu     sync.Mutex // serialises writes and guards seq and closed
 	seq    int64      // seq of the last committed change
@@ -81,6 +91,36 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(ctx, dir, opts)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+// lockDir holds the data directory for this process until the file closes.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, LockName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: lock data directory: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		if errors.Is(err, errLocked) {
+			return nil, fmt.Errorf("%w (%s)", ErrLocked, dir)
+		}
+		return nil, fmt.Errorf("store: lock data directory: %w", err)
+	}
+	return f, nil
+}
+
+func open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	path := filepath.Join(dir, FileName)
 	// busy_timeout first so that every later pragma already honours it.
 	pragmas := "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(ON)" +
@@ -130,6 +170,9 @@ func (s *Store) Close() error {
 		errs = append(errs, s.r.Close())
 	}
 	errs = append(errs, s.w.Close())
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
+	}
 	return errors.Join(errs...)
 }
 

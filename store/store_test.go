@@ -384,3 +384,19 @@ func TestStore_Close(t *testing.T) {
 		t.Fatalf("Seq() after Close = %d; want 1", s.Seq())
 	}
 }
+
+func TestStore_Open_ErrLockedWhileOpen(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, store.Options{})
+	if _, err := store.Open(t.Context(), dir, store.Options{}); !errors.Is(err, store.ErrLocked) {
+		t.Fatalf("second Open() = %v; want ErrLocked", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close() = %v; want nil", err)
+	}
+	s2, err := store.Open(t.Context(), dir, store.Options{})
+	if err != nil {
+		t.Fatalf("Open() after Close = %v; want nil", err)
+	}
+	s2.Close()
+}
