@@ -50,12 +50,14 @@ type Server struct {
 	Fanout  *Fanout
 	log     *slog.Logger
 
-	mu       sync.Mutex
+	mu       sync.Mutex // held for all of Close, so not by anything a request calls
 	http     *http.Server
 	served   chan struct{}
-	urls     []string
 	closeErr error
 	closed   bool
+
+	urlsMu sync.Mutex // separate from mu: GET /api/info reads urls while Close waits for it
+	urls   []string
 }
 
 // Open opens the database in cfg.DataDir and builds the service and hub.
@@ -95,13 +97,18 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 
 // Listen starts serving the LAN on addr (host:port; port 0 picks a free one).
 func (s *Server) Listen(addr string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.http != nil {
+		return errors.New("app: Listen after Close or twice")
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w (is another lanfeed running? choose another address with --listen)", addr, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.urlsMu.Lock()
 	s.urls = urlsFor(ln.Addr().(*net.TCPAddr))
+	s.urlsMu.Unlock()
 	s.http = &http.Server{
 		Handler:           s.Hub.Handler(),
 		ReadHeaderTimeout: 10 * time.Second, // slow handshakes must not pin connections
@@ -121,8 +128,8 @@ func (s *Server) Listen(addr string) error {
 // URLs returns the addresses the node serves, the first reachable from the
 // LAN when there is one.
 func (s *Server) URLs() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.urlsMu.Lock()
+	defer s.urlsMu.Unlock()
 	return append([]string(nil), s.urls...)
 }
 
@@ -171,6 +178,9 @@ func urlsFor(a *net.TCPAddr) []string {
 		} else {
 			lan = append(lan, u)
 		}
+	}
+	if len(lan)+len(local) == 0 { // no usable interface address: loopback still works
+		local = []string{"http://" + net.JoinHostPort("127.0.0.1", port) + "/"}
 	}
 	return append(lan, local...)
 }

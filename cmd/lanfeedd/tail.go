@@ -32,7 +32,7 @@ type tailer struct {
 	errOut io.Writer
 	max    int // events to print before exiting; 0: no limit
 
-	printed int
+	printed int    // post events printed
 	seq     int64  // last seq seen; -1: none yet
 	epoch   string // the node's epoch, once known
 }
@@ -43,7 +43,7 @@ func tail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	since := fs.Int64("since", -1, "replay changes after seq `N` first (0: the whole history); default: live events only")
 	name := fs.String("name", "lanfeedd-tail", "display `name` shown to other peers")
 	token := fs.String("token", "", "pairing `token` (tail only reads; a wrong token is refused)")
-	max := fs.Int("max", 0, "exit after printing `N` events (0: never)")
+	max := fs.Int("max", 0, "exit after printing `N` post events (0: never)")
 	// Accept the URL before or after the flags.
 	var rest []string
 	for len(args) > 0 {
@@ -189,9 +189,10 @@ func (t *tailer) handle(data []byte) error {
 	switch m.Type {
 	case "event":
 		fmt.Fprintf(t.out, "%s\n", data)
-		if m.Seq > t.seq {
-			t.seq = m.Seq
+		if m.Seq == 0 { // presence: not part of the post stream
+			return nil
 		}
+		t.seq = max(t.seq, m.Seq)
 		t.printed++
 		if t.max > 0 && t.printed >= t.max {
 			return errDone

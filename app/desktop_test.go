@@ -1,0 +1,271 @@
+package app_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+
+	"lanfeed/app"
+	"lanfeed/feed"
+	"lanfeed/realtime"
+)
+
+// startDesktop builds a desktop node over a real database without the Wails
+// runtime: its window is a fake emitter.
+func startDesktop(t *testing.T, listenErr string) (*app.Desktop, *app.Server, *fakeEmitter) {
+	t.Helper()
+	cfg := app.Config{DataDir: t.TempDir(), Name: testName, Logger: discardLogger()}
+	d := app.NewDesktop(cfg, "127.0.0.1:0")
+	srv, err := app.Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("app.Open() = %v; want nil error", err)
+	}
+	emitter := newFakeEmitter()
+	ui := app.NewUISink(emitter)
+	srv.Fanout.Add(ui)
+	d.StartWithoutWails(srv, ui, listenErr)
+	t.Cleanup(func() { d.Shutdown(t.Context()) })
+	return d, srv, emitter
+}
+
+func TestDesktop_BeforeStartup(t *testing.T) {
+	d := app.NewDesktop(app.Config{DataDir: t.TempDir(), Logger: discardLogger()}, "127.0.0.1:0")
+	if got := d.Bindings(); len(got) != 2 || got[0] != any(d.Posts) || got[1] != any(d.Node) {
+		t.Errorf("Bindings() = %v; want [Posts Node]", got)
+	}
+	calls := map[string]func() error{
+		"Posts.List":       func() error { _, err := d.Posts.List("", 10); return err },
+		"Posts.Get":        func() error { _, err := d.Posts.Get("x"); return err },
+		"Posts.Create":     func() error { _, err := d.Posts.Create(feed.NewPost{Title: "t"}); return err },
+		"Posts.Update":     func() error { _, err := d.Posts.Update("x", feed.PostPatch{Version: 1}); return err },
+		"Posts.Delete":     func() error { _, err := d.Posts.Delete("x", 0); return err },
+		"Posts.Sync":       func() error { _, err := d.Posts.Sync(0, ""); return err },
+		"Node.Info":        func() error { _, err := d.Node.Info(); return err },
+		"Node.Peers":       func() error { _, err := d.Node.Peers(); return err },
+		"Node.Token":       func() error { _, err := d.Node.Token(); return err },
+		"Node.RotateToken": func() error { _, err := d.Node.RotateToken(); return err },
+		"Node.SetName":     func() error { _, err := d.Node.SetName("n"); return err },
+	}
+	for name, call := range calls {
+		err := call()
+		wantCode(t, name+"() before Startup", err, feed.CodeInternal)
+		got, ok := app.FormatError(err).(*feed.Error)
+		if !ok || got.Code != feed.CodeInternal || got.Message != "lanfeed is still starting; try again" {
+			t.Errorf("FormatError(%s() before Startup) = %#v; want internal \"lanfeed is still starting; try again\"", name, app.FormatError(err))
+		}
+	}
+	d.Shutdown(t.Context()) // nothing to close: must not panic or block
+}
+
+func TestFormatError(t *testing.T) {
+	conflict := &feed.Error{Code: feed.CodeConflict, Message: "changed", Post: &feed.Post{ID: "p", Version: 3}}
+	tests := []struct {
+		name string
+		err  error
+		want *feed.Error
+	}{
+		{"ClientErrorPassesThrough", fmt.Errorf("store: update: %w", conflict), conflict},
+		{"InvalidNamesField", feed.Invalid("title", "title is required"), feed.Invalid("title", "title is required")},
+		{"InternalDetailsHidden", errors.New("disk I/O error at /home/me/secret.db"),
+			&feed.Error{Code: feed.CodeInternal, Message: "internal error; see the node's log"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := app.FormatError(tt.err).(*feed.Error)
+			if !ok {
+				t.Fatalf("FormatError() = %T; want *feed.Error", app.FormatError(tt.err))
+			}
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(tt.want)
+			if string(gj) != string(wj) {
+				t.Errorf("FormatError() = %s; want %s", gj, wj)
+			}
+		})
+	}
+}
+
+func TestDesktop_WindowWritesReachTheWindow(t *testing.T) {
+	d, _, emitter := startDesktop(t, "")
+	p, err := d.Posts.Create(feed.NewPost{Title: "from the window"})
+	if err != nil {
+		t.Fatalf("Posts.Create() = %v; want nil error", err)
+	}
+	calls := emitter.waitCalls(t, 1)
+	if want := realtime.EncodePostEvent(realtime.ActionCreate, p); calls[0].name != "posts" || string(calls[0].envelope) != string(want) {
+		t.Errorf("window got (%q, %s); want (posts, %s)", calls[0].name, calls[0].envelope, want)
+	}
+	page, err := d.Posts.List("", 10)
+	if err != nil || len(page.Posts) != 1 || page.Posts[0] != p {
+		t.Errorf("Posts.List() = %+v, %v; want [%+v]", page, err, p)
+	}
+	_, err = d.Posts.Update(p.ID, feed.PostPatch{Version: 5, Title: ptr("stale")})
+	if e, ok := app.FormatError(err).(*feed.Error); !ok || e.Code != feed.CodeConflict || e.Post == nil || *e.Post != p {
+		t.Errorf("FormatError(stale Posts.Update()) = %#v; want conflict carrying %+v", app.FormatError(err), p)
+	}
+	if _, err := d.Posts.Delete(p.ID, 0); err != nil {
+		t.Fatalf("Posts.Delete() = %v; want nil error", err)
+	}
+	_, err = d.Posts.Get(p.ID)
+	wantCode(t, "Posts.Get(deleted)", err, feed.CodeNotFound)
+}
+
+// syncAll calls Posts.Sync until More is false and returns every page.
+func syncAll(t *testing.T, d *app.Desktop, since int64, epoch string) []app.SyncPage {
+	t.Helper()
+	var pages []app.SyncPage
+	for range 100 {
+		page, err := d.Posts.Sync(since, epoch)
+		if err != nil {
+			t.Fatalf("Posts.Sync(%d, %q) = %v; want nil error", since, epoch, err)
+		}
+		pages = append(pages, page)
+		if !page.More {
+			return pages
+		}
+		since, epoch = page.Seq, page.Epoch
+	}
+	t.Fatalf("Posts.Sync still has more after 100 pages; want an end")
+	return nil
+}
+
+func TestDesktop_Sync(t *testing.T) {
+	d, srv, _ := startDesktop(t, "")
+	svc := srv.Service
+	epoch := svc.Identity().Epoch
+	ctx := t.Context()
+	a, _ := svc.Create(ctx, feed.NewPost{Title: "a"}, realtime.Origin{})
+	b, _ := svc.Create(ctx, feed.NewPost{Title: "b"}, realtime.Origin{})
+	a2, _ := svc.Update(ctx, a.ID, feed.PostPatch{Version: 1, Body: ptr("more")}, realtime.Origin{})
+	b2, err := svc.Delete(ctx, b.ID, 0, realtime.Origin{})
+	if err != nil {
+		t.Fatalf("Delete() = %v; want nil error", err)
+	}
+	all := []string{
+		string(realtime.EncodePostEvent(realtime.ActionUpdate, a2)),
+		string(realtime.EncodePostEvent(realtime.ActionDelete, b2)),
+	}
+
+	tests := []struct {
+		name       string
+		since      int64
+		epoch      string
+		wantReset  bool
+		wantEvents []string
+	}{
+		{"FromStart", 0, "", false, all},
+		{"FromStartSameEpoch", 0, epoch, false, all},
+		{"AfterSeq", a2.Seq, epoch, false, all[1:]},
+		{"UpToDate", b2.Seq, epoch, false, []string{}},
+		{"OtherEpochResets", b2.Seq, "another-database", true, all},
+		{"FutureSeqResets", b2.Seq + 1, epoch, true, all},
+		{"NegativeSeqResets", -1, "", true, all},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, err := d.Posts.Sync(tt.since, tt.epoch)
+			if err != nil {
+				t.Fatalf("Posts.Sync(%d, %q) = %v; want nil error", tt.since, tt.epoch, err)
+			}
+			var events []string
+			for _, e := range page.Events {
+				events = append(events, string(e))
+			}
+			if events == nil {
+				events = []string{}
+			}
+			if page.Epoch != epoch || page.Reset != tt.wantReset || page.Seq != b2.Seq || page.More ||
+				fmt.Sprint(events) != fmt.Sprint(tt.wantEvents) {
+				t.Errorf("Posts.Sync(%d, %q) = {Epoch:%s Reset:%v Seq:%d More:%v Events:%v}; want {Epoch:%s Reset:%v Seq:%d More:false Events:%v}",
+					tt.since, tt.epoch, page.Epoch, page.Reset, page.Seq, page.More, events, epoch, tt.wantReset, b2.Seq, tt.wantEvents)
+			}
+			// The window's JSON: events is an array even when empty.
+			raw, _ := json.Marshal(page)
+			var shape map[string]json.RawMessage
+			json.Unmarshal(raw, &shape)
+			if string(shape["events"])[0] != '[' {
+				t.Errorf("Posts.Sync JSON events = %s; want an array", shape["events"])
+			}
+		})
+	}
+}
+
+func TestDesktop_SyncPages(t *testing.T) {
+	const n = 1001 // two full pages of 500 and one more
+	d, srv, _ := startDesktop(t, "")
+	for i := range n {
+		if _, err := srv.Service.Create(t.Context(), feed.NewPost{Title: fmt.Sprint("post ", i)}, realtime.Origin{}); err != nil {
+			t.Fatalf("Create() = %v; want nil error", err)
+		}
+	}
+	pages := syncAll(t, d, 0, "")
+	if len(pages) != 3 {
+		t.Fatalf("Posts.Sync took %d pages for %d posts; want 3", len(pages), n)
+	}
+	var next int64 = 1
+	for i, page := range pages {
+		if page.Reset {
+			t.Errorf("page %d Reset = true; want false", i)
+		}
+		for _, e := range page.Events {
+			var ev struct {
+				Seq int64 `json:"seq"`
+			}
+			json.Unmarshal(e, &ev)
+			if ev.Seq != next {
+				t.Fatalf("page %d event seq %d; want %d (no gap, no duplicate)", i, ev.Seq, next)
+			}
+			next++
+		}
+		if page.Seq != next-1 {
+			t.Errorf("page %d Seq = %d; want %d, its last event", i, page.Seq, next-1)
+		}
+	}
+	if next-1 != n {
+		t.Errorf("Posts.Sync delivered up to seq %d; want %d", next-1, n)
+	}
+}
+
+func TestDesktop_Node(t *testing.T) {
+	d, srv, _ := startDesktop(t, "cannot listen on :7700: address already in use")
+	info, err := d.Node.Info()
+	if err != nil {
+		t.Fatalf("Node.Info() = %v; want nil error", err)
+	}
+	id := srv.Service.Identity()
+	if info.Node != id.Node || info.Epoch != id.Epoch || info.Proto != realtime.Proto ||
+		info.ListenError != "cannot listen on :7700: address already in use" {
+		t.Errorf("Node.Info() = %+v; want node %+v, epoch %s, proto 1 and the listen error", info, id.Node, id.Epoch)
+	}
+	peers, err := d.Node.Peers()
+	if err != nil || len(peers) != 0 {
+		t.Errorf("Node.Peers() = %v, %v; want [], nil", peers, err)
+	}
+	old, err := d.Node.Token()
+	if err != nil || !srv.Service.Authorize(old) {
+		t.Fatalf("Node.Token() = %q, %v; want the pairing token", old, err)
+	}
+	fresh, err := d.Node.RotateToken()
+	if err != nil {
+		t.Fatalf("Node.RotateToken() = %v; want nil error", err)
+	}
+	if srv.Service.Authorize(old) || !srv.Service.Authorize(fresh) {
+		t.Errorf("after Node.RotateToken: Authorize(old) = %v, Authorize(new) = %v; want false, true",
+			srv.Service.Authorize(old), srv.Service.Authorize(fresh))
+	}
+	n, err := d.Node.SetName("desk")
+	if err != nil || n.Name != "desk" {
+		t.Fatalf("Node.SetName(desk) = %+v, %v; want name desk", n, err)
+	}
+	if info, _ := d.Node.Info(); info.Node.Name != "desk" {
+		t.Errorf("Node.Info().Node.Name = %q after SetName; want desk", info.Node.Name)
+	}
+}
+
+func TestDesktop_ShutdownClosesTheNode(t *testing.T) {
+	d, _, _ := startDesktop(t, "")
+	d.Shutdown(t.Context())
+	_, err := d.Posts.Create(feed.NewPost{Title: "too late"})
+	wantCode(t, "Posts.Create() after Shutdown", err, feed.CodeInternal)
+	d.Shutdown(t.Context()) // again: harmless
+}
