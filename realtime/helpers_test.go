@@ -339,26 +339,15 @@ func (c *client) readUntil(what string, ok func(frame) bool) (frame, []frame) {
 	}
 }
 
-// readType reads until a frame of the given type.
-func (c *client) readType(typ string) frame {
-	c.t.Helper()
-	f, _ := c.readUntil(typ, func(f frame) bool { return f.Type == typ })
-	return f
-}
-
-// expectQuiet fails if a frame other than a presence event arrives within
-// quiet. It leaves the connection unusable for reads only on failure, so
-// use it last or follow it with nothing but writes... gorilla's read errors
-// are sticky, so it reads with a timeout and reports the frames instead.
+// expectNothing fails if a frame other than a presence event arrives
+// within quiet. A read timeout breaks a gorilla connection for good, so call
+// it only at the end of a peer's life.
 func (c *client) expectNothing() {
 	c.t.Helper()
-	// A read timeout breaks a gorilla connection for good, so this is only
-	// used at the end of a peer's life.
 	for {
 		f, err := c.next(quiet)
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if isTimeout(err) {
 				return
 			}
 			c.t.Fatalf("%s: read: %v; want a timeout", c.name, err)
@@ -401,29 +390,50 @@ func (c *client) sync(since int64, epoch string) {
 	c.send(map[string]any{"type": "sync", "since": since, "epoch": epoch})
 }
 
-// closeCode reads until the connection ends and returns the close code the
-// server sent (websocket.CloseAbnormalClosure, 1006, when there was none)
-// and the frames read before.
-func (c *client) closeCode(d time.Duration) (int, []frame) {
-	c.t.Helper()
+// closed is how a connection ended, as the peer saw it.
+type closed struct {
+	code   int     // close code; websocket.CloseAbnormalClosure (1006) when none came
+	reason string  // close reason
+	frames []frame // frames read before the end
+	err    error   // the read error
+}
+
+// readToClose reads until the connection ends, at most d. It is safe in
+// goroutines: it never fails the test.
+func (c *client) readToClose(d time.Duration) closed {
 	deadline := time.Now().Add(d)
-	var frames []frame
+	var r closed
 	for {
 		f, err := c.next(time.Until(deadline))
 		if err == nil {
-			frames = append(frames, f)
+			r.frames = append(r.frames, f)
 			continue
 		}
+		r.err = err
+		r.code = websocket.CloseAbnormalClosure
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) {
-			return ce.Code, frames
+			r.code, r.reason = ce.Code, ce.Text
 		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			c.t.Fatalf("%s: connection still open after %v (read %d frames); want it closed", c.name, d, len(frames))
-		}
-		return websocket.CloseAbnormalClosure, frames
+		return r
 	}
+}
+
+// closeCode is readToClose for the test goroutine: a connection still open
+// after d fails the test.
+func (c *client) closeCode(d time.Duration) closed {
+	c.t.Helper()
+	r := c.readToClose(d)
+	if isTimeout(r.err) {
+		c.t.Fatalf("%s: connection still open after %v (read %d frames); want it closed", c.name, d, len(r.frames))
+	}
+	return r
+}
+
+// isTimeout reports whether err is a deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // apiError is the body of every REST error.
@@ -522,25 +532,34 @@ func (n *node) postE(title string) (wirePost, error) {
 	return p, json.NewDecoder(resp.Body).Decode(&p)
 }
 
-// since returns the query that syncs a dial from seq s of epoch e.
-func since(s int64, e string) url.Values {
+// sinceQuery returns the query that syncs a dial from seq s of epoch e.
+func sinceQuery(s int64, e string) url.Values {
 	return url.Values{"since": {strconv.FormatInt(s, 10)}, "epoch": {e}}
 }
 
 // smallSendBuffers makes the server's socket send buffers small, so that a
 // peer that stops reading backs up into the hub's queue after tens of
 // kilobytes rather than the megabytes loopback TCP would otherwise buffer.
+// With first > 0 only the first accepted connections get them.
 type smallSendBuffers struct {
 	net.Listener
-	size int
+	size     int
+	first    int64
+	accepted atomic.Int64
 }
 
-func (l smallSendBuffers) Accept() (net.Conn, error) {
+func (l *smallSendBuffers) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok {
+	if tc, ok := c.(*net.TCPConn); ok && (l.first <= 0 || l.accepted.Add(1) <= l.first) {
 		tc.SetWriteBuffer(l.size)
 	}
 	return c, err
+}
+
+// smallBuffers wraps listeners in smallSendBuffers of size for the first
+// connections (0: all).
+func smallBuffers(size int, first int64) func(net.Listener) net.Listener {
+	return func(l net.Listener) net.Listener { return &smallSendBuffers{Listener: l, size: size, first: first} }
 }
 
 // smallReadBufferDialer dials with a small socket receive buffer: together
@@ -557,4 +576,85 @@ func smallReadBufferDialer(size int) *websocket.Dialer {
 			return c, err
 		},
 	}
+}
+
+// emitE is emit for goroutines: it returns the write error.
+func (c *client) emitE(event string, data any) (int64, error) {
+	id := c.ids.Add(1)
+	b, err := json.Marshal(map[string]any{"type": "emit", "id": id, "event": event, "data": data})
+	if err != nil {
+		return id, err
+	}
+	c.conn.SetWriteDeadline(time.Now().Add(readWait))
+	return id, c.conn.WriteMessage(websocket.TextMessage, b)
+}
+
+// collectPosts reads until it has want frames of the post stream (posts
+// events and acks), skipping presence events, within d. It is safe in
+// goroutines.
+func (c *client) collectPosts(want int, d time.Duration) ([]frame, error) {
+	deadline := time.Now().Add(d)
+	frames := make([]frame, 0, want)
+	for len(frames) < want {
+		f, err := c.next(time.Until(deadline))
+		if err != nil {
+			return frames, fmt.Errorf("%s: after %d of %d post frames: %w", c.name, len(frames), want, err)
+		}
+		switch {
+		case f.isPeers():
+		case f.isPost(), f.Type == "ack":
+			frames = append(frames, f)
+		default:
+			return frames, fmt.Errorf("%s: got frame %s; want a posts event or an ack", c.name, f)
+		}
+	}
+	return frames, nil
+}
+
+// checkContiguous returns an error unless the frames carry the seqs
+// from+1, from+2, ... in order.
+func checkContiguous(name string, frames []frame, from int64) error {
+	for i, f := range frames {
+		if want := from + 1 + int64(i); f.Seq != want {
+			return fmt.Errorf("%s: frame %d has seq %d; want %d (frame %s)", name, i, f.Seq, want, f)
+		}
+	}
+	return nil
+}
+
+// Prefixes of the frames collectSeqs tells apart without decoding them.
+var (
+	postsPrefix = []byte(`{"type":"event","event":"posts","seq":`)
+	peersPrefix = []byte(`{"type":"event","event":"peers",`)
+)
+
+// collectSeqs is a cheap collectPosts for tests with many peers: it reads
+// until it has the seqs of want posts events, skipping presence events,
+// without decoding the frames (other tests check their content), counting
+// them in progress. It is safe in goroutines.
+func (c *client) collectSeqs(want int, d time.Duration, progress *atomic.Int64) ([]int64, error) {
+	deadline := time.Now().Add(d)
+	seqs := make([]int64, 0, want)
+	c.conn.SetReadDeadline(deadline)
+	for len(seqs) < want {
+		_, raw, err := c.conn.ReadMessage()
+		if err != nil {
+			return seqs, fmt.Errorf("%s: after %d of %d posts events: %w", c.name, len(seqs), want, err)
+		}
+		if bytes.HasPrefix(raw, peersPrefix) {
+			continue
+		}
+		rest, ok := bytes.CutPrefix(raw, postsPrefix)
+		end := bytes.IndexByte(rest, ',')
+		if !ok || end < 0 {
+			return seqs, fmt.Errorf("%s: got frame %s; want a posts event", c.name, raw)
+		}
+		seq, err := strconv.ParseInt(string(rest[:end]), 10, 64)
+		if err != nil {
+			return seqs, fmt.Errorf("%s: frame %s: bad seq: %w", c.name, raw, err)
+		}
+		seqs = append(seqs, seq)
+		progress.Add(1)
+	}
+	return seqs, nil
 }

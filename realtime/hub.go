@@ -63,6 +63,9 @@ const (
 // publish their event through Broadcast before returning.
 type Service interface {
 	Identity() Identity
+	// Seq is the seq of the last committed change; it may be one ahead of
+	// the hub's while a commit is on its way to Broadcast.
+	Seq() int64
 	// Authorize reports whether token is the node's pairing token.
 	Authorize(token string) bool
 	List(ctx context.Context, before string, limit int) (feed.Page, error)

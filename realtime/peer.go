@@ -197,7 +197,9 @@ func (p *peer) writeClose(c *closeRequest) {
 func (p *peer) replay(r syncRequest, ping *time.Ticker) error {
 	id := p.hub.svc.Identity()
 	since := r.since
-	if (r.epoch != "" && r.epoch != id.Epoch) || since > p.hub.lastSeq.Load() {
+	// A client may hold a seq committed but not yet broadcast (from a page
+	// read meanwhile), so "beyond this node" is judged by the database.
+	if (r.epoch != "" && r.epoch != id.Epoch) || since > max(p.hub.lastSeq.Load(), p.hub.svc.Seq()) {
 		// Another database, or a seq this node never reached: start over.
 		if err := p.write(mustJSON(resetFrame{Type: "reset", Epoch: id.Epoch})); err != nil {
 			return err
@@ -269,20 +271,38 @@ func (p *peer) readLoop() {
 	c.SetReadLimit(p.hub.cfg.MaxMessage)
 	c.SetReadDeadline(time.Now().Add(p.hub.cfg.PongWait))
 	c.SetPongHandler(func(string) error {
-		return c.SetReadDeadline(time.Now().Add(p.hub.cfg.PongWait))
+		p.extendRead()
+		return nil
 	})
 	for {
 		kind, data, err := c.ReadMessage()
 		if err != nil {
 			return
 		}
-		c.SetReadDeadline(time.Now().Add(p.hub.cfg.PongWait))
+		if !p.extendRead() {
+			continue // we said goodbye: only the peer's close (or closeGrace) ends this
+		}
 		if kind != websocket.TextMessage {
 			p.sendError(nil, feed.Errorf(feed.CodeBadRequest, "binary frames are not part of protocol v1; send JSON text frames"))
 			continue
 		}
 		p.handle(data)
 	}
+}
+
+// extendRead gives the peer another PongWait to speak, unless it is closing:
+// then the closeGrace that writeClose sets must stand, or a peer that keeps
+// talking would hold Close (and its own drop) until the context ends, and
+// its writes would commit with no ack ever sent. It reports whether the
+// peer is still live.
+func (p *peer) extendRead() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing != nil {
+		return false
+	}
+	p.conn.SetReadDeadline(time.Now().Add(p.hub.cfg.PongWait))
+	return true
 }
 
 // handle processes one message. Emits run here, in the reader, so one peer's
