@@ -56,10 +56,12 @@ build-web: deps-web
 lanfeedd: build-web
 	CGO_ENABLED=0 $(GO) build -o build/bin/lanfeedd ./cmd/lanfeedd
 
-# The desktop app for this OS. Bindings are not generated: the frontend uses
-# the window.go globals through its transport module.
-build: deps-apt deps-web deps-wails
-	$(WAILS) build -tags $(TAGS) -skipbindings -m
+# The desktop app for this OS. The Makefile builds the frontend (-s: wails
+# does not run npm again); bindings are not generated (-skipbindings): the
+# frontend reaches the window.go globals through its transport module; -m:
+# no `go mod tidy` at build time.
+build: deps-apt deps-wails build-web
+	$(WAILS) build -tags $(TAGS) -skipbindings -m -s
 
 ## ---- the two user commands ---------------------------------------------
 
@@ -71,7 +73,7 @@ serve: lanfeedd
 
 # Development: live-reloading window (see README).
 dev: deps-apt deps-web deps-wails
-	$(WAILS) dev -tags $(TAGS) -skipbindings -m
+	$(WAILS) dev -tags $(TAGS) -skipbindings -m $(if $(ARGS),-appargs "$(ARGS)")
 
 ## ---- tests -------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import (
 
 	"lanfeed/feed"
 	"lanfeed/realtime"
+	"lanfeed/store"
 
 	wails "github.com/wailsapp/wails/v2/pkg/runtime"
 )
@@ -58,8 +59,12 @@ func (d *Desktop) Startup(ctx context.Context) {
 	srv, err := Open(ctx, d.cfg)
 	if err != nil {
 		d.log.Error("cannot open the database", "err", err)
-		wails.MessageDialog(ctx, wails.MessageDialogOptions{Type: wails.ErrorDialog, Title: "lanfeed cannot start",
-			Message: fmt.Sprintf("The database could not be opened:\n\n%v", err)})
+		msg := fmt.Sprintf("The database could not be opened:\n\n%v", err)
+		if errors.Is(err, store.ErrLocked) {
+			msg = fmt.Sprintf("lanfeed is already running with the data folder\n%s\n\n"+
+				"Switch to its window, or start this one with another --data-dir.", d.cfg.DataDir)
+		}
+		wails.MessageDialog(ctx, wails.MessageDialogOptions{Type: wails.ErrorDialog, Title: "lanfeed cannot start", Message: msg})
 		wails.Quit(ctx)
 		return
 	}

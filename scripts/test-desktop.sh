@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# Desktop test: the built app (build/bin/lanfeed) runs under its own Xvfb with
+# a throwaway data dir; a LAN peer writes a post through the REST API; the
+# post must then be readable, by OCR of a screenshot, in the window's React
+# UI, where it can only have come through the Wails "posts" event (the feed
+# was loaded, empty, before the post was written).
+#
+# The test can fail: before the post the same OCR must read the empty feed
+# and must not read the post's words. With a D-Bus daemon on the machine the
+# app gets a private session bus, as on a desktop, and a second launch on the
+# same data dir must hand over to the first and exit.
+#
+# Needs: build/bin/lanfeed, Xvfb, imagemagick (import, convert), tesseract,
+# python3 (HTTP and reading the token; no curl or sqlite3 CLI needed).
+# Keeps the last screenshot at test-artifacts/desktop.png (and the one of the
+# empty feed at test-artifacts/desktop-before.png).
+# DESKTOP_TEST_DISPLAY=:N uses a running X server instead of a new Xvfb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+readonly APP=build/bin/lanfeed
+readonly ARTIFACTS=test-artifacts
+# Bounds, in seconds. The whole test takes 10-20 s when the app is healthy.
+readonly API_WAIT=30   # app start until GET /api/info answers
+readonly UI_WAIT=25    # until the window shows the loaded, empty feed
+readonly SECOND_WAIT=10 # a second launch on the same data dir until it exits
+readonly POST_WAIT=15  # post written until its title is on screen
+readonly QUIT_WAIT=10  # SIGTERM until the app has exited
+readonly TOTAL=${DESKTOP_TEST_TIMEOUT:-100} # the whole test; the step running then may add 15 s
+
+# A number of its own per run, so no earlier run's screen can pass the test.
+readonly NUMBER=$((1000 + RANDOM % 9000))
+readonly TITLE="Desktop check $NUMBER harbour"
+readonly BODY="Written by a LAN peer through the REST API"
+
+say() { printf 'test-desktop: %s\n' "$*"; }
+fail() {
+  printf 'test-desktop: FAIL: %s\n' "$*" >&2
+  if [[ -s ${tmp:-}/app.log ]]; then
+    printf -- '--- app log (last 40 lines) ---\n' >&2
+    tail -n 40 "$tmp/app.log" >&2
+  fi
+  exit 1
+}
+
+for cmd in Xvfb import convert tesseract python3; do
+  command -v "$cmd" >/dev/null || fail "$cmd is not installed (make deps-apt installs it)"
+done
+[[ -x $APP ]] || fail "$APP is missing: run make build first"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lanfeed-desktop.XXXXXX")
+xvfb_pid='' dbus_pid='' app_pid='' watchdog_pid=''
+
+# stop PID [SECONDS]: TERM, then KILL if it is still there after SECONDS.
+stop() {
+  local pid=$1 secs=${2:-5} i
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < secs * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$?
+  [[ -z $watchdog_pid ]] || kill "$watchdog_pid" 2>/dev/null || true
+  stop "$app_pid"
+  stop "$dbus_pid"
+  stop "$xvfb_pid"
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# The watchdog bounds the whole run, whatever step hangs.
+trap 'fail "the test took longer than ${TOTAL}s"' USR1
+(
+  trap 'kill "$nap" 2>/dev/null; wait "$nap"; exit 0' TERM
+  sleep "$TOTAL" & nap=$!
+  wait "$nap" && kill -USR1 $$
+) 2>/dev/null &
+watchdog_pid=$!
+
+# ---- display -------------------------------------------------------------
+
+if [[ -n ${DESKTOP_TEST_DISPLAY:-} ]]; then
+  display=$DESKTOP_TEST_DISPLAY
+else
+  # The first free number in :97..:120; another Xvfb may win a race for a
+  # number, so a server that does not come up moves us to the next one.
+  display=''
+  for n in $(seq 97 120); do
+    [[ -e /tmp/.X$n-lock || -e /tmp/.X11-unix/X$n ]] && continue
+    Xvfb ":$n" -screen 0 1280x900x24 -nolisten tcp \
+      </dev/null >"$tmp/xvfb.log" 2>&1 &
+    xvfb_pid=$!
+    for ((i = 0; i < 50; i++)); do
+      [[ -S /tmp/.X11-unix/X$n ]] && break
+      kill -0 "$xvfb_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if [[ -S /tmp/.X11-unix/X$n ]] && kill -0 "$xvfb_pid" 2>/dev/null; then
+      display=:$n
+      break
+    fi
+    stop "$xvfb_pid"
+    xvfb_pid=''
+  done
+  [[ -n $display ]] || fail "no Xvfb display could be started in :97..:120 ($(tail -n 3 "$tmp/xvfb.log" 2>/dev/null))"
+fi
+export DISPLAY=$display
+say "display $DISPLAY"
+
+# A private session bus, as a desktop session has, if D-Bus is installed:
+# Wails' single-instance lock on Linux works through it (and is silently off
+# without one). The bus starts no services, so WebKit's request for the
+# accessibility bus leaves no at-spi daemons behind; NO_AT_BRIDGE keeps GTK
+# from asking too.
+export NO_AT_BRIDGE=1
+unset DBUS_SESSION_BUS_ADDRESS
+if command -v dbus-daemon >/dev/null; then
+  cat >"$tmp/session.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=$tmp</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+  dbus-daemon --config-file="$tmp/session.conf" --nofork --nopidfile --nosyslog --print-address=1 \
+    </dev/null >"$tmp/dbus.addr" 2>"$tmp/dbus.log" &
+  dbus_pid=$!
+  for ((i = 0; i < 50; i++)); do
+    [[ -s $tmp/dbus.addr ]] && break
+    sleep 0.1
+  done
+  [[ -s $tmp/dbus.addr ]] || fail "dbus-daemon did not start: $(cat "$tmp/dbus.log")"
+  DBUS_SESSION_BUS_ADDRESS=$(head -n 1 "$tmp/dbus.addr")
+  export DBUS_SESSION_BUS_ADDRESS
+  say "private D-Bus session bus"
+else
+  say "no dbus-daemon: running without a session bus (single-instance check skipped)"
+fi
+
+# ---- helpers -------------------------------------------------------------
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# api METHOD PATH [JSON]: prints the response body; fails on an HTTP error.
+# A write sends the token in $LANFEED_TOKEN_FILE, keeping it off command lines.
+api() {
+  python3 - "$base" "$@" <<'PY'
+import os, sys, urllib.request, urllib.error
+base, method, path = sys.argv[1:4]
+data = sys.argv[4].encode() if len(sys.argv) > 4 else None
+req = urllib.request.Request(base + path, data=data, method=method)
+if data is not None:
+    req.add_header("Content-Type", "application/json")
+    with open(os.environ["LANFEED_TOKEN_FILE"]) as f:
+        req.add_header("Authorization", "Bearer " + f.read().strip())
+try:
+    with urllib.request.urlopen(req, timeout=5) as r:
+        sys.stdout.write(r.read().decode())
+except urllib.error.HTTPError as e:
+    sys.exit(f"{method} {path}: HTTP {e.code}: {e.read().decode()}")
+except OSError as e:
+    sys.exit(f"{method} {path}: {e}")
+PY
+}
+
+# The pairing token, read from the node table the way the app stores it.
+read_token() {
+  python3 - "$data/lanfeed.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=5)
+print(db.execute("SELECT token FROM node").fetchone()[0])
+PY
+}
+
+app_alive() { kill -0 "$app_pid" 2>/dev/null; }
+
+# has FILE WORD...: every word is in the OCR text (case-insensitive).
+has() {
+  local file=$1 w
+  shift
+  for w in "$@"; do grep -qiF -- "$w" "$file" || return 1; done
+}
+
+# look NAME WORD...: takes a screenshot of the whole screen ($tmp/NAME.png)
+# and OCRs it into $tmp/NAME.txt; succeeds if every word is in the text.
+# Small UI text reads better enlarged, so a miss is read again at 2x.
+look() {
+  local name=$1 png=$tmp/$1.png txt=$tmp/$1.txt
+  shift
+  : >"$txt"
+  timeout 10 import -window root "$png" || return 1
+  timeout 15 tesseract "$png" stdout >"$txt" 2>/dev/null || return 1
+  has "$txt" "$@" && return 0
+  look_2x "$name" && has "$txt" "$@"
+}
+
+# look_2x NAME: adds the OCR text of $tmp/NAME.png enlarged 2x to $tmp/NAME.txt.
+look_2x() {
+  timeout 10 convert "$tmp/$1.png" -resize 200% "$tmp/$1-2x.png" || return 1
+  timeout 15 tesseract "$tmp/$1-2x.png" stdout >>"$tmp/$1.txt" 2>/dev/null
+}
+
+# ---- the app ---------------------------------------------------------------
+
+data=$tmp/data
+port=$(free_port)
+base=http://127.0.0.1:$port
+start=$SECONDS
+"$APP" --data-dir "$data" --listen "127.0.0.1:$port" --name deskcheck </dev/null >"$tmp/app.log" 2>&1 &
+app_pid=$!
+say "app pid $app_pid, data dir $data, LAN server $base"
+
+deadline=$((SECONDS + API_WAIT))
+until api GET /api/info >"$tmp/info.json" 2>/dev/null; do
+  app_alive || fail "the app exited before its LAN server answered"
+  ((SECONDS < deadline)) || fail "GET $base/api/info did not answer within ${API_WAIT}s"
+  sleep 0.25
+done
+say "API up after $((SECONDS - start))s: $(cat "$tmp/info.json")"
+
+# Before the post: the window must show the loaded empty feed (proof that OCR
+# reads the window at all) and must not show the post's words.
+mkdir -p "$ARTIFACTS"
+deadline=$((SECONDS + UI_WAIT))
+until look before "posts yet"; do
+  app_alive || fail "the app exited before its window showed the feed"
+  if ((SECONDS >= deadline)); then
+    cp -f "$tmp/before.png" "$ARTIFACTS/desktop.png" 2>/dev/null || true
+    fail "the window did not show the empty feed (\"No posts yet\") within ${UI_WAIT}s; OCR text:
+$(cat "$tmp/before.txt" 2>/dev/null)
+screenshot: $ARTIFACTS/desktop.png"
+  fi
+  sleep 1
+done
+cp -f "$tmp/before.png" "$ARTIFACTS/desktop-before.png"
+# The negative is read as closely as the positive will be: both scales.
+look_2x before || fail "could not OCR the enlarged screenshot"
+if has "$tmp/before.txt" "$NUMBER" || has "$tmp/before.txt" harbour; then
+  fail "the post's words are on screen before it was written, so OCR cannot prove anything; OCR text:
+$(cat "$tmp/before.txt")"
+fi
+say "window shows the empty feed after $((SECONDS - start))s; the post's words are not on screen"
+
+# A second launch on the same data dir hands over to the first and exits.
+if [[ -n $dbus_pid ]]; then
+  rc=0
+  timeout -k 2 "$SECOND_WAIT" "$APP" --data-dir "$data" --listen "127.0.0.1:$port" </dev/null >"$tmp/second.log" 2>&1 || rc=$?
+  ((rc != 124 && rc != 137)) || fail "a second launch on the same data dir was still running after ${SECOND_WAIT}s; its log:
+$(cat "$tmp/second.log")"
+  app_alive || fail "the first app exited when a second one was launched"
+  api GET /api/info >/dev/null || fail "the first app stopped answering after a second launch"
+  say "a second launch on the same data dir exited (status $rc); the first still runs"
+fi
+
+# ---- the post, written as a LAN peer ---------------------------------------
+
+read_token >"$tmp/token" || fail "could not read the pairing token from $data/lanfeed.db"
+export LANFEED_TOKEN_FILE=$tmp/token
+body=$(python3 -c 'import json, sys; print(json.dumps({"title": sys.argv[1], "body": sys.argv[2], "author": "ocr-peer"}))' \
+  "$TITLE" "$BODY")
+api POST /api/posts "$body" >"$tmp/created.json" || fail "POST /api/posts failed: $(cat "$tmp/created.json")"
+posted=$SECONDS
+say "posted \"$TITLE\": $(cat "$tmp/created.json")"
+
+deadline=$((SECONDS + POST_WAIT))
+tries=0
+sleep 1 # the new post slides in; OCR of it mid-way only costs a retry
+until look after "$NUMBER" harbour; do
+  tries=$((tries + 1))
+  app_alive || fail "the app exited after the post was written"
+  if ((SECONDS >= deadline)); then
+    cp -f "$tmp/after.png" "$ARTIFACTS/desktop.png" 2>/dev/null || true
+    fail "\"$TITLE\" did not appear in the window within ${POST_WAIT}s ($tries screenshots); last OCR text:
+$(cat "$tmp/after.txt" 2>/dev/null)
+screenshot: $ARTIFACTS/desktop.png"
+  fi
+  sleep 1
+done
+cp -f "$tmp/after.png" "$ARTIFACTS/desktop.png"
+say "\"$TITLE\" is on screen $((SECONDS - posted))s after the POST (screenshot $((tries + 1))): $ARTIFACTS/desktop.png"
+
+# ---- quit ------------------------------------------------------------------
+
+kill -TERM "$app_pid"
+for ((i = 0; i < QUIT_WAIT * 10; i++)); do
+  app_alive || break
+  sleep 0.1
+done
+app_alive && fail "the app did not exit within ${QUIT_WAIT}s of SIGTERM"
+rc=0
+wait "$app_pid" || rc=$?
+app_pid=''
+((rc == 0)) || fail "the app exited with status $rc on SIGTERM; want 0"
+say "app quit cleanly on SIGTERM"
+say "passed in $((SECONDS - start))s"
