@@ -1,6 +1,7 @@
-/** initials returns one or two letters for an avatar: "Alice Martin" -> "AM". */
+/** initials returns one or two letters for an avatar: "Alice Martin" -> "AM",
+ * "Léa (phone)" -> "LP": punctuation and symbols never count as letters. */
 export function initials(name: string): string {
-  const words = name.trim().split(/[\s._-]+/).filter(Boolean);
+  const words = name.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
   const first = (w: string | undefined) => Array.from(w ?? '')[0] ?? '';
   const s = first(words[0]) + first(words[1]);
   return s.toUpperCase() || '?';

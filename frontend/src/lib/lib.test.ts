@@ -61,4 +61,9 @@ describe('initials', () => {
     expect(initials('phone-of-sam')).toBe('PO');
     expect(initials('')).toBe('?');
   });
+  it('skips punctuation and symbols', () => {
+    expect(initials('Léa (phone)')).toBe('LP');
+    expect(initials('  <script>  ')).toBe('S');
+    expect(initials('🚀')).toBe('?');
+  });
 });
