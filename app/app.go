@@ -75,6 +75,9 @@ type Service struct {
 
 	identity atomic.Pointer[realtime.Identity]
 	token    atomic.Pointer[string]
+	// onRotate runs after the token changed; Open sets it to revoke the
+	// websocket peers holding the old one.
+	onRotate func()
 }
 
 // New returns a Service over st publishing to sink.
@@ -103,13 +106,17 @@ func (s *Service) Authorize(token string) bool {
 // Token returns the pairing token, for the desktop owner to share.
 func (s *Service) Token() string { return *s.token.Load() }
 
-// RotateToken replaces the pairing token; the old one stops working at once.
+// RotateToken replaces the pairing token; the old one stops working at once,
+// and websocket peers that connected with it are told so.
 func (s *Service) RotateToken(ctx context.Context) (string, error) {
 	t, err := s.store.RotateToken(ctx)
 	if err != nil {
 		return "", err
 	}
 	s.token.Store(&t)
+	if s.onRotate != nil {
+		s.onRotate()
+	}
 	return t, nil
 }
 

@@ -264,7 +264,8 @@ func (n *Node) Token() (string, error) {
 	return srv.Service.Token(), nil
 }
 
-// RotateToken replaces the pairing token; the old one stops working at once.
+// RotateToken replaces the pairing token; the old one stops working at once
+// for HTTP, new connections and connected peers, which get an auth frame.
 func (n *Node) RotateToken() (string, error) {
 	srv, err := n.d.server()
 	if err != nil {

@@ -21,15 +21,34 @@ import (
 // DefaultListen is the LAN address a node serves on unless told otherwise.
 const DefaultListen = ":7700"
 
+// DefaultReadHeaderTimeout is how long a client may take to send a
+// request's headers: ample for any LAN, short enough that a slowloris
+// client holds each connection only briefly.
+const DefaultReadHeaderTimeout = 10 * time.Second
+
+// DefaultReadTimeout bounds a whole request: a 64 KiB body takes
+// milliseconds on a LAN, so a client trickling one is cut off.
+const DefaultReadTimeout = 30 * time.Second
+
 // Config is what a node needs to start; the desktop app and lanfeedd fill it
 // from their flags.
 type Config struct {
 	DataDir        string   // default: DefaultDataDir()
 	Name           string   // display name; empty keeps the stored one
 	AllowedOrigins []string // extra browser origins allowed besides the node's own
-	UI             fs.FS    // built web UI served at "/"; nil for none
-	Logger         *slog.Logger
-	Hub            realtime.Config // tuning; Service, Seq, URLs, UI and Logger are set by Open
+	// AllowedHosts are extra names the Host header may carry besides IP
+	// literals, localhost and the machine's host name (DNS rebinding).
+	AllowedHosts []string
+	// ReadHeaderTimeout bounds the arrival of a request's headers, the
+	// websocket handshake included, so that slow or silent clients
+	// (slowloris) cannot pin connections; default DefaultReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included (a
+	// websocket is not bound by it once upgraded); default DefaultReadTimeout.
+	ReadTimeout time.Duration
+	UI          fs.FS // built web UI served at "/"; nil for none
+	Logger      *slog.Logger
+	Hub         realtime.Config // tuning; Service, Seq, URLs, UI and Logger are set by Open
 }
 
 // DefaultDataDir is lanfeed's folder in the OS user config directory.
@@ -49,6 +68,9 @@ type Server struct {
 	Hub     *realtime.Hub
 	Fanout  *Fanout
 	log     *slog.Logger
+
+	readHeaderTimeout time.Duration
+	readTimeout       time.Duration
 
 	mu       sync.Mutex // held for all of Close, so not by anything a request calls
 	http     *http.Server
@@ -77,7 +99,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Store: st, Fanout: &Fanout{}, log: cfg.Logger}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	s := &Server{Store: st, Fanout: &Fanout{}, log: cfg.Logger,
+		readHeaderTimeout: cfg.ReadHeaderTimeout, readTimeout: cfg.ReadTimeout}
 	s.Service, err = New(ctx, st, s.Fanout, cfg.Logger)
 	if err != nil {
 		st.Close()
@@ -86,12 +115,16 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	hc := cfg.Hub
 	hc.Service, hc.Seq, hc.Logger = s.Service, st.Seq(), cfg.Logger
 	hc.AllowedOrigins = append(hc.AllowedOrigins, cfg.AllowedOrigins...)
+	hc.AllowedHosts = append(hc.AllowedHosts, cfg.AllowedHosts...)
 	hc.URLs = s.URLs
 	if cfg.UI != nil {
 		hc.UI = http.FS(cfg.UI)
 	}
 	s.Hub = realtime.NewHub(hc)
 	s.Fanout.Add(HubSink{s.Hub})
+	// Whoever rotates the token (the desktop owner, a test), peers that hold
+	// the old one lose write access at once and are told why.
+	s.Service.onRotate = func() { s.Hub.RevokeWriters(realtime.TokenChanged) }
 	return s, nil
 }
 
@@ -111,7 +144,8 @@ func (s *Server) Listen(addr string) error {
 	s.urlsMu.Unlock()
 	s.http = &http.Server{
 		Handler:           s.Hub.Handler(),
-		ReadHeaderTimeout: 10 * time.Second, // slow handshakes must not pin connections
+		ReadHeaderTimeout: s.readHeaderTimeout, // slow handshakes must not pin connections
+		ReadTimeout:       s.readTimeout,       // nor slow bodies; gorilla clears it on upgrade
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"lanfeed/feed"
 
@@ -74,13 +75,10 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	canWrite := false
-	if token := q.Get("token"); token != "" {
-		if !h.svc.Authorize(token) {
-			h.writeError(w, feed.Errorf(feed.CodeUnauthorized, "token is not this node's pairing token"))
-			return
-		}
-		canWrite = true
+	token := q.Get("token")
+	if token != "" && !h.svc.Authorize(token) {
+		h.writeError(w, feed.Errorf(feed.CodeUnauthorized, "token is not this node's pairing token"))
+		return
 	}
 	name := strings.TrimSpace(q.Get("name"))
 	if name == "" {
@@ -101,13 +99,28 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 		initial = &syncRequest{since: since, epoch: q.Get("epoch")}
 	}
+	addr := sourceAddr(r)
+	if wait := h.barred.barred(addr, time.Now()); wait > 0 {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		writeJSON(w, http.StatusTooManyRequests, feed.Errorf(feed.CodeRateLimited,
+			"a peer from %s was closed for flooding; reconnect in %s s", addr, retryAfter(wait)))
+		return
+	}
+	if !h.conns.acquire(addr) {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, feed.Errorf(feed.CodeRateLimited,
+			"too many connections: this node serves at most %d peers, %d per address; try again later",
+			h.cfg.MaxPeers, h.cfg.MaxPeersPerAddr))
+		return
+	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		h.conns.release(addr)
 		return // the upgrader has answered with the HTTP error
 	}
 	id := h.nextID.Add(1)
 	p := &peer{
-		hub: h, conn: conn, id: id, canWrite: canWrite,
+		hub: h, conn: conn, id: id, addr: addr, canWrite: token != "", token: token,
 		info: PeerInfo{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		pending: initial, replaying: initial != nil,
@@ -117,6 +130,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
 		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(h.cfg.WriteWait))
 		conn.Close()
+		h.conns.release(addr)
 		return
 	}
 	h.svc.Presence(ActionJoin, p.info, count)
@@ -153,13 +167,24 @@ func refuseOrigin(w http.ResponseWriter, r *http.Request) {
 		"origin %q is not allowed; add it with --allow-origin", r.Header.Get("Origin")))
 }
 
-// guard lets a state-changing request through only from an allowed origin
-// and with the pairing token as a bearer token.
+// guard lets a state-changing request through only from an allowed origin,
+// within the source address's write rate, and with the pairing token as a
+// bearer token. Every attempt takes a token from the rate bucket, so
+// guessing the pairing token is throttled too.
 func (h *Hub) guard(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !h.checkOrigin(r) {
 			refuseOrigin(w, r)
 			return
+		}
+		if h.httpRate != nil {
+			if ok, wait := h.httpRate.take(sourceAddr(r), time.Now()); !ok {
+				w.Header().Set("Retry-After", retryAfter(wait))
+				h.writeError(w, feed.Errorf(feed.CodeRateLimited,
+					"too many writes from %s: at most %g a second in bursts of %d; retry in %s s",
+					sourceAddr(r), h.cfg.HTTPWriteRate, h.cfg.HTTPWriteBurst, retryAfter(wait)))
+				return
+			}
 		}
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || !h.svc.Authorize(strings.TrimSpace(token)) {
@@ -243,12 +268,20 @@ func decodeData(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return feed.Errorf(feed.CodeBadRequest, "expected a JSON object")
 	}
+	// encoding/json would quietly turn invalid bytes into U+FFFD and store
+	// text the writer never sent; JSON must be UTF-8 (RFC 8259 8.1).
+	if !utf8.Valid(data) {
+		return feed.Errorf(feed.CodeBadRequest, "malformed JSON: not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return feed.Invalid(typeErr.Field, fmt.Sprintf("%s must be a %s, not %s", typeErr.Field, kindName(typeErr.Type.Kind().String()), typeErr.Value))
+			// Field is a Go path ("PostPatch.version" through an embedded
+			// struct); clients know only the JSON name, its last element.
+			field := typeErr.Field[strings.LastIndexByte(typeErr.Field, '.')+1:]
+			return feed.Invalid(field, fmt.Sprintf("%s must be a %s, not %s", field, kindName(typeErr.Type.Kind().String()), typeErr.Value))
 		}
 		return feed.Errorf(feed.CodeBadRequest, "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}

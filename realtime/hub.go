@@ -17,6 +17,11 @@
 //     1013 and must resume with sync.
 //   - Shutdown: Close says goodbye (1001) to every peer and waits for all the
 //     goroutines the hub started.
+//   - Limits: every request must name the node in its Host header (421
+//     otherwise); emits and syncs go through a token bucket per peer, REST
+//     writes one per source address (rate_limited, then 1008 for a peer that
+//     keeps going); websocket peers are capped in total and per address (503).
+//     A rotated token stops working for every peer at once.
 package realtime
 
 import (
@@ -57,6 +62,27 @@ const (
 	DefaultReplayPage = 256
 	// closeGrace is how long we wait for a peer's reply to our close frame.
 	closeGrace = time.Second
+	// DefaultWriteRate and DefaultWriteBurst limit each websocket peer's
+	// emits: people post a few times a minute, scripts in short bursts;
+	// nobody needs more than ten a second for long.
+	DefaultWriteRate  = 10
+	DefaultWriteBurst = 50
+	// DefaultHTTPWriteRate and DefaultHTTPWriteBurst limit REST writes per
+	// source address; the burst is larger because one address may be a
+	// script importing a backlog.
+	DefaultHTTPWriteRate  = 10
+	DefaultHTTPWriteBurst = 200
+	// abuseFactor: a peer refused this many bursts' worth of emits in a row
+	// is not backing off, and is closed with 1008.
+	abuseFactor = 3
+	// DefaultFloodCooldown keeps a flooder from reconnecting for a fresh
+	// burst at once; a well-behaved client's backoff waits about as long.
+	DefaultFloodCooldown = 10 * time.Second
+	// DefaultMaxPeers and DefaultMaxPeersPerAddr cap websocket peers in
+	// total and per source address; each peer costs two goroutines and
+	// buffers, so the caps bound memory.
+	DefaultMaxPeers        = 10000
+	DefaultMaxPeersPerAddr = 256
 )
 
 // Service is what the hub and the REST API need from the application. Writes
@@ -110,6 +136,29 @@ type Config struct {
 	PongWait       time.Duration
 	WriteWait      time.Duration
 	ReplayPage     int
+	// AllowedHosts lists names the Host header may carry besides IP
+	// literals, localhost and the machine's host name (plain and .local);
+	// any other gets 421, against DNS rebinding. "*" turns the check off.
+	AllowedHosts []string
+	// WriteRate (writes a second, default DefaultWriteRate) and WriteBurst
+	// (default DefaultWriteBurst) are each websocket peer's token bucket for
+	// emits. A negative WriteRate turns the limit off.
+	WriteRate  float64
+	WriteBurst int
+	// HTTPWriteRate (default DefaultHTTPWriteRate) and HTTPWriteBurst
+	// (default DefaultHTTPWriteBurst) are the token bucket of REST writes
+	// per source address. A negative HTTPWriteRate turns the limit off.
+	HTTPWriteRate  float64
+	HTTPWriteBurst int
+	// FloodCooldown is how long the address of a peer closed with 1008 for
+	// flooding may not open new websocket connections (429); default
+	// DefaultFloodCooldown.
+	FloodCooldown time.Duration
+	// MaxPeers (default DefaultMaxPeers) and MaxPeersPerAddr (default
+	// DefaultMaxPeersPerAddr) cap websocket peers; beyond them the upgrade
+	// is refused with 503.
+	MaxPeers        int
+	MaxPeersPerAddr int
 	// URLs returns the addresses the node serves, for /api/info.
 	URLs func() []string
 	// UI is the built web UI served at "/"; nil serves a short notice.
@@ -124,6 +173,12 @@ type Hub struct {
 	log      *slog.Logger
 	upgrader websocket.Upgrader
 	handler  http.Handler
+
+	hosts    map[string]bool // names accepted in Host besides IP literals
+	anyHost  bool
+	httpRate *addrLimiter // nil: no limit
+	conns    connLimiter
+	barred   penaltyBox // addresses of flooders, for FloodCooldown
 
 	pubMu   sync.Mutex   // one Broadcast at a time, so queues see seq order
 	lastSeq atomic.Int64 // seq of the last broadcast post change
@@ -155,20 +210,47 @@ func NewHub(cfg Config) *Hub {
 	if cfg.ReplayPage <= 0 {
 		cfg.ReplayPage = DefaultReplayPage
 	}
+	if cfg.WriteRate == 0 {
+		cfg.WriteRate = DefaultWriteRate
+	}
+	if cfg.WriteBurst <= 0 {
+		cfg.WriteBurst = DefaultWriteBurst
+	}
+	if cfg.HTTPWriteRate == 0 {
+		cfg.HTTPWriteRate = DefaultHTTPWriteRate
+	}
+	if cfg.HTTPWriteBurst <= 0 {
+		cfg.HTTPWriteBurst = DefaultHTTPWriteBurst
+	}
+	if cfg.FloodCooldown <= 0 {
+		cfg.FloodCooldown = DefaultFloodCooldown
+	}
+	if cfg.MaxPeers <= 0 {
+		cfg.MaxPeers = DefaultMaxPeers
+	}
+	if cfg.MaxPeersPerAddr <= 0 {
+		cfg.MaxPeersPerAddr = DefaultMaxPeersPerAddr
+	}
 	if cfg.URLs == nil {
 		cfg.URLs = func() []string { return nil }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &Hub{cfg: cfg, svc: cfg.Service, log: cfg.Logger, peers: map[*peer]struct{}{}}
+	h := &Hub{cfg: cfg, svc: cfg.Service, log: cfg.Logger, peers: map[*peer]struct{}{},
+		hosts: hostNames(cfg.AllowedHosts), anyHost: slices.Contains(cfg.AllowedHosts, "*"),
+		conns: connLimiter{max: cfg.MaxPeers, perAddr: cfg.MaxPeersPerAddr}}
+	if cfg.HTTPWriteRate > 0 {
+		h.httpRate = &addrLimiter{rate: cfg.HTTPWriteRate, burst: cfg.HTTPWriteBurst}
+	}
 	h.lastSeq.Store(cfg.Seq)
 	h.upgrader = websocket.Upgrader{
-		ReadBufferSize:  4096,
-		WriteBufferSize: 4096,
-		CheckOrigin:     h.checkOrigin,
+		ReadBufferSize:   4096,
+		WriteBufferSize:  4096,
+		HandshakeTimeout: cfg.WriteWait, // bounds writing the 101 answer
+		CheckOrigin:      h.checkOrigin,
 	}
-	h.handler = h.routes()
+	h.handler = h.checkHost(h.routes())
 	return h
 }
 
@@ -228,8 +310,13 @@ func (h *Hub) register(p *peer) (count int, err error) {
 	}
 	seq := h.lastSeq.Load()
 	p.floor = seq
+	// A token rotated since the upgrade checked it: RevokeWriters, which
+	// waits for h.mu, may already have run and missed this peer.
+	if p.canWrite && !p.mayWrite() {
+		p.revoked.Store(true)
+	}
 	p.enqueue(mustJSON(helloFrame{Type: "hello", Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: seq,
-		Peer: p.info, CanWrite: p.canWrite}), 0)
+		Peer: p.info, CanWrite: p.canWrite && !p.revoked.Load()}), 0)
 	h.peers[p] = struct{}{}
 	h.wg.Add(2) // the peer's reader and writer, started by the caller
 	return len(h.peers), nil
@@ -246,6 +333,28 @@ func (h *Hub) unregister(p *peer) (count int, ok bool) {
 }
 
 var errClosed = errors.New("realtime: hub is closed")
+
+// RevokeWriters takes write access away from every peer whose token is no
+// longer the pairing token and tells it so with an auth frame carrying
+// reason. The application calls it right after rotating the token; their
+// emits are refused from the rotation on anyway, since each emit re-checks
+// the peer's token. It returns how many peers lost write access.
+func (h *Hub) RevokeWriters(reason string) int {
+	frame := mustJSON(authFrame{Type: "auth", CanWrite: false, Reason: reason})
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for p := range h.peers {
+		if p.canWrite && !p.mayWrite() && p.revoked.CompareAndSwap(false, true) {
+			p.enqueue(frame, 0)
+			n++
+		}
+	}
+	return n
+}
+
+// TokenChanged is the reason RevokeWriters gives after a token rotation.
+const TokenChanged = tokenChanged
 
 // Close refuses new peers, says goodbye (1001) to every connected one and
 // waits until all their goroutines have ended or ctx is done, in which case

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"lanfeed/feed"
 
@@ -40,9 +42,16 @@ type peer struct {
 	conn     *websocket.Conn
 	id       uint64
 	info     PeerInfo
-	canWrite bool
+	addr     string // source address, for the connection caps
+	canWrite bool   // the upgrade carried the pairing token
+	token    string // that token, re-checked on every emit; never logged
+	revoked  atomic.Bool
 	wake     chan struct{} // capacity 1: "the queue or the state changed"
 	done     chan struct{} // closed when the reader ends
+
+	// The reader's own: the emit token bucket and the emits refused in a row.
+	writes  bucket
+	refused int
 
 	mu        sync.Mutex
 	queue     []queued
@@ -85,6 +94,17 @@ func (p *peer) close(code int, reason string) {
 	defer p.mu.Unlock()
 	if p.closing == nil {
 		p.queue, p.queuedLen = nil, 0
+		p.closing = &closeRequest{code, reason}
+		p.signal()
+	}
+}
+
+// closeAfterQueue is close, but what is already queued (the errors that
+// explain the close) is written first.
+func (p *peer) closeAfterQueue(code int, reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing == nil {
 		p.closing = &closeRequest{code, reason}
 		p.signal()
 	}
@@ -286,6 +306,10 @@ func (p *peer) readLoop() {
 			p.sendError(nil, feed.Errorf(feed.CodeBadRequest, "binary frames are not part of protocol v1; send JSON text frames"))
 			continue
 		}
+		if !utf8.Valid(data) { // RFC 6455 8.1; gorilla leaves this check to us
+			p.close(websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8")
+			continue
+		}
 		p.handle(data)
 	}
 }
@@ -310,13 +334,25 @@ func (p *peer) extendRead() bool {
 func (p *peer) handle(data []byte) {
 	var m inbound
 	if err := json.Unmarshal(data, &m); err != nil {
-		p.sendError(nil, feed.Errorf(feed.CodeBadRequest, "message is not a JSON object: %v", err))
+		// A field of the wrong type still leaves the others decoded: echo the
+		// id so that the sender can match the error to its emit (unless the
+		// id itself was the bad field: then it holds a zero, not the id).
+		var typeErr *json.UnmarshalTypeError
+		var id *int64
+		if errors.As(err, &typeErr) && typeErr.Field != "id" {
+			id = m.ID
+		}
+		p.sendError(id, feed.Errorf(feed.CodeBadRequest, "message is not a JSON object: %v", err))
 		return
 	}
 	switch m.Type {
 	case "sync":
 		if m.Since == nil || *m.Since < 0 {
 			p.sendError(m.ID, feed.Errorf(feed.CodeBadRequest, "sync needs \"since\": a seq of 0 or more"))
+			return
+		}
+		if err := p.throttle(); err != nil { // a replay reads the database: same budget as writes
+			p.sendError(m.ID, feed.AsError(err))
 			return
 		}
 		p.requestSync(syncRequest{since: *m.Since, epoch: m.Epoch})
@@ -342,7 +378,13 @@ func (p *peer) handle(data []byte) {
 // emit decodes and performs one write. On success the application broadcasts
 // the change, which queues the ack for this peer in seq order.
 func (p *peer) emit(m inbound) error {
-	if !p.canWrite {
+	if err := p.throttle(); err != nil { // first: refused emits must not be free either
+		return err
+	}
+	if !p.mayWrite() {
+		if p.canWrite {
+			return feed.Errorf(feed.CodeUnauthorized, tokenChanged)
+		}
 		return feed.Errorf(feed.CodeUnauthorized, "writing needs the node's pairing token: connect with ?token=")
 	}
 	ctx := context.Background()
@@ -380,6 +422,41 @@ func (p *peer) emit(m inbound) error {
 	}
 }
 
+// tokenChanged tells a peer why its token stopped working.
+const tokenChanged = "the pairing token was changed; reconnect with the new token"
+
+// mayWrite reports whether the peer's token still is the pairing token: a
+// rotation takes write access away at once, even before the peer is told.
+func (p *peer) mayWrite() bool {
+	if !p.canWrite || p.revoked.Load() {
+		return false
+	}
+	return p.token == "" || p.hub.svc.Authorize(p.token)
+}
+
+// throttle takes a token from the peer's bucket for one emit or sync. A
+// refused emit writes nothing; a peer refused abuseFactor bursts in a row
+// is not backing off: it is closed with 1008 and its address may not
+// reconnect for FloodCooldown.
+func (p *peer) throttle() error {
+	cfg := &p.hub.cfg
+	if cfg.WriteRate < 0 {
+		return nil
+	}
+	ok, wait := p.writes.take(time.Now(), cfg.WriteRate, cfg.WriteBurst)
+	if ok {
+		p.refused = 0
+		return nil
+	}
+	if p.refused++; p.refused >= abuseFactor*cfg.WriteBurst {
+		p.hub.log.Warn("peer closed for flooding", "peer", p.info.ID, "addr", p.addr, "refused", p.refused)
+		p.hub.barred.bar(p.addr, time.Now().Add(cfg.FloodCooldown))
+		p.closeAfterQueue(websocket.ClosePolicyViolation, "too many writes: kept writing over the rate limit")
+	}
+	return feed.Errorf(feed.CodeRateLimited, "too many writes: at most %g a second in bursts of %d; retry in %v",
+		cfg.WriteRate, cfg.WriteBurst, wait.Round(time.Millisecond))
+}
+
 func (p *peer) sendError(id *int64, e *feed.Error) {
 	p.enqueue(encodeError(id, e), 0)
 }
@@ -391,6 +468,7 @@ func (h *Hub) leave(p *peer) {
 	if count, ok := h.unregister(p); ok {
 		h.svc.Presence(ActionLeave, p.info, count)
 	}
+	h.conns.release(p.addr)
 }
 
 // String helps logs.

@@ -93,6 +93,13 @@ type errorFrame struct {
 	*feed.Error
 }
 
+// authFrame tells a peer its write access changed (the token was rotated).
+type authFrame struct {
+	Type     string `json:"type"`
+	CanWrite bool   `json:"canWrite"`
+	Reason   string `json:"reason"`
+}
+
 type seqFrame struct { // synced
 	Type string `json:"type"`
 	Seq  int64  `json:"seq"`

@@ -19,7 +19,9 @@ import (
 const usage = `lanfeedd: a headless lanfeed node and peer
 
 Usage:
-  lanfeedd serve [--listen ADDR] [--data-dir DIR] [--name NAME] [--allow-origin ORIGIN]...
+  lanfeedd serve [--listen ADDR] [--data-dir DIR] [--name NAME] [--allow-origin ORIGIN]... [--allow-host NAME]...
+                 [--max-peers N] [--max-peers-per-addr N] [--write-rate R] [--write-burst N]
+                 [--http-write-rate R] [--http-write-burst N] [--read-header-timeout D]
   lanfeedd tail URL [--since N] [--name NAME] [--token TOKEN] [--max N]
 
 Run "lanfeedd serve -h" or "lanfeedd tail -h" for each command's flags.

@@ -10,6 +10,7 @@ import (
 
 	"lanfeed/app"
 	"lanfeed/frontend"
+	"lanfeed/realtime"
 )
 
 // shutdownWait bounds a clean shutdown: peers get their goodbye, then we go.
@@ -23,13 +24,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	name := fs.String("name", "", "display `name` of this node (default: the stored name, at first the host name)")
 	var origins listFlag
 	fs.Var(&origins, "allow-origin", "browser `origin` allowed besides the node's own, e.g. http://laptop.local:5173 (repeatable)")
+	var hosts listFlag
+	fs.Var(&hosts, "allow-host", "host `name` clients may use for this node besides its IP addresses, localhost and the host name (+.local), e.g. feed.lan (repeatable)")
+	maxPeers := fs.Int("max-peers", realtime.DefaultMaxPeers, "most websocket peers at once")
+	maxPerAddr := fs.Int("max-peers-per-addr", realtime.DefaultMaxPeersPerAddr, "most websocket peers from one IP address")
+	writeRate := fs.Float64("write-rate", realtime.DefaultWriteRate, "writes a second each websocket peer may sustain; negative: no limit")
+	writeBurst := fs.Int("write-burst", realtime.DefaultWriteBurst, "writes a websocket peer may send at once")
+	httpRate := fs.Float64("http-write-rate", realtime.DefaultHTTPWriteRate, "REST writes a second one IP address may sustain; negative: no limit")
+	httpBurst := fs.Int("http-write-burst", realtime.DefaultHTTPWriteBurst, "REST writes one IP address may send at once")
+	headerTimeout := fs.Duration("read-header-timeout", app.DefaultReadHeaderTimeout, "how long a client may take to send request headers")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
 	}
-	srv, err := app.Open(ctx, app.Config{DataDir: *dataDir, Name: *name, AllowedOrigins: origins, UI: frontend.Dist(), Logger: log})
+	srv, err := app.Open(ctx, app.Config{
+		DataDir: *dataDir, Name: *name, AllowedOrigins: origins, AllowedHosts: hosts,
+		ReadHeaderTimeout: *headerTimeout, UI: frontend.Dist(), Logger: log,
+		Hub: realtime.Config{
+			MaxPeers: *maxPeers, MaxPeersPerAddr: *maxPerAddr,
+			WriteRate: *writeRate, WriteBurst: *writeBurst,
+			HTTPWriteRate: *httpRate, HTTPWriteBurst: *httpBurst,
+		},
+	})
 	if err != nil {
 		return err
 	}
