@@ -211,6 +211,22 @@ describe('web transport live stream', () => {
     FakeSocket.last().frame(hello(false));
     expect(r.statuses.at(-1)).toEqual({ state: 'live', tokenRejected: true });
   });
+
+  it('drops the token and goes read-only when the node rotates it', () => {
+    const storage = memStorage({ 'lanfeed.name': 'bob', 'lanfeed.token': 'old' });
+    const t = createWebTransport(deps({ storage }));
+    const r = recorder();
+    t.connect(r.l);
+    const first = FakeSocket.last();
+    first.frame(hello(true));
+    first.frame({ type: 'auth', canWrite: false, reason: 'the pairing token was changed' });
+    expect(storage.getItem('lanfeed.token')).toBeNull();
+    expect(FakeSocket.last()).not.toBe(first);
+    expect(FakeSocket.last().url).toBe('ws://192.168.1.5:7700/ws?name=bob');
+    FakeSocket.last().frame(hello(false));
+    expect(r.log.at(-1)).toBe('open(E1,false)');
+    expect(r.statuses.at(-1)).toEqual({ state: 'live', tokenRejected: true });
+  });
 });
 
 describe('web transport REST', () => {

@@ -272,6 +272,12 @@ export function createWebTransport(deps: Partial<WebDeps> = {}): Transport {
     } catch {
       return; // the node is down: not the token's fault
     }
+    dropToken();
+  }
+
+  // dropToken forgets a token the node no longer accepts and reconnects
+  // read-only; the UI then asks for the new token.
+  function dropToken(): void {
     d.storage.removeItem(tokenKey);
     tokenRejected = true;
     refusals = 0;
@@ -308,6 +314,10 @@ export function createWebTransport(deps: Partial<WebDeps> = {}): Transport {
         return;
       case 'synced':
         l.synced(f.seq ?? 0);
+        return;
+      case 'auth':
+        // the owner changed the pairing token: this page may no longer write
+        if (f.canWrite === false && token()) dropToken();
         return;
       case 'ack': {
         const p = f.id === undefined ? undefined : pending.get(f.id);
