@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"lanfeed/app"
 	"lanfeed/frontend"
@@ -36,6 +37,9 @@ func run() error {
 	dataDir := fs.String("data-dir", "", "`directory` of the database (default: the OS user config dir + /lanfeed)")
 	listen := fs.String("listen", app.DefaultListen, "`address` of the LAN server")
 	name := fs.String("name", "", "display `name` of this node")
+	var origins, hosts listFlag
+	fs.Var(&origins, "allow-origin", "browser `origin` allowed besides the node's own (repeatable)")
+	fs.Var(&hosts, "allow-host", "host `name` peers may use besides IP addresses and this machine's names (repeatable)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
@@ -51,7 +55,8 @@ func run() error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	desk := app.NewDesktop(app.Config{DataDir: abs, Name: *name, UI: frontend.Dist(), Logger: log}, *listen)
+	desk := app.NewDesktop(app.Config{DataDir: abs, Name: *name, AllowedOrigins: origins,
+		AllowedHosts: hosts, UI: frontend.Dist(), Logger: log}, *listen)
 	// One instance per data directory: a second launch focuses the first.
 	lockID := sha256.Sum256([]byte(abs))
 	return wails.Run(&options.App{
@@ -73,3 +78,9 @@ func run() error {
 		Linux: &linux.Options{Icon: icon, ProgramName: "lanfeed"},
 	})
 }
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
