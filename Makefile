@@ -12,13 +12,13 @@ WAILS        := $(GOBIN)/wails
 TAGS         := webkit2_41
 # Debian packages: cgo/webkit for the window, Xvfb + imagemagick + tesseract
 # for the desktop test, Chromium for the browser tests.
-APT_PACKAGES := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
+APT_PACKAGES := build-essential python3 pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
                 xvfb xauth imagemagick tesseract-ocr chromium fonts-dejavu-core
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP        := .make
 ARGS         ?=
 
-.PHONY: all run serve test test-go test-web test-e2e test-desktop build build-web lanfeedd deps deps-apt deps-web deps-wails dev clean
+.PHONY: all run serve test test-go test-web test-e2e test-desktop bench bench-smoke deps-bench build build-web lanfeedd deps deps-apt deps-web deps-wails dev clean
 
 all: build
 
@@ -81,7 +81,7 @@ dev: deps-apt deps-web deps-wails
 # Debian's Chromium against lanfeedd, the desktop window under Xvfb, and the
 # Windows cross-build.
 test: deps
-	$(MAKE) test-go test-web test-e2e test-desktop
+	$(MAKE) test-go test-web test-e2e test-desktop bench-smoke
 
 test-go: build-web
 	$(GO) vet ./...
@@ -96,6 +96,25 @@ test-e2e: lanfeedd
 test-desktop: build
 	bash scripts/test-desktop.sh
 	bash scripts/build-windows.sh
+
+## ---- benchmarks --------------------------------------------------------
+
+# The socket.io reference server's packages. better-sqlite3 has no reachable
+# prebuilt binary, so node-gyp compiles it (about a minute) against the local
+# Node headers.
+deps-bench: bench/socketio/node_modules/.package-lock.json
+bench/socketio/node_modules/.package-lock.json: bench/socketio/package-lock.json bench/socketio/package.json
+	cd bench/socketio && npm_config_nodedir=$${npm_config_nodedir:-/usr} npm ci --no-audit --no-fund
+	@touch $@
+
+# The whole matrix against socket.io (about 45 minutes on a quiet machine);
+# rewrites docs/BENCHMARKS.md.
+bench: lanfeedd deps-bench
+	$(GO) run ./bench/cmd/bench -lanfeedd build/bin/lanfeedd $(ARGS)
+
+# Correctness only: every event delivered, no peer dropped, on both servers.
+bench-smoke: lanfeedd deps-bench
+	$(GO) run ./bench/cmd/bench -smoke -lanfeedd build/bin/lanfeedd
 
 clean:
 	rm -rf build/bin frontend/node_modules
