@@ -18,7 +18,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP        := .make
 ARGS         ?=
 
-.PHONY: all run serve test test-go test-web test-e2e test-desktop bench bench-smoke deps-bench build build-web lanfeedd deps deps-apt deps-web deps-wails dev clean
+.PHONY: all run serve soak test test-go test-web test-e2e test-desktop bench bench-smoke deps-bench build build-web lanfeedd deps deps-apt deps-web deps-wails dev clean
 
 all: build
 
@@ -96,6 +96,11 @@ test-e2e: lanfeedd
 test-desktop: build
 	bash scripts/test-desktop.sh
 	bash scripts/build-windows.sh
+
+# Long variants of the reliability tests (crash loop x200, 1,000-peer
+# reconnect storm, ...); figures go to docs/SECURITY.md. About 10 minutes.
+soak: deps-web
+	$(GO) test ./reliability -run . -soak -count=1 -timeout 60m -v
 
 ## ---- benchmarks --------------------------------------------------------
 

@@ -24,13 +24,27 @@ type Error struct {
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"` // with CodeInvalid
 	Post    *Post  `json:"post,omitempty"`  // with CodeConflict: the current post
+	cause   error  // for the log only; never sent
 }
 
 func (e *Error) Error() string {
+	msg := e.Code + ": " + e.Message
 	if e.Field != "" {
-		return fmt.Sprintf("%s: %s (field %s)", e.Code, e.Message, e.Field)
+		msg += " (field " + e.Field + ")"
 	}
-	return e.Code + ": " + e.Message
+	if e.cause != nil {
+		msg += ": " + e.cause.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the internal cause, if any.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Wrap returns an *Error showing clients message while keeping cause for
+// the log.
+func Wrap(code, message string, cause error) *Error {
+	return &Error{Code: code, Message: message, cause: cause}
 }
 
 // Invalid returns a CodeInvalid error naming field.

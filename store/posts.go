@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"lanfeed/feed"
+
+	"modernc.org/sqlite"
 )
 
 // MaxChanges bounds one Changes call, so a replay is always read in pages.
@@ -250,5 +252,13 @@ func wrap(op string, err error) error {
 	if errors.As(err, &fe) {
 		return err
 	}
-	return fmt.Errorf("store: %s: %w", op, err)
+	err = fmt.Errorf("store: %s: %w", op, err)
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqliteFull {
+		return feed.Wrap(feed.CodeInternal, "the node's disk is full: nothing was saved; free some space and try again", err)
+	}
+	return err
 }
+
+// sqliteFull is SQLITE_FULL, the primary result code of a full disk.
+const sqliteFull = 13
