@@ -99,7 +99,7 @@ test-desktop: build
 
 # Long variants of the reliability tests (crash loop x200, 1,000-peer
 # reconnect storm, ...); figures go to docs/SECURITY.md. About 10 minutes.
-soak: deps-web
+soak:
 	$(GO) test ./reliability -run . -soak -count=1 -timeout 60m -v
 
 ## ---- benchmarks --------------------------------------------------------
