@@ -18,7 +18,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP        := .make
 ARGS         ?=
 
-.PHONY: all run serve soak test test-go test-web test-e2e test-desktop bench bench-smoke deps-bench build build-web lanfeedd deps deps-apt deps-web deps-wails dev clean
+.PHONY: all run serve soak fuzz test test-go test-web test-e2e test-desktop bench bench-smoke deps-bench build build-web lanfeedd deps deps-apt deps-web deps-wails dev clean
 
 all: build
 
@@ -101,6 +101,14 @@ test-desktop: build
 # reconnect storm, ...); figures go to docs/SECURITY.md. About 10 minutes.
 soak:
 	$(GO) test ./reliability -run . -soak -count=1 -timeout 60m -v
+
+# Coverage-guided fuzzing of post validation, the websocket message path and
+# the REST handlers; the seed corpora (testdata/fuzz) already run in make test.
+FUZZTIME ?= 10m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzValidatePost$$'  -fuzztime $(FUZZTIME) ./feed
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) ./realtime
+	$(GO) test -run '^$$' -fuzz '^FuzzREST$$'          -fuzztime $(FUZZTIME) ./realtime
 
 ## ---- benchmarks --------------------------------------------------------
 

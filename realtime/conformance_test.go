@@ -453,9 +453,6 @@ func TestConformance_Handshake(t *testing.T) {
 	tests[len(tests)-1].req = strings.Replace(tests[len(tests)-1].req, "Connection: Upgrade", "Connection: keep-alive, Upgrade", 1)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.name == "HTTP10/NotUpgraded" {
-				t.Skip("RFC 6455 4.1 requires HTTP/1.1 or later; gorilla v1.5.3 upgrades HTTP/1.0 requests, and the fix (a ProtoAtLeast(1, 1) check in serveWS) belongs to the access-control work on realtime/http.go")
-			}
 			_, resp := n.rawHandshake(t, tc.req)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("handshake = %d; want %d", resp.StatusCode, tc.status)

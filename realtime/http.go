@@ -70,6 +70,10 @@ func (h *Hub) routes() http.Handler {
 // serveWS upgrades a peer. A token, if given, must be right: a peer that
 // believes it can write learns at once that it cannot.
 func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
+	if !r.ProtoAtLeast(1, 1) { // RFC 6455 4.1; gorilla would upgrade HTTP/1.0
+		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "a websocket handshake needs HTTP/1.1 or later"))
+		return
+	}
 	if !h.checkOrigin(r) {
 		refuseOrigin(w, r)
 		return

@@ -249,6 +249,11 @@ func NewHub(cfg Config) *Hub {
 		WriteBufferSize:  4096,
 		HandshakeTimeout: cfg.WriteWait, // bounds writing the 101 answer
 		CheckOrigin:      h.checkOrigin,
+		// Handshake failures answer with the same JSON error as the API.
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			w.Header().Set("Sec-WebSocket-Version", "13") // the version we speak (RFC 6455 4.4)
+			writeJSON(w, status, feed.Errorf(feed.CodeBadRequest, "websocket handshake: %v", reason))
+		},
 	}
 	h.handler = h.checkHost(h.routes())
 	return h
