@@ -190,47 +190,32 @@ type Hub struct {
 	wg     sync.WaitGroup // every peer goroutine
 }
 
+// defaultTo replaces a zero or negative setting with its default.
+func defaultTo[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
 // NewHub returns a hub with no peers. Serve it with Handler.
 func NewHub(cfg Config) *Hub {
-	if cfg.QueueBytes <= 0 {
-		cfg.QueueBytes = DefaultQueueBytes
-	}
-	if cfg.MaxMessage <= 0 {
-		cfg.MaxMessage = DefaultMaxMessage
-	}
-	if cfg.PingPeriod <= 0 {
-		cfg.PingPeriod = DefaultPingPeriod
-	}
-	if cfg.PongWait <= 0 {
-		cfg.PongWait = DefaultPongWait
-	}
-	if cfg.WriteWait <= 0 {
-		cfg.WriteWait = DefaultWriteWait
-	}
-	if cfg.ReplayPage <= 0 {
-		cfg.ReplayPage = DefaultReplayPage
-	}
-	if cfg.WriteRate == 0 {
+	defaultTo(&cfg.QueueBytes, DefaultQueueBytes)
+	defaultTo(&cfg.MaxMessage, DefaultMaxMessage)
+	defaultTo(&cfg.PingPeriod, DefaultPingPeriod)
+	defaultTo(&cfg.PongWait, DefaultPongWait)
+	defaultTo(&cfg.WriteWait, DefaultWriteWait)
+	defaultTo(&cfg.ReplayPage, DefaultReplayPage)
+	if cfg.WriteRate == 0 { // negative: no limit
 		cfg.WriteRate = DefaultWriteRate
 	}
-	if cfg.WriteBurst <= 0 {
-		cfg.WriteBurst = DefaultWriteBurst
-	}
-	if cfg.HTTPWriteRate == 0 {
+	defaultTo(&cfg.WriteBurst, DefaultWriteBurst)
+	if cfg.HTTPWriteRate == 0 { // negative: no limit
 		cfg.HTTPWriteRate = DefaultHTTPWriteRate
 	}
-	if cfg.HTTPWriteBurst <= 0 {
-		cfg.HTTPWriteBurst = DefaultHTTPWriteBurst
-	}
-	if cfg.FloodCooldown <= 0 {
-		cfg.FloodCooldown = DefaultFloodCooldown
-	}
-	if cfg.MaxPeers <= 0 {
-		cfg.MaxPeers = DefaultMaxPeers
-	}
-	if cfg.MaxPeersPerAddr <= 0 {
-		cfg.MaxPeersPerAddr = DefaultMaxPeersPerAddr
-	}
+	defaultTo(&cfg.HTTPWriteBurst, DefaultHTTPWriteBurst)
+	defaultTo(&cfg.FloodCooldown, DefaultFloodCooldown)
+	defaultTo(&cfg.MaxPeers, DefaultMaxPeers)
+	defaultTo(&cfg.MaxPeersPerAddr, DefaultMaxPeersPerAddr)
 	if cfg.URLs == nil {
 		cfg.URLs = func() []string { return nil }
 	}
