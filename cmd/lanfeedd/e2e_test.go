@@ -180,10 +180,10 @@ func serve(t *testing.T, dataDir string) *node {
 	return serveOn(t, dataDir, "127.0.0.1:0")
 }
 
-// serveOn is serve on a given address.
-func serveOn(t *testing.T, dataDir, addr string) *node {
+// serveOn is serve on a given address, with extra flags.
+func serveOn(t *testing.T, dataDir, addr string, flags ...string) *node {
 	t.Helper()
-	p := start(t, "serve", "--listen", addr, "--data-dir", dataDir, "--name", "e2e")
+	p := start(t, append([]string{"serve", "--listen", addr, "--data-dir", dataDir, "--name", "e2e"}, flags...)...)
 	n := &node{proc: p}
 	deadline := time.After(startWait)
 	for n.url == "" || n.token == "" {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -16,26 +15,7 @@ import (
 // flags and waits for its URL and token.
 func serveWith(t *testing.T, flags ...string) *node {
 	t.Helper()
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--name", "guarded"}, flags...)
-	n := &node{proc: start(t, args...)}
-	deadline := time.After(startWait)
-	for n.url == "" || n.token == "" {
-		select {
-		case line, ok := <-n.lines:
-			if !ok {
-				t.Fatalf("lanfeedd serve exited early: %v\nstderr:\n%s", n.wait(t, waitFor), n.stderr.String())
-			}
-			if u, ok := strings.CutPrefix(line, "listening on "); ok {
-				n.url = u
-			}
-			if tok, ok := strings.CutPrefix(line, "pairing token: "); ok {
-				n.token = tok
-			}
-		case <-deadline:
-			t.Fatalf("lanfeedd serve printed no URL and token within %v", startWait)
-		}
-	}
-	return n
+	return serveOn(t, t.TempDir(), "127.0.0.1:0", flags...)
 }
 
 // hostStatus is the status of GET path sent with the given Host header.
