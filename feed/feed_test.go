@@ -213,15 +213,7 @@ func TestTime_MarshalJSON(t *testing.T) {
 		{"OffsetShownAsUTC", Time{time.Date(2026, 11, 22, 11, 30, 0, 7e6, plus2)}, `"2026-11-22T09:30:00.007Z"`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := json.Marshal(tt.in)
-			if err != nil {
-				t.Fatalf("Marshal() error = %v; want nil", err)
-			}
-			if string(got) != tt.want {
-				t.Fatalf("Marshal() = %s; want %s", got, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantJSON(t, tt.in, tt.want) })
 	}
 }
 
@@ -422,15 +414,19 @@ func TestError_JSON(t *testing.T) {
 				`"createdAt":"1970-01-01T00:00:00.000Z","updatedAt":"1970-01-01T00:00:00.000Z","version":3,"deleted":false,"seq":0}}`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b, err := json.Marshal(tt.err)
-			if err != nil {
-				t.Fatalf("Marshal() error = %v", err)
-			}
-			if string(b) != tt.want {
-				t.Fatalf("Marshal() = %s; want %s", b, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantJSON(t, tt.err, tt.want) })
+	}
+}
+
+// wantJSON fails unless v marshals to exactly want.
+func wantJSON(t *testing.T, v any, want string) {
+	t.Helper()
+	got, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("Marshal() error = %v; want nil", err)
+	}
+	if string(got) != want {
+		t.Fatalf("Marshal() = %s; want %s", got, want)
 	}
 }
 
