@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -470,6 +469,3 @@ func (h *Hub) leave(p *peer) {
 	}
 	h.conns.release(p.addr)
 }
-
-// String helps logs.
-func (p *peer) String() string { return fmt.Sprintf("peer %s (%s)", p.info.ID, p.info.Name) }

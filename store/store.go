@@ -40,8 +40,6 @@ var migrationFS embed.FS
 // open: two nodes on one database would hand out the same seq twice.
 var ErrLocked = errors.New("store: the data directory is in use by another lanfeed process")
 
-var errLocked = ErrLocked
-
 // LockName is the lock file's name inside the data directory.
 const LockName = "lanfeed.lock"
 
@@ -112,7 +110,7 @@ func lockDir(dir string) (*os.File, error) {
 	}
 	if err := lockFile(f); err != nil {
 		f.Close()
-		if errors.Is(err, errLocked) {
+		if errors.Is(err, ErrLocked) {
 			return nil, fmt.Errorf("%w (%s)", ErrLocked, dir)
 		}
 		return nil, fmt.Errorf("store: lock data directory: %w", err)
