@@ -68,8 +68,12 @@ type Service struct {
 	sink  Sink
 	log   *slog.Logger
 
-	// writeMu makes commit and publish one step, so events leave in seq order.
-	writeMu sync.Mutex
+	// Writes wait in queue; one caller at a time leads: it commits the whole
+	// queue as one batch (one fsync), publishes the events in seq order and
+	// hands the lead to the next waiter. See commit.
+	queueMu sync.Mutex
+	queue   []*writeReq
+	leading bool
 	// pubMu keeps presence events from interleaving with a post publish.
 	pubMu sync.Mutex
 
@@ -148,34 +152,108 @@ func (s *Service) Get(ctx context.Context, id string) (feed.Post, error) {
 
 // Create validates and commits a new post, then publishes it.
 func (s *Service) Create(ctx context.Context, in feed.NewPost, o realtime.Origin) (feed.Post, error) {
-	return s.commit(realtime.ActionCreate, o, func() (feed.Post, error) { return s.store.Create(ctx, in) })
+	return s.commit(ctx, realtime.ActionCreate, o, store.CreateOp(in))
 }
 
 // Update commits a change to post id at the given version, then publishes it.
 func (s *Service) Update(ctx context.Context, id string, patch feed.PostPatch, o realtime.Origin) (feed.Post, error) {
-	return s.commit(realtime.ActionUpdate, o, func() (feed.Post, error) { return s.store.Update(ctx, id, patch) })
+	return s.commit(ctx, realtime.ActionUpdate, o, store.UpdateOp(id, patch))
 }
 
 // Delete tombstones post id (version 0: any version), then publishes it.
 func (s *Service) Delete(ctx context.Context, id string, version int64, o realtime.Origin) (feed.Post, error) {
-	return s.commit(realtime.ActionDelete, o, func() (feed.Post, error) { return s.store.Delete(ctx, id, version) })
+	return s.commit(ctx, realtime.ActionDelete, o, store.DeleteOp(id, version))
 }
 
-// commit runs one store write and, if it committed, publishes its event.
-// Holding writeMu across both keeps publish order equal to seq order.
-func (s *Service) commit(action string, o realtime.Origin, write func() (feed.Post, error)) (feed.Post, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	p, err := write()
-	if err != nil {
+// maxBatch bounds one group commit, so that the leader's own wait and the
+// size of one transaction stay small under any load.
+const maxBatch = 256
+
+// writeReq is one write waiting for a group commit.
+type writeReq struct {
+	ctx    context.Context
+	action string
+	origin realtime.Origin
+	op     store.Op
+	result store.Result
+	// done gets true when result is set, false when this caller must lead.
+	done chan bool
+}
+
+// commit queues one write and returns once it is committed and published.
+//
+// Group commit: while one batch commits (and waits for its fsync), later
+// writes queue up; the caller that finds no batch under way leads: it takes
+// up to maxBatch queued writes, commits them in one transaction, publishes
+// their events in seq order, answers each caller, and passes the lead to
+// the oldest write still queued. Only the leader publishes, so events leave
+// in seq order; a lone writer leads its own batch of one at once.
+func (s *Service) commit(ctx context.Context, action string, o realtime.Origin, op store.Op) (feed.Post, error) {
+	if err := op.Check(); err != nil { // bad input never waits in the queue
 		return feed.Post{}, err
 	}
+	req := &writeReq{ctx: ctx, action: action, origin: o, op: op, done: make(chan bool, 1)}
+	s.queueMu.Lock()
+	s.queue = append(s.queue, req)
+	lead := !s.leading
+	s.leading = true
+	s.queueMu.Unlock()
+	if lead || !<-req.done {
+		s.lead()
+	}
+	return req.result.Post, req.result.Err
+}
+
+// lead commits one batch from the head of the queue and hands over.
+func (s *Service) lead() {
+	s.queueMu.Lock()
+	n := min(len(s.queue), maxBatch)
+	batch := s.queue[:n:n]
+	s.queue = s.queue[n:]
+	s.queueMu.Unlock()
+
+	ops := make([]store.Op, 0, len(batch))
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil { // its caller gave up before the commit began
+			r.result.Err = err
+			r.done <- true
+			continue
+		}
+		ops = append(ops, r.op)
+		live = append(live, r)
+	}
+	for i, res := range s.store.Apply(context.Background(), ops) {
+		r := live[i]
+		r.result = res
+		if res.Err == nil {
+			s.publish(s.event(r.action, r.origin, res.Post))
+		}
+	}
+
+	s.queueMu.Lock()
+	var next *writeReq
+	if len(s.queue) > 0 {
+		next = s.queue[0]
+	} else {
+		s.leading = false
+	}
+	s.queueMu.Unlock()
+	for _, r := range live {
+		r.done <- true
+	}
+	if next != nil {
+		next.done <- false // next leads; it is still in the queue, so it commits itself
+	}
+}
+
+// event builds the Event of one committed change.
+func (s *Service) event(action string, o realtime.Origin, p feed.Post) Event {
 	ev := Event{Name: realtime.EventPosts, Seq: p.Seq, Envelope: realtime.EncodePostEvent(action, p), Origin: o}
 	if o.Peer != 0 {
 		ev.Ack = realtime.EncodeAck(o.EmitID, p)
 	}
-	s.publish(ev)
-	return p, nil
+	return ev
 }
 
 // Replay returns the envelopes of posts changed after since, for a peer's sync.

@@ -19,76 +19,182 @@ const MaxChanges = 1000
 
 const postColumns = `id, title, body, author, created_at, updated_at, version, deleted, seq`
 
+// Op is one write for Apply; build it with CreateOp, UpdateOp or DeleteOp.
+type Op struct {
+	name string
+	// check validates the input before any transaction.
+	check func() error
+	// run performs the write in tx with the change's seq and time.
+	run func(ctx context.Context, tx *sql.Tx, seq, now int64) (feed.Post, error)
+}
+
+// Result is the outcome of one Op: the post as committed, or why not.
+type Result struct {
+	Post feed.Post
+	Err  error
+}
+
+// CreateOp creates a new post. An empty author becomes the node's name.
+func CreateOp(in feed.NewPost) Op {
+	return Op{name: "create post", check: in.Normalize,
+		run: func(ctx context.Context, tx *sql.Tx, seq, now int64) (feed.Post, error) {
+			if in.Author == "" {
+				if err := tx.QueryRowContext(ctx, `SELECT name FROM node`).Scan(&in.Author); err != nil {
+					return feed.Post{}, err
+				}
+			}
+			p := feed.Post{
+				ID: feed.NewID(), Title: in.Title, Body: in.Body, Author: in.Author,
+				CreatedAt: feed.UnixMilli(now), UpdatedAt: feed.UnixMilli(now), Version: 1, Seq: seq,
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO posts (`+postColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+				p.ID, p.Title, p.Body, p.Author, now, now, p.Version, seq)
+			return p, err
+		}}
+}
+
+// UpdateOp applies patch to post id if patch.Version is its current version;
+// otherwise the op fails with a conflict error carrying the current post.
+func UpdateOp(id string, patch feed.PostPatch) Op {
+	return Op{name: "update post", check: patch.Normalize,
+		run: func(ctx context.Context, tx *sql.Tx, seq, now int64) (feed.Post, error) {
+			p, err := liveForWrite(ctx, tx, id, patch.Version)
+			if err != nil {
+				return p, err
+			}
+			if patch.Title != nil {
+				p.Title = *patch.Title
+			}
+			if patch.Body != nil {
+				p.Body = *patch.Body
+			}
+			return p, saveChange(ctx, tx, &p, seq, now)
+		}}
+}
+
+// DeleteOp turns post id into a tombstone: title and body are erased,
+// Deleted is set, and the change gets a seq like any other. version 0
+// deletes whatever the current version is; any other value must match it.
+func DeleteOp(id string, version int64) Op {
+	return Op{name: "delete post",
+		check: func() error {
+			if version < 0 {
+				return feed.Invalid("version", "version must be 1 or more, or left out")
+			}
+			return nil
+		},
+		run: func(ctx context.Context, tx *sql.Tx, seq, now int64) (feed.Post, error) {
+			p, err := liveForWrite(ctx, tx, id, version)
+			if err != nil {
+				return p, err
+			}
+			p.Title, p.Body, p.Deleted = "", "", true
+			return p, saveChange(ctx, tx, &p, seq, now)
+		}}
+}
+
+// Check validates op's input without touching the database; Apply checks
+// again, so calling it is optional.
+func (op Op) Check() error { return op.check() }
+
 // Create commits a new post. An empty author becomes the node's name.
 func (s *Store) Create(ctx context.Context, in feed.NewPost) (feed.Post, error) {
-	if err := in.Normalize(); err != nil {
-		return feed.Post{}, err
-	}
-	var p feed.Post
-	err := s.write(ctx, func(tx *sql.Tx, seq, now int64) error {
-		if in.Author == "" {
-			if err := tx.QueryRowContext(ctx, `SELECT name FROM node`).Scan(&in.Author); err != nil {
-				return err
-			}
-		}
-		p = feed.Post{
-			ID: feed.NewID(), Title: in.Title, Body: in.Body, Author: in.Author,
-			CreatedAt: feed.UnixMilli(now), UpdatedAt: feed.UnixMilli(now), Version: 1, Seq: seq,
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO posts (`+postColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
-			p.ID, p.Title, p.Body, p.Author, now, now, p.Version, seq)
-		return err
-	})
-	if err != nil {
-		return feed.Post{}, wrap("create post", err)
-	}
-	return p, nil
+	return s.applyOne(ctx, CreateOp(in))
 }
 
 // Update applies patch to post id if patch.Version is its current version;
 // otherwise it returns a conflict error carrying the current post.
 func (s *Store) Update(ctx context.Context, id string, patch feed.PostPatch) (feed.Post, error) {
-	if err := patch.Normalize(); err != nil {
-		return feed.Post{}, err
-	}
-	var p feed.Post
-	err := s.write(ctx, func(tx *sql.Tx, seq, now int64) error {
-		var err error
-		if p, err = liveForWrite(ctx, tx, id, patch.Version); err != nil {
-			return err
-		}
-		if patch.Title != nil {
-			p.Title = *patch.Title
-		}
-		if patch.Body != nil {
-			p.Body = *patch.Body
-		}
-		return saveChange(ctx, tx, &p, seq, now)
-	})
-	if err != nil {
-		return feed.Post{}, wrap("update post", err)
-	}
-	return p, nil
+	return s.applyOne(ctx, UpdateOp(id, patch))
 }
 
-// Delete turns post id into a tombstone: title and body are erased, Deleted is
-// set, and the change gets a seq like any other. version 0 deletes whatever
-// the current version is; any other value must match it.
+// Delete tombstones post id; see DeleteOp.
 func (s *Store) Delete(ctx context.Context, id string, version int64) (feed.Post, error) {
-	if version < 0 {
-		return feed.Post{}, feed.Invalid("version", "version must be 1 or more, or left out")
-	}
-	var p feed.Post
-	err := s.write(ctx, func(tx *sql.Tx, seq, now int64) error {
-		var err error
-		if p, err = liveForWrite(ctx, tx, id, version); err != nil {
-			return err
+	return s.applyOne(ctx, DeleteOp(id, version))
+}
+
+func (s *Store) applyOne(ctx context.Context, op Op) (feed.Post, error) {
+	r := s.Apply(ctx, []Op{op})[0]
+	return r.Post, r.Err
+}
+
+// Apply commits ops in one transaction, so that they share one fsync: this
+// is the group commit that lets many writers go faster than one commit per
+// post. Each op still succeeds or fails on its own: a failed op (invalid,
+// not found, conflict) is rolled back to its savepoint, leaves no trace and
+// takes no seq; the others get consecutive seqs in the order given. If the
+// transaction cannot commit, every op fails with that error and the seq
+// counter does not move. Results are in the order of ops.
+func (s *Store) Apply(ctx context.Context, ops []Op) []Result {
+	results := make([]Result, len(ops))
+	todo := make([]int, 0, len(ops)) // indexes of the ops that passed their check
+	for i, op := range ops {
+		if err := op.check(); err != nil {
+			results[i].Err = err
+			continue
 		}
-		p.Title, p.Body, p.Deleted = "", "", true
-		return saveChange(ctx, tx, &p, seq, now)
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return results
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		for _, i := range todo {
+			results[i].Err = wrap(ops[i].name, errors.New("store is closed"))
+		}
+		return results
+	}
+	seq := s.seq
+	single := len(todo) == 1 // one op needs no savepoint: the transaction is its own
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, i := range todo {
+			p, err := s.runOp(ctx, tx, ops[i], seq+1, single)
+			if err != nil {
+				if single || errors.Is(err, errTxBroken) {
+					return err
+				}
+				results[i].Err = wrap(ops[i].name, err)
+				continue
+			}
+			seq++
+			results[i].Post = p
+		}
+		return nil
 	})
 	if err != nil {
-		return feed.Post{}, wrap("delete post", err)
+		for _, i := range todo {
+			results[i] = Result{Err: wrap(ops[i].name, err)}
+		}
+		return results
+	}
+	s.seq = seq
+	return results
+}
+
+// errTxBroken marks a savepoint that could not be rolled back: the whole
+// transaction must go.
+var errTxBroken = errors.New("store: savepoint rollback failed")
+
+// runOp runs one op of a batch inside its own savepoint.
+func (s *Store) runOp(ctx context.Context, tx *sql.Tx, op Op, seq int64, single bool) (feed.Post, error) {
+	now := s.now().UnixMilli()
+	if single {
+		return op.run(ctx, tx, seq, now)
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
+		return feed.Post{}, fmt.Errorf("%w: %w", errTxBroken, err)
+	}
+	p, err := op.run(ctx, tx, seq, now)
+	if err != nil {
+		if _, rbErr := tx.ExecContext(ctx, `ROLLBACK TO op; RELEASE op`); rbErr != nil {
+			return feed.Post{}, fmt.Errorf("%w: %w (after %w)", errTxBroken, rbErr, err)
+		}
+		return feed.Post{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE op`); err != nil {
+		return feed.Post{}, fmt.Errorf("%w: %w", errTxBroken, err)
 	}
 	return p, nil
 }

@@ -840,3 +840,62 @@ func TestStore_ConcurrentCreates(t *testing.T) {
 		t.Fatalf("List() pages hold %d posts; want %d", listed, n)
 	}
 }
+
+func TestStore_Apply_BatchFailsOpsOneByOne(t *testing.T) {
+	s, _ := newStore(t)
+	p := mustCreate(t, s, feed.NewPost{Title: "first"})
+	before := s.Seq()
+	ops := []store.Op{
+		store.CreateOp(feed.NewPost{Title: "a"}),
+		store.UpdateOp(p.ID, feed.PostPatch{Version: 7, Title: ptr("stale")}), // conflict
+		store.CreateOp(feed.NewPost{Title: ""}),                                // invalid
+		store.UpdateOp(p.ID, feed.PostPatch{Version: 1, Title: ptr("edited")}),
+		store.DeleteOp(feed.NewID(), 0), // not found
+		store.CreateOp(feed.NewPost{Title: "b"}),
+	}
+	res := s.Apply(t.Context(), ops)
+	if len(res) != len(ops) {
+		t.Fatalf("Apply returned %d results; want %d", len(res), len(ops))
+	}
+	wantCode := map[int]string{1: feed.CodeConflict, 2: feed.CodeInvalid, 4: feed.CodeNotFound}
+	wantSeq := map[int]int64{0: before + 1, 3: before + 2, 5: before + 3}
+	for i, r := range res {
+		if code, bad := wantCode[i]; bad {
+			if got := feed.AsError(r.Err).Code; got != code {
+				t.Errorf("op %d: error code %q (%v); want %q", i, got, r.Err, code)
+			}
+			continue
+		}
+		if r.Err != nil {
+			t.Fatalf("op %d: %v; want success", i, r.Err)
+		}
+		if r.Post.Seq != wantSeq[i] {
+			t.Errorf("op %d: seq %d; want %d (successful ops take consecutive seqs in order)", i, r.Post.Seq, wantSeq[i])
+		}
+	}
+	if got := s.Seq(); got != before+3 {
+		t.Errorf("Seq() = %d after the batch; want %d", got, before+3)
+	}
+	changes, err := s.Changes(t.Context(), before, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, c := range changes {
+		titles = append(titles, c.Title)
+	}
+	if want := []string{"a", "edited", "b"}; !slices.Equal(titles, want) {
+		t.Errorf("changes after the batch: %q; want %q (failed ops leave no trace)", titles, want)
+	}
+}
+
+func TestStore_Apply_ClosedFailsEveryOp(t *testing.T) {
+	s, _ := newStore(t)
+	s.Close()
+	res := s.Apply(t.Context(), []store.Op{store.CreateOp(feed.NewPost{Title: "a"}), store.CreateOp(feed.NewPost{Title: "b"})})
+	for i, r := range res {
+		if r.Err == nil || !strings.Contains(r.Err.Error(), "closed") {
+			t.Errorf("op %d on a closed store: %v; want a 'closed' error", i, r.Err)
+		}
+	}
+}

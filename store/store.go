@@ -241,19 +241,3 @@ func (s *Store) inReadTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	defer tx.Rollback()
 	return fn(tx)
 }
-
-// write runs fn in a write transaction with the next seq. The seq counter
-// advances only if the commit succeeds.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx, seq int64, now int64) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errors.New("store is closed")
-	}
-	next := s.seq + 1
-	if err := s.inTx(ctx, func(tx *sql.Tx) error { return fn(tx, next, s.now().UnixMilli()) }); err != nil {
-		return err
-	}
-	s.seq = next
-	return nil
-}
