@@ -58,7 +58,8 @@ type HubSink struct{ Hub *realtime.Hub }
 
 // Publish implements Sink.
 func (s HubSink) Publish(ev Event) {
-	s.Hub.Broadcast(realtime.Message{Seq: ev.Seq, Frame: ev.Envelope, Origin: ev.Origin.Peer, Reply: ev.Ack})
+	s.Hub.Broadcast(realtime.Message{Seq: ev.Seq, Frame: ev.Envelope, Origin: ev.Origin.Peer, Reply: ev.Ack,
+		Presence: ev.Name == realtime.EventPeers})
 }
 
 // Service is the one path for reads and writes. It implements

@@ -103,6 +103,15 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 		initial = &syncRequest{since: since, epoch: q.Get("epoch")}
 	}
+	presence := true
+	switch q.Get("presence") {
+	case "", "1":
+	case "0":
+		presence = false
+	default:
+		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "presence must be 0 or 1"))
+		return
+	}
 	addr := sourceAddr(r)
 	if wait := h.barred.barred(addr, time.Now()); wait > 0 {
 		w.Header().Set("Retry-After", retryAfter(wait))
@@ -117,14 +126,15 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 			h.cfg.MaxPeers, h.cfg.MaxPeersPerAddr))
 		return
 	}
-	conn, err := h.upgrader.Upgrade(w, r, nil)
+	cw := &corkingWriter{ResponseWriter: w}
+	conn, err := h.upgrader.Upgrade(cw, r, nil)
 	if err != nil {
 		h.conns.release(addr)
 		return // the upgrader has answered with the HTTP error
 	}
 	id := h.nextID.Add(1)
 	p := &peer{
-		hub: h, conn: conn, id: id, addr: addr, canWrite: token != "", token: token,
+		hub: h, conn: conn, out: cw.conn, id: id, addr: addr, canWrite: token != "", token: token, presence: presence,
 		info: PeerInfo{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		pending: initial, replaying: initial != nil,

@@ -114,11 +114,13 @@ type Change struct {
 
 // Message is one broadcast: Frame goes to every peer but Origin, which gets
 // Reply (its ack) instead. Seq is 0 for messages outside the post stream.
+// Presence marks a peers event, which peers that opted out skip.
 type Message struct {
-	Seq    int64
-	Frame  []byte
-	Origin uint64
-	Reply  []byte
+	Seq      int64
+	Frame    []byte
+	Origin   uint64
+	Reply    []byte
+	Presence bool
 }
 
 // Config configures a Hub. Zero durations and sizes take the defaults.
@@ -258,6 +260,9 @@ func (h *Hub) Broadcast(m Message) {
 		h.lastSeq.Store(m.Seq)
 	}
 	for p := range h.peers {
+		if m.Presence && !p.presence {
+			continue
+		}
 		if p.id == m.Origin && m.Reply != nil {
 			p.enqueue(m.Reply, 0)
 			continue

@@ -522,3 +522,32 @@ func peersOf(t *testing.T, f frame) peersData {
 
 // isAck reports whether f is the ack of emit id.
 func isAck(f frame, id int64) bool { return f.Type == "ack" && f.ID != nil && *f.ID == id }
+
+// TestHub_PresenceOptOut: a peer connected with presence=0 gets no peers
+// events but still every post; others still see it join. A bad value is
+// refused before the upgrade.
+func TestHub_PresenceOptOut(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	quiet := n.dial(t, dialOpts{name: "quiet", query: url.Values{"presence": {"0"}}})
+	watcher := n.dial(t, dialOpts{name: "watcher"})
+	joiner := n.dial(t, dialOpts{name: "joiner"})
+	joiner.conn.Close()
+	watcher.readUntil("joiner's leave", func(f frame) bool { return f.isPeers() && peersOf(t, f).Action == "leave" })
+
+	p := n.create(t, "after the churn", "")
+	if f := quiet.read(); !f.isPost() || f.postData(t).Post.Seq != p.Seq {
+		t.Errorf("presence=0 peer got %s first; want the posts event of seq %d (no peers events)", f, p.Seq)
+	}
+	quiet.expectNothing()
+
+	for _, bad := range []string{"yes", "2", "false"} {
+		_, resp, err := n.dialRaw(dialOpts{query: url.Values{"presence": {bad}}})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusBadRequest {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
+			}
+			t.Errorf("presence=%s: status %d, err %v; want 400", bad, status, err)
+		}
+	}
+}

@@ -39,10 +39,12 @@ type closeRequest struct {
 type peer struct {
 	hub      *Hub
 	conn     *websocket.Conn
+	out      *corkConn // conn's network connection, corked while the writer drains
 	id       uint64
 	info     PeerInfo
 	addr     string // source address, for the connection caps
 	canWrite bool   // the upgrade carried the pairing token
+	presence bool   // the peer wants peers events (the default; ?presence=0 opts out)
 	token    string // that token, re-checked on every emit; never logged
 	revoked  atomic.Bool
 	wake     chan struct{} // capacity 1: "the queue or the state changed"
@@ -183,13 +185,20 @@ func (p *peer) flush(ping *time.Ticker) error {
 	return nil
 }
 
+// writeFrames writes frames with one write() for all of them (up to
+// corkLimit bytes each).
 func (p *peer) writeFrames(frames []queued) error {
+	if len(frames) == 0 {
+		return nil
+	}
+	p.out.cork()
 	for _, q := range frames {
 		if err := p.write(q.frame); err != nil {
+			p.out.uncork()
 			return err
 		}
 	}
-	return nil
+	return p.out.uncork()
 }
 
 func (p *peer) write(frame []byte) error {
@@ -233,11 +242,16 @@ func (p *peer) replay(r syncRequest, ping *time.Ticker) error {
 			p.close(websocket.CloseInternalServerErr, "replay failed; try again")
 			return nil
 		}
+		p.out.cork()
 		for _, c := range changes {
 			if err := p.write(c.Frame); err != nil {
+				p.out.uncork()
 				return err
 			}
 			since = c.Seq
+		}
+		if err := p.out.uncork(); err != nil {
+			return err
 		}
 		if len(changes) < page && p.goLive(since) {
 			break

@@ -36,6 +36,7 @@ func wsURL(proto, base, name, token string) (string, error) {
 	case Lanfeed:
 		u.Path = "/ws"
 		q.Set("name", name)
+		q.Set("presence", "0") // like the socket.io reference, which sends no presence
 		if token != "" {
 			q.Set("token", token)
 		}

@@ -276,8 +276,8 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 		}
 		fmt.Fprintf(&b, "- **%s**: %s.\n", sc.id, sc.title)
 	}
-	fmt.Fprintf(&b, "\nlanfeed's peers get a `peers` presence event for every join; the socket.io reference sends none "+
-		"(its `--presence` flag adds them). S2, S2b and S3 compare lanfeed (durable commit included) with socket.io "+
+	fmt.Fprintf(&b, "\nThe load generator's lanfeed peers connect with `presence=0` (no `peers` events), as the socket.io "+
+		"reference sends no presence (its `--presence` flag would add it). S2, S2b and S3 compare lanfeed (durable commit included) with socket.io "+
 		"broadcasting from memory; S5 and S6 compare with socket.io + better-sqlite3 (WAL, synchronous=FULL, one "+
 		"transaction per post). S4's slow peers read one frame per 100 ms through a 4 KiB receive buffer.\n\n")
 

@@ -1,0 +1,94 @@
+package realtime
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"sync"
+)
+
+// corkLimit is how many bytes a corked connection holds before it writes
+// anyway: big enough to turn a burst of small frames into one write, small
+// enough that a replay page of large posts does not sit in memory.
+const corkLimit = 64 << 10
+
+// corkBufs recycles cork buffers: an idle peer holds none.
+var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// corkConn is the peer's network connection. On loopback and on a LAN one
+// write() costs several microseconds whatever its size, so the writer
+// corks the connection while it drains its queue: the frames gorilla writes
+// meanwhile go to a buffer, and uncork sends them in one write. Control
+// frames that the reader goroutine writes (pongs, a protocol-error close)
+// take the same path under the same lock, so bytes never interleave.
+type corkConn struct {
+	net.Conn
+	mu     sync.Mutex
+	corked bool
+	buf    *[]byte // nil unless corked writes are waiting
+}
+
+// Write implements net.Conn.
+func (c *corkConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.corked {
+		return c.Conn.Write(b)
+	}
+	if c.buf == nil {
+		c.buf = corkBufs.Get().(*[]byte)
+	}
+	*c.buf = append(*c.buf, b...)
+	if len(*c.buf) >= corkLimit {
+		if err := c.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
+}
+
+// cork holds writes back until uncork.
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+// uncork writes what was held back, in one write, and stops holding.
+func (c *corkConn) uncork() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	return c.flushLocked()
+}
+
+func (c *corkConn) flushLocked() error {
+	if c.buf == nil {
+		return nil
+	}
+	b := c.buf
+	c.buf = nil
+	_, err := c.Conn.Write(*b)
+	if cap(*b) <= corkLimit*2 { // a rare giant frame's buffer is not kept
+		*b = (*b)[:0]
+		corkBufs.Put(b)
+	}
+	return err
+}
+
+// corkingWriter hands the upgrader a corkConn when it hijacks the
+// connection.
+type corkingWriter struct {
+	http.ResponseWriter
+	conn *corkConn
+}
+
+// Hijack implements http.Hijacker.
+func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.conn = &corkConn{Conn: c}
+	return w.conn, brw, nil
+}
