@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // corkLimit is how many bytes a corked connection holds before it writes
@@ -23,9 +24,33 @@ var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b
 // take the same path under the same lock, so bytes never interleave.
 type corkConn struct {
 	net.Conn
-	mu     sync.Mutex
-	corked bool
-	buf    *[]byte // nil unless corked writes are waiting
+	mu       sync.Mutex
+	corked   bool
+	buf      *[]byte   // nil unless corked writes are waiting
+	deadline time.Time // the write deadline asked for while corked
+	applied  time.Time // the deadline Conn has
+}
+
+// deadlineSlack is how much earlier than asked a write may time out, so that
+// a busy writer re-arms the poller's timer about once a second, not on every
+// flush. A flush then times out after at least WriteWait - deadlineSlack.
+const deadlineSlack = time.Second
+
+// SetWriteDeadline implements net.Conn. gorilla sets the deadline before
+// every frame, and each change costs the poller a timer update; while corked
+// nothing is written, so the deadline is only noted, and the flush applies
+// it if it is later than the one in force by more than deadlineSlack (or
+// earlier at all).
+func (c *corkConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.corked {
+		c.deadline = t
+		return nil
+	}
+	c.deadline = time.Time{}
+	c.applied = t
+	return c.Conn.SetWriteDeadline(t)
 }
 
 // Write implements net.Conn.
@@ -68,6 +93,12 @@ func (c *corkConn) flushLocked() error {
 	}
 	b := c.buf
 	c.buf = nil
+	if t := c.deadline; !t.IsZero() && (t.Before(c.applied) || t.Sub(c.applied) > deadlineSlack || c.applied.IsZero()) {
+		if err := c.Conn.SetWriteDeadline(t); err != nil {
+			return err
+		}
+		c.applied = t
+	}
 	_, err := c.Conn.Write(*b)
 	if cap(*b) <= corkLimit*2 { // a rare giant frame's buffer is not kept
 		*b = (*b)[:0]

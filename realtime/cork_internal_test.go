@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // countingConn records each Write it gets, as the kernel would see them.
@@ -64,5 +65,21 @@ func TestCorkConn_FlushesAtLimit(t *testing.T) {
 	c.uncork()
 	if len(under.writes) != 2 || len(under.writes[1]) != corkLimit/2 {
 		t.Fatalf("uncork wrote %d times in all; want the remaining %d bytes in a second write", len(under.writes), corkLimit/2)
+	}
+}
+
+// TestCorkConn_DeadlineAppliesToFlush: a deadline set while corked bounds the
+// flush; a peer that reads nothing cannot hold the writer forever.
+func TestCorkConn_DeadlineAppliesToFlush(t *testing.T) {
+	a, b := net.Pipe() // unbuffered: a write blocks until the other end reads
+	defer a.Close()
+	defer b.Close()
+	c := &corkConn{Conn: a}
+	c.cork()
+	c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	c.Write([]byte("never read"))
+	err := c.uncork()
+	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		t.Fatalf("uncork to a peer that never reads = %v; want a timeout", err)
 	}
 }

@@ -232,8 +232,12 @@ func NewHub(cfg Config) *Hub {
 	}
 	h.lastSeq.Store(cfg.Seq)
 	h.upgrader = websocket.Upgrader{
-		ReadBufferSize:   4096,
+		// Memory per idle peer: peers send little, so a small read buffer
+		// will do (bigger messages are read through it in pieces), and write
+		// buffers come from a pool, held only while a frame is written.
+		ReadBufferSize:   1024,
 		WriteBufferSize:  4096,
+		WriteBufferPool:  &writeBuffers,
 		HandshakeTimeout: cfg.WriteWait, // bounds writing the 101 answer
 		CheckOrigin:      h.checkOrigin,
 		// Handshake failures answer with the same JSON error as the API.
@@ -245,6 +249,9 @@ func NewHub(cfg Config) *Hub {
 	h.handler = h.checkHost(h.routes())
 	return h
 }
+
+// writeBuffers is shared by every hub's upgrader.
+var writeBuffers sync.Pool
 
 // Seq returns the seq of the last post change broadcast.
 func (h *Hub) Seq() int64 { return h.lastSeq.Load() }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"lanfeed/app"
@@ -33,11 +35,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	httpRate := fs.Float64("http-write-rate", realtime.DefaultHTTPWriteRate, "REST writes a second one IP address may sustain; negative: no limit")
 	httpBurst := fs.Int("http-write-burst", realtime.DefaultHTTPWriteBurst, "REST writes one IP address may send at once")
 	headerTimeout := fs.Duration("read-header-timeout", app.DefaultReadHeaderTimeout, "how long a client may take to send request headers")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file` (for go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	srv, err := app.Open(ctx, app.Config{
 		DataDir: *dataDir, Name: *name, AllowedOrigins: origins, AllowedHosts: hosts,
@@ -71,4 +81,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
 	return srv.Close(sctx)
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
