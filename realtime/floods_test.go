@@ -1,12 +1,17 @@
 package realtime_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -193,52 +198,17 @@ func TestFloods_FlooderDoesNotSlowOthers(t *testing.T) {
 		return lat
 	}
 
-	var flooding atomic.Bool
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer close(stop)
-	var closes1008, refusals, connects, barred atomic.Int64
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if !flooding.Load() {
-				time.Sleep(time.Millisecond)
-				continue
-			}
-			conn, resp, err := n.dialRaw(dialOpts{name: "flooder", token: n.token})
-			if err != nil {
-				if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
-					barred.Add(1)
-				}
-				time.Sleep(5 * time.Millisecond)
-				continue
-			}
-			connects.Add(1)
-			c := &client{t: t, conn: conn, name: "flooder"}
-			done := make(chan closed, 1)
-			go func() { done <- c.readToClose(readWait) }()
-			for k := 0; k < 1000; k++ { // not closed after 1000: the checks below fail
-				if _, err := c.emitE("posts.create", map[string]string{"title": fmt.Sprint("flood ", k)}); err != nil {
-					break
-				}
-			}
-			end := <-done
-			conn.Close()
-			if end.code == websocket.ClosePolicyViolation {
-				closes1008.Add(1)
-			}
-			for _, f := range end.frames {
-				if f.Code == "rate_limited" {
-					refusals.Add(1)
-				}
-			}
-		}
-	})
+	// The flooder runs in its own process on the other CPU when it can: a
+	// flooder on another machine does not take the node's CPU, and a
+	// goroutine burning CPU in this process alone (no traffic at all) raises
+	// the reader's p99 three to seven times here. Then the limit is a real
+	// 2x; in-process, 50 ms above quiet allows for the shared CPU.
+	fl, separate := startFlooder(t, n)
+	defer fl.stop()
+	slack := 50 * time.Millisecond
+	if separate {
+		slack = 2 * time.Millisecond // timer and scheduler granularity at sub-millisecond p99s
+	}
 
 	p99 := func(l []time.Duration) time.Duration {
 		slices.Sort(l)
@@ -250,17 +220,17 @@ func TestFloods_FlooderDoesNotSlowOthers(t *testing.T) {
 	for attempt := 1; attempt <= attempts; attempt++ {
 		var quietLat, floodLat []time.Duration
 		for r := range rounds {
-			flooding.Store(false)
+			fl.set(false)
 			quietLat = append(quietLat, run(fmt.Sprint("quiet ", attempt, r))...)
-			flooding.Store(true)
+			fl.set(true)
 			if attempt == 1 && r == 0 {
-				waitFor(t, "the flooder to be closed", func() bool { return closes1008.Load() > 0 })
+				time.Sleep(100 * time.Millisecond) // its first flood is under way
 			}
 			floodLat = append(floodLat, run(fmt.Sprint("flood ", attempt, r))...)
 		}
-		flooding.Store(false)
+		fl.set(false)
 		base, load = p99(quietLat), p99(floodLat)
-		limit = max(2*base, base+50*time.Millisecond)
+		limit = max(2*base, base+slack)
 		t.Logf("attempt %d: reader p99 %v quiet, %v flooded; limit %v", attempt, base, load, limit)
 		if load <= limit {
 			break
@@ -275,11 +245,12 @@ func TestFloods_FlooderDoesNotSlowOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Logf("flooder: %d connections, %d closed with 1008, %d refusals seen, %d reconnects refused",
-		connects.Load(), closes1008.Load(), refusals.Load(), barred.Load())
-	if closes1008.Load() < 2 || refusals.Load() == 0 || barred.Load() == 0 {
+	c := fl.stop()
+	t.Logf("flooder (own process on another CPU: %v): %d connections, %d closed with 1008, %d refusals seen, %d reconnects refused",
+		separate, c.Connects, c.Closes1008, c.Refusals, c.Barred)
+	if c.Closes1008 < 2 || c.Refusals == 0 || c.Barred == 0 {
 		t.Errorf("flooder: %d closes with 1008, %d refusals, %d refused reconnects; want it limited, closed more than once and refused",
-			closes1008.Load(), refusals.Load(), barred.Load())
+			c.Closes1008, c.Refusals, c.Barred)
 	}
 	if load > limit {
 		t.Errorf("reader p99 with the flooder = %v in each of %d attempts (last); want at most %v (quiet p99 %v)", load, attempts, limit, base)
@@ -419,4 +390,143 @@ func otherLoopback(t *testing.T, n *node) *websocket.Dialer {
 			return (&net.Dialer{LocalAddr: local}).DialContext(ctx, network, addr)
 		},
 	}
+}
+
+// floodCounts is what a flooder saw.
+type floodCounts struct {
+	Connects, Closes1008, Refusals, Barred int64
+}
+
+// flood writes with the token as fast as it can while on() holds: each
+// connection sends up to 1000 creates, is closed with 1008, and retries
+// every 5 ms while its address is barred. It returns when stop is closed.
+func flood(t *testing.T, dial func() (*websocket.Conn, *http.Response, error), on func() bool, stop <-chan struct{}) floodCounts {
+	var c floodCounts
+	for {
+		select {
+		case <-stop:
+			return c
+		default:
+		}
+		if !on() {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		conn, resp, err := dial()
+		if err != nil {
+			if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+				c.Barred++
+			}
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		c.Connects++
+		cl := &client{t: t, conn: conn, name: "flooder"}
+		done := make(chan closed, 1)
+		go func() { done <- cl.readToClose(readWait) }()
+		for k := 0; k < 1000; k++ { // not closed after 1000: the caller's checks fail
+			if _, err := cl.emitE("posts.create", map[string]string{"title": fmt.Sprint("flood ", k)}); err != nil {
+				break
+			}
+		}
+		end := <-done
+		conn.Close()
+		if end.code == websocket.ClosePolicyViolation {
+			c.Closes1008++
+		}
+		for _, f := range end.frames {
+			if f.Code == "rate_limited" {
+				c.Refusals++
+			}
+		}
+	}
+}
+
+// flooder is a running flood: set turns it on and off, stop ends it and
+// returns its counts.
+type flooder struct {
+	set  func(on bool)
+	stop func() floodCounts
+}
+
+// floodEnv carries the websocket URL to a flooder child process.
+const floodEnv = "LANFEED_TEST_FLOOD_URL"
+
+// startFlooder starts a flood against n, paused. Where it can, the flooder
+// is this test binary again (TestFlooderProcess) pinned to CPU 1 and this
+// process to CPU 0; separate reports whether that worked.
+func startFlooder(t *testing.T, n *node) (fl *flooder, separate bool) {
+	q := url.Values{"name": {"flooder"}, "token": {n.token}}
+	if _, err := exec.LookPath("taskset"); err == nil {
+		if restore, ok := pinProcess(0); ok {
+			cmd := exec.Command("taskset", "-c", "1", os.Args[0], "-test.run=^TestFlooderProcess$")
+			cmd.Env = append(os.Environ(), floodEnv+"="+n.wsURL(q))
+			cmd.Stderr = os.Stderr
+			in, err1 := cmd.StdinPipe()
+			out, err2 := cmd.StdoutPipe()
+			if err1 == nil && err2 == nil && cmd.Start() == nil {
+				var once sync.Once
+				var counts floodCounts
+				return &flooder{
+					set: func(on bool) { fmt.Fprintln(in, on) },
+					stop: func() floodCounts {
+						once.Do(func() {
+							in.Close()
+							b, _ := io.ReadAll(out)
+							if err := cmd.Wait(); err != nil {
+								t.Errorf("flooder process: %v", err)
+							}
+							restore()
+							if i := bytes.LastIndex(b, []byte("FLOOD ")); i < 0 || json.NewDecoder(bytes.NewReader(b[i+6:])).Decode(&counts) != nil {
+								t.Errorf("flooder process printed %q; want its counts", b)
+							}
+						})
+						return counts
+					},
+				}, true
+			}
+			restore()
+		}
+	}
+	var on atomic.Bool
+	stop := make(chan struct{})
+	result := make(chan floodCounts, 1)
+	go func() {
+		result <- flood(t, func() (*websocket.Conn, *http.Response, error) {
+			return n.dialRaw(dialOpts{name: "flooder", token: n.token})
+		}, on.Load, stop)
+	}()
+	var once sync.Once
+	var counts floodCounts
+	return &flooder{
+		set: on.Store,
+		stop: func() floodCounts {
+			once.Do(func() { close(stop); counts = <-result })
+			return counts
+		},
+	}, false
+}
+
+// TestFlooderProcess is the flooder of TestFloods_FlooderDoesNotSlowOthers
+// when it runs as its own process; otherwise it is skipped. Lines "true" and
+// "false" on stdin turn the flood on and off; at the end of stdin it prints
+// its counts.
+func TestFlooderProcess(t *testing.T) {
+	u := os.Getenv(floodEnv)
+	if u == "" {
+		t.Skip("runs only as the flooder process of TestFloods_FlooderDoesNotSlowOthers")
+	}
+	var on atomic.Bool
+	stop := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			on.Store(sc.Text() == "true")
+		}
+		close(stop)
+	}()
+	d := &websocket.Dialer{HandshakeTimeout: readWait}
+	c := flood(t, func() (*websocket.Conn, *http.Response, error) { return d.Dial(u, nil) }, on.Load, stop)
+	b, _ := json.Marshal(c)
+	fmt.Printf("FLOOD %s\n", b)
 }
