@@ -129,9 +129,12 @@ func FuzzDecodeMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg []byte, canWrite bool) {
 		svc := &fuzzService{}
 		h := NewHub(Config{Service: svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		p := &peer{hub: h, id: 1, canWrite: canWrite, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		// writing: as if a writer were running, so that none is started and
+		// what handle queues stays for take.
+		p := &peer{hub: h, id: 1, canWrite: canWrite, writing: true, done: make(chan struct{})}
 		p.handle(msg)
-		frames, req, closing := p.take()
+		w := p.take()
+		frames, req, closing := w.frames, w.sync, w.closing
 		if closing != nil {
 			t.Fatalf("handle(%q) closed the peer (%d %s); want it to stay open", msg, closing.code, closing.reason)
 		}

@@ -136,7 +136,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	p := &peer{
 		hub: h, conn: conn, out: cw.conn, id: id, addr: addr, canWrite: token != "", token: token, presence: presence,
 		info: PeerInfo{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		done: make(chan struct{}),
 		pending: initial, replaying: initial != nil,
 	}
 	count, err := h.register(p)
@@ -148,7 +148,6 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.svc.Presence(ActionJoin, p.info, count)
-	go p.writeLoop()
 	go p.readLoop()
 }
 

@@ -320,7 +320,10 @@ func (h *Hub) register(p *peer) (count int, err error) {
 	p.enqueue(mustJSON(helloFrame{Type: "hello", Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: seq,
 		Peer: p.info, CanWrite: p.canWrite && !p.revoked.Load()}), 0)
 	h.peers[p] = struct{}{}
-	h.wg.Add(2) // the peer's reader and writer, started by the caller
+	h.wg.Add(1) // the peer's reader, started by the caller; the writer counts itself
+	p.mu.Lock()
+	p.pinger = time.AfterFunc(h.cfg.PingPeriod, p.schedulePing)
+	p.mu.Unlock()
 	return len(h.peers), nil
 }
 

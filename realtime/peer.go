@@ -36,6 +36,9 @@ type closeRequest struct {
 
 // peer is one websocket connection. The reader goroutine owns reading and
 // the connection's lifetime; the writer goroutine is the only one writing.
+// The writer runs only while there is something to write: whoever queues
+// work starts it if needed, and it ends once the queue is empty, so an idle
+// peer costs one goroutine, not two.
 type peer struct {
 	hub      *Hub
 	conn     *websocket.Conn
@@ -47,8 +50,8 @@ type peer struct {
 	presence bool   // the peer wants peers events (the default; ?presence=0 opts out)
 	token    string // that token, re-checked on every emit; never logged
 	revoked  atomic.Bool
-	wake     chan struct{} // capacity 1: "the queue or the state changed"
 	done     chan struct{} // closed when the reader ends
+	pinger   *time.Timer   // asks the writer for a ping every PingPeriod
 
 	// The reader's own: the emit token bucket and the emits refused in a row.
 	writes  bucket
@@ -61,6 +64,9 @@ type peer struct {
 	replaying bool          // a sync is under way: post frames come from the database
 	pending   *syncRequest  // sync waiting for the writer
 	closing   *closeRequest // once set, nothing more is queued
+	pingDue   bool          // the writer owes the peer a ping
+	writing   bool          // a writer goroutine is running, or has ended for good
+	gone      bool          // the reader has ended: start nothing more
 }
 
 // enqueue appends frame unless the peer is closing, already has the post
@@ -74,19 +80,36 @@ func (p *peer) enqueue(frame []byte, seq int64) {
 	if p.queuedLen+len(frame) > p.hub.cfg.QueueBytes {
 		p.queue, p.queuedLen = nil, 0
 		p.closing = &closeRequest{CloseTryAgainLater, "too slow: outgoing queue full; reconnect and sync"}
-		p.signal()
+		p.kick()
 		return
 	}
 	p.queue = append(p.queue, queued{frame, seq})
 	p.queuedLen += len(frame)
-	p.signal()
+	p.kick()
 }
 
-func (p *peer) signal() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
+// kick starts the writer unless it is running. p.mu must be held. Every
+// caller holds the hub's count for this peer's reader (a registered peer,
+// or the reader itself), so the writer's wg.Add never races hub.Close.
+func (p *peer) kick() {
+	if p.writing || p.gone {
+		return
 	}
+	p.writing = true
+	p.hub.wg.Add(1)
+	go p.writeLoop()
+}
+
+// schedulePing runs every PingPeriod on the peer's timer.
+func (p *peer) schedulePing() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gone {
+		return
+	}
+	p.pingDue = true
+	p.kick()
+	p.pinger.Reset(p.hub.cfg.PingPeriod)
 }
 
 // close asks the writer to send a close frame and stop.
@@ -96,7 +119,7 @@ func (p *peer) close(code int, reason string) {
 	if p.closing == nil {
 		p.queue, p.queuedLen = nil, 0
 		p.closing = &closeRequest{code, reason}
-		p.signal()
+		p.kick()
 	}
 }
 
@@ -107,7 +130,7 @@ func (p *peer) closeAfterQueue(code int, reason string) {
 	defer p.mu.Unlock()
 	if p.closing == nil {
 		p.closing = &closeRequest{code, reason}
-		p.signal()
+		p.kick()
 	}
 }
 
@@ -129,39 +152,51 @@ func (p *peer) requestSync(r syncRequest) {
 	clear(p.queue[len(kept):])
 	p.queue = kept
 	p.pending = &r
-	p.signal()
+	p.kick()
+}
+
+// work is what the writer takes from the peer in one go.
+type work struct {
+	frames  []queued
+	sync    *syncRequest
+	closing *closeRequest
+	ping    bool
 }
 
 // take empties the queue for the writer.
-func (p *peer) take() ([]queued, *syncRequest, *closeRequest) {
+func (p *peer) take() work {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	q, s := p.queue, p.pending
-	p.queue, p.queuedLen, p.pending = nil, 0, nil
-	return q, s, p.closing
+	w := work{frames: p.queue, sync: p.pending, closing: p.closing, ping: p.pingDue}
+	p.queue, p.queuedLen, p.pending, p.pingDue = nil, 0, nil, false
+	return w
 }
 
-// writeLoop is the only goroutine writing to the connection.
+// idle ends the writer if nothing is left to do; the next kick starts a new
+// one.
+func (p *peer) idle() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) > 0 || p.pending != nil || p.closing != nil || p.pingDue {
+		return false
+	}
+	p.writing = false
+	return true
+}
+
+// writeLoop is the only goroutine writing to the connection. It runs until
+// the queue is empty; after an error or a close it ends for good (writing
+// stays set).
 func (p *peer) writeLoop() {
 	defer p.hub.wg.Done()
-	ping := time.NewTicker(p.hub.cfg.PingPeriod)
-	defer ping.Stop()
 	for {
-		select {
-		case <-p.wake:
-		case <-ping.C:
-			if err := p.ping(); err != nil {
-				p.conn.Close()
-				return
-			}
-			continue
-		case <-p.done:
-			return
-		}
-		if err := p.flush(ping); err != nil {
+		if err := p.flush(); err != nil {
 			if !errors.Is(err, errClosing) {
 				p.conn.Close() // unblocks the reader, which cleans up
 			}
+			return
+		}
+		if p.idle() {
 			return
 		}
 	}
@@ -169,18 +204,24 @@ func (p *peer) writeLoop() {
 
 var errClosing = errors.New("peer closing")
 
-// flush writes what is queued, then performs a pending close or sync.
-func (p *peer) flush(ping *time.Ticker) error {
-	frames, req, closing := p.take()
-	if err := p.writeFrames(frames); err != nil {
+// flush writes a due ping and what is queued, then performs a pending close
+// or sync.
+func (p *peer) flush() error {
+	w := p.take()
+	if w.ping {
+		if err := p.ping(); err != nil {
+			return err
+		}
+	}
+	if err := p.writeFrames(w.frames); err != nil {
 		return err
 	}
-	if closing != nil {
-		p.writeClose(closing)
+	if w.closing != nil {
+		p.writeClose(w.closing)
 		return errClosing
 	}
-	if req != nil {
-		return p.replay(*req, ping)
+	if w.sync != nil {
+		return p.replay(*w.sync)
 	}
 	return nil
 }
@@ -222,7 +263,7 @@ func (p *peer) writeClose(c *closeRequest) {
 // at the pace of the socket, then switches the peer to live delivery. While
 // it runs, live post frames are not queued (the database has them), so the
 // replay never fills the queue; other frames are flushed between pages.
-func (p *peer) replay(r syncRequest, ping *time.Ticker) error {
+func (p *peer) replay(r syncRequest) error {
 	id := p.hub.svc.Identity()
 	since := r.since
 	// A client may hold a seq committed but not yet broadcast (from a page
@@ -259,24 +300,25 @@ func (p *peer) replay(r syncRequest, ping *time.Ticker) error {
 		// Between pages: keep the connection alive and deliver acks and
 		// presence that arrived meanwhile.
 		select {
-		case <-ping.C:
-			if err := p.ping(); err != nil {
-				return err
-			}
 		case <-p.done:
 			return errClosing
 		default:
 		}
-		frames, again, closing := p.take()
-		if err := p.writeFrames(frames); err != nil {
+		w := p.take()
+		if w.ping {
+			if err := p.ping(); err != nil {
+				return err
+			}
+		}
+		if err := p.writeFrames(w.frames); err != nil {
 			return err
 		}
-		if closing != nil {
-			p.writeClose(closing)
+		if w.closing != nil {
+			p.writeClose(w.closing)
 			return errClosing
 		}
-		if again != nil { // a newer sync replaces this one
-			return p.replay(*again, ping)
+		if w.sync != nil { // a newer sync replaces this one
+			return p.replay(*w.sync)
 		}
 	}
 	return p.write(mustJSON(seqFrame{Type: "synced", Seq: since}))
@@ -476,6 +518,10 @@ func (p *peer) sendError(id *int64, e *feed.Error) {
 
 // leave runs when the reader ends: the peer is gone.
 func (h *Hub) leave(p *peer) {
+	p.mu.Lock()
+	p.gone = true
+	p.pinger.Stop()
+	p.mu.Unlock()
 	close(p.done)
 	p.conn.Close()
 	if count, ok := h.unregister(p); ok {
