@@ -135,8 +135,8 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	id := h.nextID.Add(1)
 	p := &peer{
 		hub: h, conn: conn, out: cw.conn, id: id, addr: addr, canWrite: token != "", token: token, presence: presence,
-		info: PeerInfo{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
-		done: make(chan struct{}),
+		info:    PeerInfo{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
+		done:    make(chan struct{}),
 		pending: initial, replaying: initial != nil,
 	}
 	count, err := h.register(p)

@@ -42,7 +42,7 @@ type closeRequest struct {
 type peer struct {
 	hub      *Hub
 	conn     *websocket.Conn
-	out      *corkConn // conn's network connection, corked while the writer drains
+	out      *peerConn // conn's network connection, corked while the writer drains
 	id       uint64
 	info     PeerInfo
 	addr     string // source address, for the connection caps
@@ -352,6 +352,10 @@ func (p *peer) readLoop() {
 	for {
 		kind, data, err := c.ReadMessage()
 		if err != nil {
+			if v := p.out.violation(); v != nil { // a framing error gorilla cannot see
+				c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, v.Error()),
+					time.Now().Add(p.hub.cfg.WriteWait))
+			}
 			return
 		}
 		if !p.extendRead() {

@@ -16,14 +16,18 @@ const corkLimit = 64 << 10
 // corkBufs recycles cork buffers: an idle peer holds none.
 var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// corkConn is the peer's network connection. On loopback and on a LAN one
+// peerConn is the peer's network connection. On loopback and on a LAN one
 // write() costs several microseconds whatever its size, so the writer
 // corks the connection while it drains its queue: the frames gorilla writes
 // meanwhile go to a buffer, and uncork sends them in one write. Control
 // frames that the reader goroutine writes (pongs, a protocol-error close)
 // take the same path under the same lock, so bytes never interleave.
-type corkConn struct {
+//
+// Reads pass through a frameScanner, which stops the stream before a close
+// frame gorilla would misread (see frameScanner).
+type peerConn struct {
 	net.Conn
+	scan     frameScanner // the reader goroutine's own
 	mu       sync.Mutex
 	corked   bool
 	buf      *[]byte   // nil unless corked writes are waiting
@@ -41,7 +45,7 @@ const deadlineSlack = time.Second
 // nothing is written, so the deadline is only noted, and the flush applies
 // it if it is later than the one in force by more than deadlineSlack (or
 // earlier at all).
-func (c *corkConn) SetWriteDeadline(t time.Time) error {
+func (c *peerConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.corked {
@@ -54,7 +58,7 @@ func (c *corkConn) SetWriteDeadline(t time.Time) error {
 }
 
 // Write implements net.Conn.
-func (c *corkConn) Write(b []byte) (int, error) {
+func (c *peerConn) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.corked {
@@ -72,22 +76,38 @@ func (c *corkConn) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// Read implements net.Conn. Once the scanner has found a violation, Read
+// returns what came before it, then the violation as an error.
+func (c *peerConn) Read(b []byte) (int, error) {
+	if c.scan.bad != nil {
+		return 0, c.scan.bad
+	}
+	n, err := c.Conn.Read(b)
+	if k := c.scan.scan(b[:n]); k < n {
+		return k, nil // the error comes with the next Read
+	}
+	return n, err
+}
+
+// violation is the framing error the scanner found, if any.
+func (c *peerConn) violation() error { return c.scan.bad }
+
 // cork holds writes back until uncork.
-func (c *corkConn) cork() {
+func (c *peerConn) cork() {
 	c.mu.Lock()
 	c.corked = true
 	c.mu.Unlock()
 }
 
 // uncork writes what was held back, in one write, and stops holding.
-func (c *corkConn) uncork() error {
+func (c *peerConn) uncork() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.corked = false
 	return c.flushLocked()
 }
 
-func (c *corkConn) flushLocked() error {
+func (c *peerConn) flushLocked() error {
 	if c.buf == nil {
 		return nil
 	}
@@ -107,11 +127,11 @@ func (c *corkConn) flushLocked() error {
 	return err
 }
 
-// corkingWriter hands the upgrader a corkConn when it hijacks the
+// corkingWriter hands the upgrader a peerConn when it hijacks the
 // connection.
 type corkingWriter struct {
 	http.ResponseWriter
-	conn *corkConn
+	conn *peerConn
 }
 
 // Hijack implements http.Hijacker.
@@ -120,6 +140,6 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	w.conn = &corkConn{Conn: c}
+	w.conn = &peerConn{Conn: c}
 	return w.conn, brw, nil
 }

@@ -25,7 +25,7 @@ func (c *countingConn) Write(b []byte) (int, error) {
 
 func TestCorkConn_CorkedWritesLeaveAsOne(t *testing.T) {
 	under := &countingConn{}
-	c := &corkConn{Conn: under}
+	c := &peerConn{Conn: under}
 
 	c.Write([]byte("direct"))
 	c.cork()
@@ -53,7 +53,7 @@ func TestCorkConn_CorkedWritesLeaveAsOne(t *testing.T) {
 
 func TestCorkConn_FlushesAtLimit(t *testing.T) {
 	under := &countingConn{}
-	c := &corkConn{Conn: under}
+	c := &peerConn{Conn: under}
 	c.cork()
 	chunk := bytes.Repeat([]byte("x"), corkLimit/4)
 	for range 6 {
@@ -74,7 +74,7 @@ func TestCorkConn_DeadlineAppliesToFlush(t *testing.T) {
 	a, b := net.Pipe() // unbuffered: a write blocks until the other end reads
 	defer a.Close()
 	defer b.Close()
-	c := &corkConn{Conn: a}
+	c := &peerConn{Conn: a}
 	c.cork()
 	c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
 	c.Write([]byte("never read"))
