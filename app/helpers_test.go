@@ -34,7 +34,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 
 // openStore opens a real database file in a fresh temporary directory and
 // closes it when the test ends.
-func openStore(t *testing.T) *store.Store {
+func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	st, err := store.Open(t.Context(), t.TempDir(), store.Options{Name: testName})
 	if err != nil {
@@ -45,7 +45,7 @@ func openStore(t *testing.T) *store.Store {
 }
 
 // newService returns a Service over a fresh store publishing to sink.
-func newService(t *testing.T, sink app.Sink) (*app.Service, *store.Store) {
+func newService(t testing.TB, sink app.Sink) (*app.Service, *store.Store) {
 	t.Helper()
 	st := openStore(t)
 	svc, err := app.New(t.Context(), st, sink, discardLogger())

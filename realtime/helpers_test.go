@@ -49,14 +49,14 @@ const nodeName = "test-node"
 
 // startNode opens a node with the given hub tuning and serves it until the
 // test ends.
-func startNode(t *testing.T, hc realtime.Config) *node {
+func startNode(t testing.TB, hc realtime.Config) *node {
 	t.Helper()
 	return startNodeWith(t, app.Config{Hub: hc}, nil)
 }
 
 // startNodeWith opens a node with cfg; wrap, if not nil, wraps the test
 // server's listener.
-func startNodeWith(t *testing.T, cfg app.Config, wrap func(net.Listener) net.Listener) *node {
+func startNodeWith(t testing.TB, cfg app.Config, wrap func(net.Listener) net.Listener) *node {
 	t.Helper()
 	cfg.DataDir = t.TempDir()
 	cfg.Name = nodeName

@@ -48,7 +48,7 @@ func (c *clock) Add(d time.Duration) {
 var t0 = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
 
 // openStore opens the store in dir and closes it when the test ends.
-func openStore(t *testing.T, dir string, opts store.Options) *store.Store {
+func openStore(t testing.TB, dir string, opts store.Options) *store.Store {
 	t.Helper()
 	s, err := store.Open(t.Context(), dir, opts)
 	if err != nil {
@@ -63,7 +63,7 @@ func openStore(t *testing.T, dir string, opts store.Options) *store.Store {
 }
 
 // newStore opens a fresh store named "test-node" whose clock the test controls.
-func newStore(t *testing.T) (*store.Store, *clock) {
+func newStore(t testing.TB) (*store.Store, *clock) {
 	t.Helper()
 	c := newClock(t0)
 	return openStore(t, t.TempDir(), store.Options{Name: "test-node", Now: c.Now}), c
