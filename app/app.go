@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -206,19 +207,30 @@ func (s *Service) commit(ctx context.Context, action string, o realtime.Origin, 
 }
 
 // lead commits one batch from the head of the queue and hands over.
+// A caller whose context ends while it waits still waits for its turn (it
+// may be handed the lead); if its context has ended before its batch
+// begins, its write is skipped and it gets the context's error. Once the
+// batch begins, the write commits whatever the context says: a caller that
+// gives up then does not know the outcome, as with any network write.
 func (s *Service) lead() {
 	s.queueMu.Lock()
 	n := min(len(s.queue), maxBatch)
-	batch := s.queue[:n:n]
+	batch := slices.Clone(s.queue[:n])
+	clear(s.queue[:n]) // answered requests must not stay reachable from the queue
 	s.queue = s.queue[n:]
 	s.queueMu.Unlock()
+	// Whatever happens below, even a panic, every caller gets an answer and
+	// the lead moves on; otherwise one panic would stop every later write.
+	defer s.handOff(batch)
+	for _, r := range batch {
+		r.result.Err = errNotCommitted
+	}
 
 	ops := make([]store.Op, 0, len(batch))
-	live := batch[:0:0]
+	live := make([]*writeReq, 0, len(batch))
 	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil { // its caller gave up before the commit began
+		if err := r.ctx.Err(); err != nil {
 			r.result.Err = err
-			r.done <- true
 			continue
 		}
 		ops = append(ops, r.op)
@@ -231,16 +243,24 @@ func (s *Service) lead() {
 			s.publish(s.event(r.action, r.origin, res.Post))
 		}
 	}
+}
 
+// errNotCommitted is the answer of a write whose batch broke off.
+var errNotCommitted = feed.Errorf(feed.CodeInternal, "the write was not saved: the node hit an internal error; try again")
+
+// handOff answers every request of batch and passes the lead to the oldest
+// request still queued, or ends it.
+func (s *Service) handOff(batch []*writeReq) {
 	s.queueMu.Lock()
 	var next *writeReq
 	if len(s.queue) > 0 {
 		next = s.queue[0]
 	} else {
 		s.leading = false
+		s.queue = nil
 	}
 	s.queueMu.Unlock()
-	for _, r := range live {
+	for _, r := range batch {
 		r.done <- true
 	}
 	if next != nil {

@@ -463,3 +463,46 @@ func TestService_Replay(t *testing.T) {
 		t.Errorf("Replay(%d) = %d changes, %v; want only seq %d", a2.Seq, len(changes), err, b2.Seq)
 	}
 }
+
+// panicOnce panics on its first event, as a buggy consumer might.
+type panicOnce struct {
+	once sync.Once
+	next app.Sink
+}
+
+func (p *panicOnce) Publish(ev app.Event) {
+	p.once.Do(func() { panic("consumer bug") })
+	p.next.Publish(ev)
+}
+
+// TestService_PanicWhileLeadingDoesNotStopWrites: a panic in the middle of
+// a group commit reaches the caller that led it, and the next writes still
+// go through (no one is left waiting for a lead that never comes).
+func TestService_PanicWhileLeadingDoesNotStopWrites(t *testing.T) {
+	sink := &recordingSink{}
+	svc, _ := newService(t, &panicOnce{next: sink})
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Errorf("the consumer's panic did not reach the caller that led the batch")
+			}
+		}()
+		svc.Create(t.Context(), feed.NewPost{Title: "first"}, realtime.Origin{})
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := svc.Create(t.Context(), feed.NewPost{Title: "second"}, realtime.Origin{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Create after the panic = %v; want nil error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Create after a panic while leading did not return in 5 s: the lead was lost")
+	}
+	if evs := sink.Events(); len(evs) != 1 || evs[0].Seq != 2 {
+		t.Errorf("events after the panic: %+v; want the second write's, seq 2", evs)
+	}
+}

@@ -235,6 +235,7 @@ func NewHub(cfg Config) *Hub {
 		// Memory per idle peer: peers send little, so a small read buffer
 		// will do (bigger messages are read through it in pieces), and write
 		// buffers come from a pool, held only while a frame is written.
+		// Not 0: gorilla must read through peerConn (see there).
 		ReadBufferSize:   1024,
 		WriteBufferSize:  4096,
 		WriteBufferPool:  &writeBuffers,
@@ -317,10 +318,10 @@ func (h *Hub) register(p *peer) (count int, err error) {
 	if p.canWrite && !p.mayWrite() {
 		p.revoked.Store(true)
 	}
+	h.wg.Add(1) // the peer's reader, started by the caller; the writer counts itself (see kick)
 	p.enqueue(mustJSON(helloFrame{Type: "hello", Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: seq,
 		Peer: p.info, CanWrite: p.canWrite && !p.revoked.Load()}), 0)
 	h.peers[p] = struct{}{}
-	h.wg.Add(1) // the peer's reader, started by the caller; the writer counts itself
 	p.mu.Lock()
 	p.pinger = time.AfterFunc(h.cfg.PingPeriod, p.schedulePing)
 	p.mu.Unlock()

@@ -35,10 +35,14 @@ type closeRequest struct {
 }
 
 // peer is one websocket connection. The reader goroutine owns reading and
-// the connection's lifetime; the writer goroutine is the only one writing.
+// the connection's lifetime; the writer goroutine is the only one writing
+// (pongs included; the reader writes only a final close, see peerConn).
 // The writer runs only while there is something to write: whoever queues
 // work starts it if needed, and it ends once the queue is empty, so an idle
-// peer costs one goroutine, not two.
+// peer costs one goroutine, not two. A broadcast therefore starts a writer
+// for each idle peer; that is still one writer per peer at most, so frames
+// keep their order, and it measured cheaper per delivery than waking a
+// parked writer (S2: 9.4 against 11.8 us).
 type peer struct {
 	hub      *Hub
 	conn     *websocket.Conn
@@ -65,8 +69,10 @@ type peer struct {
 	pending   *syncRequest  // sync waiting for the writer
 	closing   *closeRequest // once set, nothing more is queued
 	pingDue   bool          // the writer owes the peer a ping
-	writing   bool          // a writer goroutine is running, or has ended for good
-	gone      bool          // the reader has ended: start nothing more
+	pongDue   bool          // the writer owes the peer a pong carrying pong
+	pong      []byte
+	writing   bool // a writer goroutine is running, or has ended for good
+	gone      bool // the reader has ended: start nothing more
 }
 
 // enqueue appends frame unless the peer is closing, already has the post
@@ -98,6 +104,18 @@ func (p *peer) kick() {
 	p.writing = true
 	p.hub.wg.Add(1)
 	go p.writeLoop()
+}
+
+// queuePong asks the writer to answer a ping; only the latest one is
+// answered (RFC 6455 5.5.3 allows that).
+func (p *peer) queuePong(data []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing != nil {
+		return
+	}
+	p.pongDue, p.pong = true, data
+	p.kick()
 }
 
 // schedulePing runs every PingPeriod on the peer's timer.
@@ -161,14 +179,16 @@ type work struct {
 	sync    *syncRequest
 	closing *closeRequest
 	ping    bool
+	pongDue bool
+	pong    []byte
 }
 
 // take empties the queue for the writer.
 func (p *peer) take() work {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	w := work{frames: p.queue, sync: p.pending, closing: p.closing, ping: p.pingDue}
-	p.queue, p.queuedLen, p.pending, p.pingDue = nil, 0, nil, false
+	w := work{frames: p.queue, sync: p.pending, closing: p.closing, ping: p.pingDue, pongDue: p.pongDue, pong: p.pong}
+	p.queue, p.queuedLen, p.pending, p.pingDue, p.pongDue, p.pong = nil, 0, nil, false, false, nil
 	return w
 }
 
@@ -177,7 +197,7 @@ func (p *peer) take() work {
 func (p *peer) idle() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.queue) > 0 || p.pending != nil || p.closing != nil || p.pingDue {
+	if len(p.queue) > 0 || p.pending != nil || p.closing != nil || p.pingDue || p.pongDue {
 		return false
 	}
 	p.writing = false
@@ -208,8 +228,25 @@ var errClosing = errors.New("peer closing")
 // or sync.
 func (p *peer) flush() error {
 	w := p.take()
+	if err := p.writeWork(w); err != nil {
+		return err
+	}
+	if w.sync != nil {
+		return p.replay(*w.sync)
+	}
+	return nil
+}
+
+// writeWork writes w's ping and frames and performs its close (errClosing);
+// its sync is the caller's.
+func (p *peer) writeWork(w work) error {
 	if w.ping {
 		if err := p.ping(); err != nil {
+			return err
+		}
+	}
+	if w.pongDue {
+		if err := p.conn.WriteControl(websocket.PongMessage, w.pong, time.Now().Add(p.hub.cfg.WriteWait)); err != nil {
 			return err
 		}
 	}
@@ -219,9 +256,6 @@ func (p *peer) flush() error {
 	if w.closing != nil {
 		p.writeClose(w.closing)
 		return errClosing
-	}
-	if w.sync != nil {
-		return p.replay(*w.sync)
 	}
 	return nil
 }
@@ -305,17 +339,8 @@ func (p *peer) replay(r syncRequest) error {
 		default:
 		}
 		w := p.take()
-		if w.ping {
-			if err := p.ping(); err != nil {
-				return err
-			}
-		}
-		if err := p.writeFrames(w.frames); err != nil {
+		if err := p.writeWork(w); err != nil {
 			return err
-		}
-		if w.closing != nil {
-			p.writeClose(w.closing)
-			return errClosing
 		}
 		if w.sync != nil { // a newer sync replaces this one
 			return p.replay(*w.sync)
@@ -347,6 +372,10 @@ func (p *peer) readLoop() {
 	c.SetReadDeadline(time.Now().Add(p.hub.cfg.PongWait))
 	c.SetPongHandler(func(string) error {
 		p.extendRead()
+		return nil
+	})
+	c.SetPingHandler(func(data string) error {
+		p.queuePong([]byte(data)) // the writer answers: the reader never waits on a write
 		return nil
 	})
 	for {
@@ -527,6 +556,7 @@ func (h *Hub) leave(p *peer) {
 	p.pinger.Stop()
 	p.mu.Unlock()
 	close(p.done)
+	p.out.waitUncorked(h.cfg.WriteWait) // a close frame the reader wrote may wait in the cork
 	p.conn.Close()
 	if count, ok := h.unregister(p); ok {
 		h.svc.Presence(ActionLeave, p.info, count)

@@ -16,43 +16,77 @@ const corkLimit = 64 << 10
 // corkBufs recycles cork buffers: an idle peer holds none.
 var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
+// deadlineSlack bounds how much earlier than asked a corked flush may time
+// out, so that a busy writer re-arms the poller's timer (a cost on every
+// change) about once a second, not on every flush. It is at most a quarter
+// of the time the deadline leaves, so a short WriteWait stays meaningful.
+const deadlineSlack = time.Second
+
 // peerConn is the peer's network connection. On loopback and on a LAN one
 // write() costs several microseconds whatever its size, so the writer
 // corks the connection while it drains its queue: the frames gorilla writes
-// meanwhile go to a buffer, and uncork sends them in one write. Control
-// frames that the reader goroutine writes (pongs, a protocol-error close)
-// take the same path under the same lock, so bytes never interleave.
+// meanwhile go to a buffer, and uncork sends them in one write.
+//
+// Only the writer goroutine writes while the peer lives (pongs go through
+// it too); the reader writes only the close frame that ends the connection
+// (gorilla's echo of a peer's close, or a protocol error). If that happens
+// while the writer is corked, the frame waits in the buffer behind the
+// writer's frames, in order, and leave waits for the flush before closing.
 //
 // Reads pass through a frameScanner, which stops the stream before a close
-// frame gorilla would misread (see frameScanner).
+// frame gorilla would misread (see frameScanner). For that, gorilla must
+// read through this type: the upgrader's ReadBufferSize is not 0, so gorilla
+// does not reuse the server's buffered reader of the raw connection.
 type peerConn struct {
 	net.Conn
-	scan     frameScanner // the reader goroutine's own
+	scan frameScanner // the reader goroutine's own
+
 	mu       sync.Mutex
 	corked   bool
-	buf      *[]byte   // nil unless corked writes are waiting
-	deadline time.Time // the write deadline asked for while corked
-	applied  time.Time // the deadline Conn has
+	buf      *[]byte       // nil unless corked writes are waiting
+	deadline time.Time     // the latest write deadline asked for
+	pending  bool          // deadline is not yet applied
+	applied  time.Time     // the write deadline Conn has (zero: none)
+	flushed  chan struct{} // closed at uncork, for waitUncorked; nil unless someone waits
 }
 
-// deadlineSlack is how much earlier than asked a write may time out, so that
-// a busy writer re-arms the poller's timer about once a second, not on every
-// flush. A flush then times out after at least WriteWait - deadlineSlack.
-const deadlineSlack = time.Second
-
-// SetWriteDeadline implements net.Conn. gorilla sets the deadline before
-// every frame, and each change costs the poller a timer update; while corked
-// nothing is written, so the deadline is only noted, and the flush applies
-// it if it is later than the one in force by more than deadlineSlack (or
-// earlier at all).
+// SetWriteDeadline implements net.Conn. gorilla sets a deadline before every
+// frame; it is applied before the next write to the network (see
+// applyDeadlineLocked).
 func (c *peerConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.corked {
-		c.deadline = t
+	if !c.corked || !c.pending || t.After(c.deadline) { // while corked, the latest asked for counts
+		c.deadline, c.pending = t, true
+	}
+	if !c.corked {
+		return c.applyDeadlineLocked()
+	}
+	return nil
+}
+
+// SetDeadline implements net.Conn.
+func (c *peerConn) SetDeadline(t time.Time) error {
+	if err := c.Conn.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
+}
+
+// applyDeadlineLocked gives Conn the deadline asked for, unless the one in
+// force is at most deadlineSlack (or a quarter of the time left) earlier.
+func (c *peerConn) applyDeadlineLocked() error {
+	if !c.pending {
 		return nil
 	}
-	c.deadline = time.Time{}
+	t := c.deadline
+	c.pending = false
+	switch {
+	case t.Equal(c.applied):
+		return nil
+	case !t.IsZero() && !c.applied.IsZero() && t.After(c.applied) && t.Sub(c.applied) <= min(deadlineSlack, time.Until(t)/4):
+		return nil
+	}
 	c.applied = t
 	return c.Conn.SetWriteDeadline(t)
 }
@@ -62,6 +96,9 @@ func (c *peerConn) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.corked {
+		if err := c.applyDeadlineLocked(); err != nil {
+			return 0, err
+		}
 		return c.Conn.Write(b)
 	}
 	if c.buf == nil {
@@ -104,7 +141,32 @@ func (c *peerConn) uncork() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.corked = false
-	return c.flushLocked()
+	err := c.flushLocked()
+	if c.flushed != nil {
+		close(c.flushed)
+		c.flushed = nil
+	}
+	return err
+}
+
+// waitUncorked waits, at most d, until what is corked has been written.
+func (c *peerConn) waitUncorked(d time.Duration) {
+	c.mu.Lock()
+	if !c.corked {
+		c.mu.Unlock()
+		return
+	}
+	if c.flushed == nil {
+		c.flushed = make(chan struct{})
+	}
+	ch := c.flushed
+	c.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	}
 }
 
 func (c *peerConn) flushLocked() error {
@@ -113,13 +175,10 @@ func (c *peerConn) flushLocked() error {
 	}
 	b := c.buf
 	c.buf = nil
-	if t := c.deadline; !t.IsZero() && (t.Before(c.applied) || t.Sub(c.applied) > deadlineSlack || c.applied.IsZero()) {
-		if err := c.Conn.SetWriteDeadline(t); err != nil {
-			return err
-		}
-		c.applied = t
+	err := c.applyDeadlineLocked()
+	if err == nil {
+		_, err = c.Conn.Write(*b)
 	}
-	_, err := c.Conn.Write(*b)
 	if cap(*b) <= corkLimit*2 { // a rare giant frame's buffer is not kept
 		*b = (*b)[:0]
 		corkBufs.Put(b)

@@ -97,6 +97,10 @@ func DeleteOp(id string, version int64) Op {
 // again, so calling it is optional.
 func (op Op) Check() error { return op.check() }
 
+// Create, Update and Delete commit one write each, in a transaction of its
+// own. They publish nothing: a change that peers must see goes through
+// app.Service, which batches writes with Apply and publishes them.
+
 // Create commits a new post. An empty author becomes the node's name.
 func (s *Store) Create(ctx context.Context, in feed.NewPost) (feed.Post, error) {
 	return s.applyOne(ctx, CreateOp(in))

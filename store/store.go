@@ -3,11 +3,13 @@
 // Guarantees:
 //   - Durability: with the default synchronous=FULL, a write whose method has
 //     returned is on disk and survives a crash or power loss.
-//   - Ordering: writes go through one connection, one at a time. Every committed
-//     change takes the next value of a database-wide sequence number (seq), so
-//     seq order is commit order and seq never goes backwards.
+//   - Ordering: writes go through one connection, one batch at a time. Every
+//     committed change takes the next value of a database-wide sequence number
+//     (seq), so seq order is commit order and seq never goes backwards.
 //   - Atomicity: a write that fails (bad input, conflict, full disk) leaves the
-//     database and the seq counter as they were.
+//     database and the seq counter as they were. Apply commits a batch of
+//     writes in one transaction (one fsync for all: group commit), each in its
+//     own savepoint, so one failing write does not take the others with it.
 //
 // Readers use a separate pool of read-only connections and never wait for
 // writers (WAL). The package knows nothing of websockets or Wails.
@@ -225,10 +227,16 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	committed := false
+	defer func() {
+		if !committed { // fn failed or panicked: the one writer connection must not stay in a transaction
+			tx.Rollback()
+		}
+	}()
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
+	committed = true
 	return tx.Commit()
 }
 
