@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -295,6 +296,11 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 		fmt.Fprintf(&b, "None.\n")
 	}
 	fmt.Fprintf(&b, "\nEvery run's full output is in `%s`, server and load generator logs in `bench/out/logs/` (not committed).\n", rawPath)
+	// The analysis (what bounds each target, profiles, what was tried) is
+	// written by hand and kept with the harness, so that a new run keeps it.
+	if a, err := os.ReadFile(filepath.Join(d.root, "bench", "ANALYSIS.md")); err == nil {
+		fmt.Fprintf(&b, "\n%s", a)
+	}
 	return b.String()
 }
 
