@@ -56,7 +56,7 @@ func (n *node) hostStatus(t *testing.T, method, path, host string, hdr http.Head
 // .local, and --allow-host names); any other Host gets 421 with a JSON
 // error, before anything else happens.
 func TestAccess_HostHeader(t *testing.T) {
-	n := startNodeWith(t, app.Config{AllowedHosts: []string{"feed.lan", "Board.Example."}}, nil)
+	n := startNodeWith(t, app.Config{AllowedHosts: []string{"feed.lan", "Board.Example."}})
 	hostname, err := os.Hostname()
 	if err != nil || hostname == "" {
 		t.Fatalf("os.Hostname() = %q, %v", hostname, err)
@@ -124,7 +124,7 @@ func TestAccess_HostHeader(t *testing.T) {
 
 // TestAccess_HostCheckOff: "*" in AllowedHosts turns the check off.
 func TestAccess_HostCheckOff(t *testing.T) {
-	n := startNodeWith(t, app.Config{AllowedHosts: []string{"*"}}, nil)
+	n := startNodeWith(t, app.Config{AllowedHosts: []string{"*"}})
 	if status, _ := n.hostStatus(t, "GET", "/api/info", "anything.example", nil); status != http.StatusOK {
 		t.Errorf("GET /api/info with Host anything.example and \"*\" allowed = %d; want 200", status)
 	}

@@ -51,12 +51,11 @@ const nodeName = "test-node"
 // test ends.
 func startNode(t testing.TB, hc realtime.Config) *node {
 	t.Helper()
-	return startNodeWith(t, app.Config{Hub: hc}, nil)
+	return startNodeWith(t, app.Config{Hub: hc})
 }
 
-// startNodeWith opens a node with cfg; wrap, if not nil, wraps the test
-// server's listener.
-func startNodeWith(t testing.TB, cfg app.Config, wrap func(net.Listener) net.Listener) *node {
+// startNodeWith opens a node with cfg.
+func startNodeWith(t testing.TB, cfg app.Config) *node {
 	t.Helper()
 	cfg.DataDir = t.TempDir()
 	cfg.Name = nodeName
@@ -65,11 +64,7 @@ func startNodeWith(t testing.TB, cfg app.Config, wrap func(net.Listener) net.Lis
 	if err != nil {
 		t.Fatalf("app.Open() = %v; want nil error", err)
 	}
-	ts := httptest.NewUnstartedServer(srv.Hub.Handler())
-	if wrap != nil {
-		ts.Listener = wrap(ts.Listener)
-	}
-	ts.Start()
+	ts := httptest.NewServer(srv.Hub.Handler())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -537,33 +532,8 @@ func sinceQuery(s int64, e string) url.Values {
 	return url.Values{"since": {strconv.FormatInt(s, 10)}, "epoch": {e}}
 }
 
-// smallSendBuffers makes the server's socket send buffers small, so that a
-// peer that stops reading backs up into the hub's queue after tens of
-// kilobytes rather than the megabytes loopback TCP would otherwise buffer.
-// With first > 0 only the first accepted connections get them.
-type smallSendBuffers struct {
-	net.Listener
-	size     int
-	first    int64
-	accepted atomic.Int64
-}
-
-func (l *smallSendBuffers) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok && (l.first <= 0 || l.accepted.Add(1) <= l.first) {
-		tc.SetWriteBuffer(l.size)
-	}
-	return c, err
-}
-
-// smallBuffers wraps listeners in smallSendBuffers of size for the first
-// connections (0: all).
-func smallBuffers(size int, first int64) func(net.Listener) net.Listener {
-	return func(l net.Listener) net.Listener { return &smallSendBuffers{Listener: l, size: size, first: first} }
-}
-
 // smallReadBufferDialer dials with a small socket receive buffer: together
-// with smallSendBuffers it bounds what the kernel holds for a peer that
+// with Config.SendBuffer it bounds what the kernel holds for a peer that
 // does not read.
 func smallReadBufferDialer(size int) *websocket.Dialer {
 	return &websocket.Dialer{

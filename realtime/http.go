@@ -126,7 +126,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 			h.cfg.MaxPeers, h.cfg.MaxPeersPerAddr))
 		return
 	}
-	cw := &corkingWriter{ResponseWriter: w}
+	cw := &corkingWriter{ResponseWriter: w, sendBuffer: h.cfg.SendBuffer}
 	conn, err := h.upgrader.Upgrade(cw, r, nil)
 	if err != nil {
 		h.conns.release(addr)

@@ -221,7 +221,7 @@ func mapsEqualJSON(a, b map[string]any) bool {
 // allowed origin; programs sending no Origin are welcome.
 func TestOrigin(t *testing.T) {
 	const allowed = "http://laptop.local:7700"
-	n := startNodeWith(t, app.Config{AllowedOrigins: []string{allowed}}, nil)
+	n := startNodeWith(t, app.Config{AllowedOrigins: []string{allowed}})
 	self := n.ts.URL // http://127.0.0.1:port
 	host := strings.TrimPrefix(self, "http://")
 	cases := []struct {

@@ -45,6 +45,12 @@ const (
 	// DefaultQueueBytes bounds a peer's outgoing queue: about a thousand
 	// typical events, far more than a healthy reader ever lags behind.
 	DefaultQueueBytes = 1 << 20
+	// DefaultSendBuffer is the kernel send buffer of a peer's connection
+	// (Linux doubles it for its bookkeeping). It covers the bandwidth-delay
+	// product of a LAN (1 Gbit/s at 1 ms is 125 KB) and bounds what a peer
+	// that stops reading holds in the kernel besides its queue; left to the
+	// kernel's autotuning it grows to 4 MiB on loopback.
+	DefaultSendBuffer = 128 << 10
 	// DefaultMaxMessage is the largest message a peer may send: a post at its
 	// limits (20,000 characters of body, up to 4 bytes each in JSON) fits.
 	DefaultMaxMessage = 64 << 10
@@ -133,6 +139,7 @@ type Config struct {
 	// accepted: they come from programs, not web pages.
 	AllowedOrigins []string
 	QueueBytes     int   // bytes; default DefaultQueueBytes
+	SendBuffer     int   // bytes; default DefaultSendBuffer; negative: the kernel's autotuning
 	MaxMessage     int64 // bytes; default DefaultMaxMessage
 	PingPeriod     time.Duration
 	PongWait       time.Duration
@@ -202,6 +209,7 @@ func defaultTo[T int | int64 | time.Duration](v *T, def T) {
 // NewHub returns a hub with no peers. Serve it with Handler.
 func NewHub(cfg Config) *Hub {
 	defaultTo(&cfg.QueueBytes, DefaultQueueBytes)
+	defaultTo(&cfg.SendBuffer, DefaultSendBuffer)
 	defaultTo(&cfg.MaxMessage, DefaultMaxMessage)
 	defaultTo(&cfg.PingPeriod, DefaultPingPeriod)
 	defaultTo(&cfg.PongWait, DefaultPongWait)

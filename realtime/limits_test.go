@@ -35,10 +35,8 @@ func TestHub_SlowPeerClosedWith1013(t *testing.T) {
 	// Small socket buffers: the kernel holds tens of kilobytes for the slow
 	// peer instead of megabytes, so it overflows after about 100 posts
 	// (kernel, the batch its writer is stuck on, then a full queue). A long
-	// WriteWait keeps the stalled write alive until the test reads. Only
-	// the slow peer (the first connection) gets them.
-	n := startNodeWith(t, app.Config{Hub: realtime.Config{QueueBytes: queue, WriteWait: time.Minute}},
-		smallBuffers(16<<10, 1))
+	// WriteWait keeps the stalled write alive until the test reads.
+	n := startNodeWith(t, app.Config{Hub: realtime.Config{QueueBytes: queue, WriteWait: time.Minute, SendBuffer: 16 << 10}})
 	slow := n.dial(t, dialOpts{name: "slow", dialer: smallReadBufferDialer(16 << 10)})
 	var peers []*client
 	for i := range healthy {

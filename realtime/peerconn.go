@@ -190,7 +190,8 @@ func (c *peerConn) flushLocked() error {
 // connection.
 type corkingWriter struct {
 	http.ResponseWriter
-	conn *peerConn
+	sendBuffer int // Config.SendBuffer
+	conn       *peerConn
 }
 
 // Hijack implements http.Hijacker.
@@ -198,6 +199,9 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok && w.sendBuffer > 0 {
+		tc.SetWriteBuffer(w.sendBuffer) // see DefaultSendBuffer
 	}
 	w.conn = &peerConn{Conn: c}
 	return w.conn, brw, nil

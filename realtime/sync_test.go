@@ -163,8 +163,7 @@ func mixedWriter(n *node, name string, ops int, older []feed.Post) error {
 func testResumeWhileWriting(t *testing.T, inURL bool) {
 	// Small socket buffers make the replay wait for the peer's reads, so
 	// the writers really write while it runs.
-	n := startNodeWith(t, app.Config{Hub: realtime.Config{ReplayPage: 16}},
-		smallBuffers(16<<10, 0))
+	n := startNodeWith(t, app.Config{Hub: realtime.Config{ReplayPage: 16, SendBuffer: 16 << 10}})
 	var older []feed.Post
 	for i := range 150 {
 		older = append(older, n.create(t, fmt.Sprintf("old %d", i), strings.Repeat("o", 2000)))
@@ -287,8 +286,7 @@ func countAbove(frames []frame, seq int64) int {
 // whole and does not close the peer with 1013.
 func testReplayLargerThanQueue(t *testing.T) {
 	const queue = 16 << 10
-	n := startNodeWith(t, app.Config{Hub: realtime.Config{QueueBytes: queue, ReplayPage: 8}},
-		smallBuffers(16<<10, 0))
+	n := startNodeWith(t, app.Config{Hub: realtime.Config{QueueBytes: queue, ReplayPage: 8, SendBuffer: 16 << 10}})
 	body := strings.Repeat("r", 1500)
 	for i := range 120 {
 		n.create(t, fmt.Sprintf("history %d", i), body)
