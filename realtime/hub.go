@@ -244,7 +244,7 @@ func NewHub(cfg Config) *Hub {
 		// will do (bigger messages are read through it in pieces), and write
 		// buffers come from a pool, held only while a frame is written.
 		// Not 0: gorilla must read through peerConn (see there).
-		ReadBufferSize:   1024,
+		ReadBufferSize:   256,
 		WriteBufferSize:  4096,
 		WriteBufferPool:  &writeBuffers,
 		HandshakeTimeout: cfg.WriteWait, // bounds writing the 101 answer

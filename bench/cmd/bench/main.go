@@ -33,6 +33,7 @@ import (
 
 type driver struct {
 	root      string // repository root
+	commit    string // what was measured: HEAD when the run began, and whether Go sources differed from it
 	outDir    string // bench/out
 	binDir    string
 	logDir    string
@@ -133,6 +134,10 @@ func (d *driver) setup(ctx context.Context, cpus, lanfeedd string, sourceIPs int
 		return err
 	}
 	d.root = root
+	d.commit = cmdOut("git", "-C", root, "rev-parse", "--short", "HEAD")
+	if cmdOut("git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", "*.go", "go.mod", "go.sum") != "" {
+		d.commit += " with uncommitted Go changes"
+	}
 	d.outDir = filepath.Join(root, "bench", "out")
 	d.binDir = filepath.Join(d.outDir, "bin")
 	d.logDir = filepath.Join(d.outDir, "logs")
