@@ -133,6 +133,10 @@ type run struct {
 	errs      []atomic.Int64
 	ooo, dups atomic.Int64
 	unparsed  atomic.Int64
+	// drainSlow lets slow peers read at full speed after the last phase, so
+	// that a close the server queued behind what they have not read yet
+	// (1013) reaches them within the run.
+	drainSlow atomic.Bool
 
 	mu    sync.Mutex
 	peers []*peerConn
@@ -262,6 +266,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	close(stopRSS)
 	<-rssDone
+	r.drainSlowPeers(ctx, next)
 
 	if cfg.PID > 0 {
 		res.RSSEndKiB, res.RSSPeakKiB, _ = Memory(cfg.PID)
@@ -387,9 +392,36 @@ func (r *run) read(p *peerConn) {
 		case msgPost:
 			r.deliver(p, buf, at)
 		}
-		if p.slow {
+		if p.slow && !r.drainSlow.Load() {
 			time.Sleep(r.cfg.SlowDelay)
 		}
+	}
+}
+
+// slowDrainWait bounds drainSlowPeers.
+const slowDrainWait = 15 * time.Second
+
+// drainSlowPeers lets the slow peers read what is buffered for them at full
+// speed and waits, at most slowDrainWait, until each one is either closed
+// or has received all posts published.
+func (r *run) drainSlowPeers(ctx context.Context, posts int) {
+	if r.cfg.Slow == 0 {
+		return
+	}
+	r.drainSlow.Store(true)
+	deadline := time.Now().Add(slowDrainWait)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		settled := true
+		for _, p := range r.peers {
+			if p.slow && !p.gone.Load() && p.received.Load() < int64(posts) {
+				settled = false
+				break
+			}
+		}
+		if settled {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -87,7 +87,8 @@ var scenarios = []scenario{
 		id: "S4", title: "overload: 2.5x the knee for 10 s, 5% slow peers, then 50 posts/s",
 		rows: []row{
 			{"rssRatio", "peak RSS / RSS with peers connected", "bounded (<= 2x idle + queue limits)", nil},
-			{"slowClosed1013", "slow peers closed with 1013 (5% of the peers are slow)", "all", nil},
+			{"slowDropped", "slow peers disconnected by the server (5% of the peers are slow: 50)", "all", nil},
+			{"slowClosed1013", "slow peers that read a 1013 close frame", "all", nil},
 			{"fastDropped", "fast peers dropped", "0", le(0)},
 			{"p99", "p99 of the fast peers during overload (ms)", "<= 2x S2's", func(lf, _ float64, r *Results) bool {
 				s2 := r.Values["S2"][kindLanfeed]["p99"]
@@ -322,6 +323,7 @@ func runS4(ctx context.Context, d *driver, kind string, rep int) error {
 	if res.RSSConnKiB > 0 {
 		d.results.add("S4", kind, "rssRatio", float64(max(over.RSSMaxKiB, rec.RSSMaxKiB))/float64(res.RSSConnKiB))
 	}
+	d.results.add("S4", kind, "slowDropped", float64(res.DroppedSlow))
 	d.results.add("S4", kind, "slowClosed1013", float64(res.CloseCodes["1013"]))
 	d.results.add("S4", kind, "fastDropped", float64(res.DroppedFast))
 	d.results.add("S4", kind, "p99", over.Latency.P99)
