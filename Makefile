@@ -101,6 +101,7 @@ test-desktop: build
 # reconnect storm, ...); figures go to docs/SECURITY.md. About 10 minutes.
 soak:
 	$(GO) test ./reliability -run . -soak -count=1 -timeout 60m -v
+	$(GO) test ./realtime -run 'TestFloods_FlooderDoesNotSlowOthers$$' -count=5 -timeout 10m -v
 
 # Coverage-guided fuzzing of post validation, the websocket message path and
 # the REST handlers; the seed corpora (testdata/fuzz) already run in make test.
