@@ -115,14 +115,14 @@ fuzz:
 
 # The socket.io reference server's packages. better-sqlite3 has no reachable
 # prebuilt binary, so node-gyp compiles it (about a minute) against the local
-# Node headers.
-deps-bench: bench/socketio/node_modules/.package-lock.json
+# Node headers (gcc, make and python3 come with deps-apt).
+deps-bench: deps-apt bench/socketio/node_modules/.package-lock.json
 bench/socketio/node_modules/.package-lock.json: bench/socketio/package-lock.json bench/socketio/package.json
 	cd bench/socketio && npm_config_nodedir=$${npm_config_nodedir:-/usr} npm ci --no-audit --no-fund
 	@touch $@
 
-# The whole matrix against socket.io (about 45 minutes on a quiet machine);
-# rewrites docs/BENCHMARKS.md.
+# The whole matrix against socket.io (about 25 minutes on a quiet machine);
+# rewrites docs/BENCHMARKS.md (appending bench/ANALYSIS.md).
 bench: lanfeedd deps-bench
 	$(GO) run ./bench/cmd/bench -lanfeedd build/bin/lanfeedd $(ARGS)
 
