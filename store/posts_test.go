@@ -848,7 +848,7 @@ func TestStore_Apply_BatchFailsOpsOneByOne(t *testing.T) {
 	ops := []store.Op{
 		store.CreateOp(feed.NewPost{Title: "a"}),
 		store.UpdateOp(p.ID, feed.PostPatch{Version: 7, Title: ptr("stale")}), // conflict
-		store.CreateOp(feed.NewPost{Title: ""}),                                // invalid
+		store.CreateOp(feed.NewPost{Title: ""}),                               // invalid
 		store.UpdateOp(p.ID, feed.PostPatch{Version: 1, Title: ptr("edited")}),
 		store.DeleteOp(feed.NewID(), 0), // not found
 		store.CreateOp(feed.NewPost{Title: "b"}),
