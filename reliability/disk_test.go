@@ -60,6 +60,7 @@ func TestDisk_FullDiskFailsWritesCleanly(t *testing.T) {
 
 	// A reading peer: every post event it receives, by seq.
 	reader := dialPeer(t, wsBase+"name=reader", "127.0.0.2", 0)
+	waitCount(t, srv.Hub, 1) // registered: the first post's event is its
 	events := make(chan frame, 4096)
 	go func() {
 		defer close(events)
