@@ -222,9 +222,6 @@ func (s *Service) lead() {
 	// Whatever happens below, even a panic, every caller gets an answer and
 	// the lead moves on; otherwise one panic would stop every later write.
 	defer s.handOff(batch)
-	for _, r := range batch {
-		r.result.Err = errNotCommitted
-	}
 
 	ops := make([]store.Op, 0, len(batch))
 	live := make([]*writeReq, 0, len(batch))
@@ -233,6 +230,7 @@ func (s *Service) lead() {
 			r.result.Err = err
 			continue
 		}
+		r.result.Err = errNotCommitted // stays if the batch breaks off
 		ops = append(ops, r.op)
 		live = append(live, r)
 	}

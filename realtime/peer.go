@@ -260,20 +260,30 @@ func (p *peer) writeWork(w work) error {
 	return nil
 }
 
-// writeFrames writes frames with one write() for all of them (up to
-// corkLimit bytes each).
+// writeFrames writes frames with one write() for all of them.
 func (p *peer) writeFrames(frames []queued) error {
 	if len(frames) == 0 {
 		return nil
 	}
-	p.out.cork()
-	for _, q := range frames {
-		if err := p.write(q.frame); err != nil {
-			p.out.uncork()
-			return err
+	return p.corked(func() error {
+		for _, q := range frames {
+			if err := p.write(q.frame); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+}
+
+// corked runs fn with the connection corked, so that the frames it writes
+// leave in one write() (per corkLimit bytes).
+func (p *peer) corked(fn func() error) error {
+	p.out.cork()
+	err := fn()
+	if uerr := p.out.uncork(); err == nil {
+		err = uerr
 	}
-	return p.out.uncork()
+	return err
 }
 
 func (p *peer) write(frame []byte) error {
@@ -317,15 +327,16 @@ func (p *peer) replay(r syncRequest) error {
 			p.close(websocket.CloseInternalServerErr, "replay failed; try again")
 			return nil
 		}
-		p.out.cork()
-		for _, c := range changes {
-			if err := p.write(c.Frame); err != nil {
-				p.out.uncork()
-				return err
+		err = p.corked(func() error {
+			for _, c := range changes {
+				if err := p.write(c.Frame); err != nil {
+					return err
+				}
+				since = c.Seq
 			}
-			since = c.Seq
-		}
-		if err := p.out.uncork(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 		if len(changes) < page && p.goLive(since) {

@@ -22,8 +22,9 @@ const postColumns = `id, title, body, author, created_at, updated_at, version, d
 // Op is one write for Apply; build it with CreateOp, UpdateOp or DeleteOp.
 type Op struct {
 	name string
-	// check validates the input before any transaction.
-	check func() error
+	// invalid is what validating the input found when the op was built;
+	// an invalid op fails without touching the database.
+	invalid error
 	// run performs the write in tx with the change's seq and time.
 	run func(ctx context.Context, tx *sql.Tx, seq, now int64) (feed.Post, error)
 }
@@ -36,7 +37,7 @@ type Result struct {
 
 // CreateOp creates a new post. An empty author becomes the node's name.
 func CreateOp(in feed.NewPost) Op {
-	return Op{name: "create post", check: in.Normalize,
+	return Op{name: "create post", invalid: in.Normalize(),
 		run: func(ctx context.Context, tx *sql.Tx, seq, now int64) (feed.Post, error) {
 			if in.Author == "" {
 				if err := tx.QueryRowContext(ctx, `SELECT name FROM node`).Scan(&in.Author); err != nil {
@@ -56,7 +57,7 @@ func CreateOp(in feed.NewPost) Op {
 // UpdateOp applies patch to post id if patch.Version is its current version;
 // otherwise the op fails with a conflict error carrying the current post.
 func UpdateOp(id string, patch feed.PostPatch) Op {
-	return Op{name: "update post", check: patch.Normalize,
+	return Op{name: "update post", invalid: patch.Normalize(),
 		run: func(ctx context.Context, tx *sql.Tx, seq, now int64) (feed.Post, error) {
 			p, err := liveForWrite(ctx, tx, id, patch.Version)
 			if err != nil {
@@ -76,13 +77,7 @@ func UpdateOp(id string, patch feed.PostPatch) Op {
 // Deleted is set, and the change gets a seq like any other. version 0
 // deletes whatever the current version is; any other value must match it.
 func DeleteOp(id string, version int64) Op {
-	return Op{name: "delete post",
-		check: func() error {
-			if version < 0 {
-				return feed.Invalid("version", "version must be 1 or more, or left out")
-			}
-			return nil
-		},
+	op := Op{name: "delete post",
 		run: func(ctx context.Context, tx *sql.Tx, seq, now int64) (feed.Post, error) {
 			p, err := liveForWrite(ctx, tx, id, version)
 			if err != nil {
@@ -91,11 +86,15 @@ func DeleteOp(id string, version int64) Op {
 			p.Title, p.Body, p.Deleted = "", "", true
 			return p, saveChange(ctx, tx, &p, seq, now)
 		}}
+	if version < 0 {
+		op.invalid = feed.Invalid("version", "version must be 1 or more, or left out")
+	}
+	return op
 }
 
-// Check validates op's input without touching the database; Apply checks
-// again, so calling it is optional.
-func (op Op) Check() error { return op.check() }
+// Check reports whether op's input is invalid; the input was validated
+// (and normalised) once, when the op was built.
+func (op Op) Check() error { return op.invalid }
 
 // Create, Update and Delete commit one write each, in a transaction of its
 // own. They publish nothing: a change that peers must see goes through
@@ -131,10 +130,10 @@ func (s *Store) applyOne(ctx context.Context, op Op) (feed.Post, error) {
 // counter does not move. Results are in the order of ops.
 func (s *Store) Apply(ctx context.Context, ops []Op) []Result {
 	results := make([]Result, len(ops))
-	todo := make([]int, 0, len(ops)) // indexes of the ops that passed their check
+	todo := make([]int, 0, len(ops)) // indexes of the valid ops
 	for i, op := range ops {
-		if err := op.check(); err != nil {
-			results[i].Err = err
+		if op.invalid != nil {
+			results[i].Err = op.invalid
 			continue
 		}
 		todo = append(todo, i)
