@@ -329,7 +329,7 @@ func TestNewID_Format(t *testing.T) {
 
 func TestNewUUIDv7_Timestamp(t *testing.T) {
 	at := time.Date(2026, 11, 22, 9, 30, 0, 250e6, time.UTC)
-	id := newUUIDv7(at)
+	id := format(newUUIDv7(at))
 	if !uuidV7.MatchString(id) {
 		t.Fatalf("newUUIDv7() = %q; want a UUIDv7", id)
 	}
@@ -360,7 +360,7 @@ func TestNewUUIDv7_SortsByTime(t *testing.T) {
 	// The random bits differ on every call; repeat so a lucky draw cannot hide a bug.
 	for range 200 {
 		for i := 1; i < len(times); i++ {
-			earlier, later := newUUIDv7(times[i-1]), newUUIDv7(times[i])
+			earlier, later := format(newUUIDv7(times[i-1])), format(newUUIDv7(times[i]))
 			if !(earlier < later) {
 				t.Fatalf("newUUIDv7(%v) = %s, newUUIDv7(%v) = %s; want the later one to sort after",
 					times[i-1], earlier, times[i], later)
@@ -465,4 +465,39 @@ func TestAsError(t *testing.T) {
 			t.Fatalf("ErrorCode(plain) = %q; want %q", code, CodeInternal)
 		}
 	})
+}
+
+func TestNewID_StrictlyIncreasingWithinAMillisecond(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var s idSeq
+	prev := s.next(at)
+	for i := range 1000 {
+		now := at
+		if i%100 == 99 {
+			now = at.Add(-time.Second) // the clock steps back
+		}
+		id := s.next(now)
+		if !uuidV7.MatchString(id) {
+			t.Fatalf("next() = %q; want a UUIDv7", id)
+		}
+		if id <= prev {
+			t.Fatalf("next() = %q after %q; want every id to sort after the previous one", id, prev)
+		}
+		prev = id
+	}
+}
+
+func TestIncrement_CarriesPastVersionAndVariant(t *testing.T) {
+	u := newUUIDv7(time.UnixMilli(0x0102030405))
+	u[6], u[7] = 0x7f, 0xff // rand_a all ones
+	u[8] = 0xbf             // variant 10, rand_b's top bits all ones
+	for i := 9; i < 16; i++ {
+		u[i] = 0xff
+	}
+	before := format(u)
+	increment(&u)
+	got := format(u)
+	if want := "00010203-0406-7000-8000-000000000000"; got != want {
+		t.Fatalf("increment(%s) = %s; want %s (a carry into the milliseconds)", before, got, want)
+	}
 }
