@@ -103,11 +103,12 @@ soak:
 	$(GO) test ./reliability -run . -soak -count=1 -timeout 60m -v
 	$(GO) test ./realtime -run 'TestFloods_FlooderDoesNotSlowOthers$$' -count=5 -timeout 10m -v
 
-# Coverage-guided fuzzing of post validation, the websocket message path and
-# the REST handlers; the seed corpora (testdata/fuzz) already run in make test.
+# Coverage-guided fuzzing of post validation, the post encoder, the websocket
+# message path and the REST handlers; the seed corpora (testdata/fuzz) already run in make test.
 FUZZTIME ?= 10m
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzValidatePost$$'  -fuzztime $(FUZZTIME) ./feed
+	$(GO) test -run '^$$' -fuzz '^FuzzPostJSON$$'      -fuzztime $(FUZZTIME) ./feed
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) ./realtime
 	$(GO) test -run '^$$' -fuzz '^FuzzREST$$'          -fuzztime $(FUZZTIME) ./realtime
 

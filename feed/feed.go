@@ -158,10 +158,7 @@ func UnixMilli(ms int64) Time { return Time{time.UnixMilli(ms).UTC()} }
 
 // MarshalJSON implements json.Marshaler.
 func (t Time) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, len(timeLayout)+2)
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, timeLayout)
-	return append(b, '"'), nil
+	return t.AppendJSON(make([]byte, 0, len(timeLayout)+2)), nil
 }
 
 // UnmarshalJSON implements json.Unmarshaler; it accepts any RFC 3339 time.
