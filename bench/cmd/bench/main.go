@@ -87,6 +87,7 @@ func main() {
 		os.Exit(d.smoke(ctx))
 	}
 	d.results = newResults(*reps, d.serverCPU, d.loadCPU)
+	d.results.Disk = append(d.results.Disk, probeDisk(d.outDir, "before"))
 	kinds := strings.Split(*servers, ",")
 	for _, id := range strings.Split(*scenarios, ",") {
 		sc, ok := scenarioByID(strings.TrimSpace(id))
@@ -109,6 +110,8 @@ func main() {
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(os.Stderr, "bench: stopped early:", ctx.Err())
+	} else {
+		d.results.Disk = append(d.results.Disk, probeDisk(d.outDir, "after"))
 	}
 	raw, _ := json.MarshalIndent(d.results, "", "  ")
 	rawPath := filepath.Join(d.root, *rawOut)

@@ -25,6 +25,7 @@ type Results struct {
 	Notes     map[string]map[string][]string             `json:"notes"`
 	Saturated map[string]map[string]int                  `json:"loadgenSaturatedPhases"`
 	Runs      []RawRun                                   `json:"runs"`
+	Disk      []DiskProbe                                `json:"disk"`
 	knees     map[string][]float64
 }
 
@@ -214,6 +215,9 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 	fmt.Fprintf(&b, "- lanfeed: %s, gorilla/websocket %s, modernc.org/sqlite %s; lanfeedd flags: `%s`\n",
 		runtime.Version(), goModVersion(d.root, "github.com/gorilla/websocket"), goModVersion(d.root, "modernc.org/sqlite"),
 		strings.Join(d.lanfeedFlags, " "))
+	for _, p := range r.Disk {
+		fmt.Fprintf(&b, "- Disk, fsync of a 4 KiB append next to the servers' databases, %s\n", p)
+	}
 	fmt.Fprintf(&b, "- Reference: Node %s, socket.io %s, better-sqlite3 %s\n",
 		cmdOut("node", "--version"), d.npmVersion("socket.io"), d.npmVersion("better-sqlite3"))
 	fmt.Fprintf(&b, "- Load generator: `bench/cmd/loadgen` (Go, gorilla/websocket), open loop: posts leave on schedule "+
