@@ -119,8 +119,11 @@ func TestStorm_EveryPeerResumesAfterRestart(t *testing.T) {
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
+	t.Cleanup(func() { stopWriting(); <-writerDone }) // also when a check below fails
 
-	time.Sleep(300 * time.Millisecond)
+	// Restart once the old process has taken a few writes (a fixed sleep
+	// was not enough when the disk stalled an fsync for a few hundred ms).
+	waitAcked(t, &nAcked, 5, stormWait, "posts acknowledged before the restart")
 	ackedBefore := nAcked.Load()
 	restartAt.Store(time.Now().UnixNano())
 	n.stop(t)
@@ -149,7 +152,7 @@ func TestStorm_EveryPeerResumesAfterRestart(t *testing.T) {
 		at99 = percentile(times, 0.99)
 	}
 
-	time.Sleep(300 * time.Millisecond) // a few more posts on the new process
+	waitAcked(t, &nAcked, ackedBefore+5, stormWait, "posts acknowledged by the new process")
 	stopWriting()
 	<-writerDone
 	if ackedBefore == 0 || nAcked.Load() == ackedBefore {
@@ -219,5 +222,17 @@ func waitGroup(t *testing.T, wg *sync.WaitGroup, within time.Duration, what stri
 	case <-done:
 	case <-time.After(within):
 		t.Fatalf("waited %v for %s", within, what)
+	}
+}
+
+// waitAcked waits until n reaches at least want, or fails the test.
+func waitAcked(t *testing.T, n *atomic.Int64, want int64, within time.Duration, what string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for n.Load() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d after %v; want %d", what, n.Load(), within, want)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
