@@ -77,5 +77,10 @@ func FuzzPostJSON(f *testing.F) {
 		if got := p.AppendJSON(nil); string(got) != string(want) {
 			t.Fatalf("AppendJSON() =\n%s\nwant (json.Marshal)\n%s", got, want)
 		}
+		// json.Marshal formats times through Time.MarshalJSON, which is
+		// AppendJSON itself: hold that to the time package's own layout.
+		if got, want := at.AppendJSON(nil), `"`+at.UTC().Format(timeLayout)+`"`; string(got) != want {
+			t.Fatalf("Time(%d ms).AppendJSON() = %s; want %s", ms, got, want)
+		}
 	})
 }

@@ -156,7 +156,8 @@ func EncodePeersEvent(action string, peer PeerInfo, count int) []byte {
 
 // EncodeAck returns the ack a peer gets for its emit id that committed p.
 func EncodeAck(id int64, p feed.Post) []byte {
-	// By hand like EncodePostEvent; the same bytes as mustJSON(ackFrame{...}).
+	// By hand like EncodePostEvent; the same bytes as encoding/json gives for
+	// {type, id, seq, data} (protocol_internal_test.go compares them).
 	b := make([]byte, 0, postFrameSize(p))
 	b = append(b, `{"type":"ack","id":`...)
 	b = strconv.AppendInt(b, id, 10)
