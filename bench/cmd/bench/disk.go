@@ -3,8 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
-	"slices"
 	"time"
+
+	"lanfeed/bench/loadgen"
 )
 
 // DiskProbe is how long this machine's disk took to make a small append
@@ -12,13 +13,9 @@ import (
 // commit), so a disk that stalls shows in the tail latency of S2, S2b, S3,
 // S5 and S6 whatever the engine does.
 type DiskProbe struct {
-	When    string  `json:"when"` // "before" or "after" the scenarios
-	Fsyncs  int     `json:"fsyncs"`
-	P50ms   float64 `json:"p50Ms"`
-	P99ms   float64 `json:"p99Ms"`
-	P999ms  float64 `json:"p999Ms"`
-	MaxMs   float64 `json:"maxMs"`
-	Failure string  `json:"failure,omitempty"`
+	When    string          `json:"when"` // "before" or "after" the scenarios
+	Fsync   loadgen.Summary `json:"fsync"`
+	Failure string          `json:"failure,omitempty"`
 }
 
 // diskProbeTime bounds one probe; one fsync every diskProbeGap keeps it
@@ -40,7 +37,7 @@ func probeDisk(dir, when string) DiskProbe {
 	defer os.Remove(f.Name())
 	defer f.Close()
 	buf := make([]byte, 4096)
-	var took []time.Duration
+	var h loadgen.Hist
 	for end := time.Now().Add(diskProbeTime); time.Now().Before(end); time.Sleep(diskProbeGap) {
 		t0 := time.Now()
 		if _, err := f.Write(buf); err != nil {
@@ -51,23 +48,17 @@ func probeDisk(dir, when string) DiskProbe {
 			p.Failure = err.Error()
 			break
 		}
-		took = append(took, time.Since(t0))
+		h.Record(time.Since(t0))
 	}
-	if len(took) == 0 {
-		return p
-	}
-	slices.Sort(took)
-	at := func(q float64) float64 {
-		return float64(took[min(len(took)-1, int(q*float64(len(took))))]) / 1e6
-	}
-	p.Fsyncs, p.P50ms, p.P99ms, p.P999ms, p.MaxMs = len(took), at(0.5), at(0.99), at(0.999), at(1)
+	p.Fsync = h.Summary()
 	return p
 }
 
 func (p DiskProbe) String() string {
-	if p.Fsyncs == 0 {
+	s := p.Fsync
+	if s.Count == 0 {
 		return fmt.Sprintf("%s the runs: no fsync measured (%s)", p.When, p.Failure)
 	}
 	return fmt.Sprintf("%s the runs: p50 %.2f ms, p99 %.2f ms, p99.9 %.1f ms, max %.1f ms (%d fsyncs in %s)",
-		p.When, p.P50ms, p.P99ms, p.P999ms, p.MaxMs, p.Fsyncs, diskProbeTime)
+		p.When, s.P50, s.P99, s.P999, s.Max, s.Count, diskProbeTime)
 }
