@@ -342,10 +342,24 @@ func dialPeer(t *testing.T, url, src string, recvBuf int) *websocket.Conn {
 // waitCount waits until the hub has n peers.
 func waitCount(t *testing.T, h *realtime.Hub, n int) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for h.Count() != n {
+	waitUntil(t, waitFor, func() (bool, string) {
+		got := h.Count()
+		return got == n, fmt.Sprintf("Hub.Count() = %d, want %d,", got, n)
+	})
+}
+
+// waitUntil polls done every 5 ms until it reports true; after within it
+// fails the test with done's last account of what it saw.
+func waitUntil(t *testing.T, within time.Duration, done func() (ok bool, saw string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ok, saw := done()
+		if ok {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Hub.Count() = %d after %v; want %d", h.Count(), waitFor, n)
+			t.Fatalf("%s after %v", saw, within)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -228,11 +228,8 @@ func waitGroup(t *testing.T, wg *sync.WaitGroup, within time.Duration, what stri
 // waitAcked waits until n reaches at least want, or fails the test.
 func waitAcked(t *testing.T, n *atomic.Int64, want int64, within time.Duration, what string) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for n.Load() < want {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d after %v; want %d", what, n.Load(), within, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, within, func() (bool, string) {
+		got := n.Load()
+		return got >= want, fmt.Sprintf("%s: %d, want %d,", what, got, want)
+	})
 }
