@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"sync"
@@ -19,11 +20,11 @@ import (
 // Event is one change as every consumer sees it. Envelope holds the exact
 // bytes that LAN peers receive and that the desktop window is given.
 type Event struct {
-	Name     string // realtime.EventPosts or realtime.EventPeers
+	Name     string // feed.EventPosts or feed.EventPeers
 	Seq      int64  // seq of a post change; 0 for presence
 	Envelope []byte
-	Origin   realtime.Origin // the peer that caused it, if any
-	Ack      []byte          // what Origin gets instead of Envelope
+	By       feed.Caller // who asked for the change; the hub answers it
+	Post     feed.Post   // the changed post, for a posts event
 }
 
 // Sink consumes events. Publish is called in seq order and must not block.
@@ -59,8 +60,8 @@ type HubSink struct{ Hub *realtime.Hub }
 
 // Publish implements Sink.
 func (s HubSink) Publish(ev Event) {
-	s.Hub.Broadcast(realtime.Message{Seq: ev.Seq, Frame: ev.Envelope, Origin: ev.Origin.Peer, Reply: ev.Ack,
-		Presence: ev.Name == realtime.EventPeers})
+	s.Hub.Broadcast(realtime.Message{Seq: ev.Seq, Frame: ev.Envelope, By: ev.By, Post: ev.Post,
+		Presence: ev.Name == feed.EventPeers})
 }
 
 // Service is the one path for reads and writes. It implements
@@ -79,15 +80,15 @@ type Service struct {
 	// pubMu keeps presence events from interleaving with a post publish.
 	pubMu sync.Mutex
 
-	identity atomic.Pointer[realtime.Identity]
+	identity atomic.Pointer[feed.Identity]
 	token    atomic.Pointer[string]
 	// onRotate runs after the token changed; Open sets it to revoke the
 	// websocket peers holding the old one.
 	onRotate func()
 }
 
-// New returns a Service over st publishing to sink.
-func New(ctx context.Context, st *store.Store, sink Sink, log *slog.Logger) (*Service, error) {
+// NewService returns a Service over st publishing to sink.
+func NewService(ctx context.Context, st *store.Store, sink Sink, log *slog.Logger) (*Service, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -96,13 +97,13 @@ func New(ctx context.Context, st *store.Store, sink Sink, log *slog.Logger) (*Se
 	if err != nil {
 		return nil, err
 	}
-	s.identity.Store(&realtime.Identity{Node: n.Node, Epoch: n.Epoch})
+	s.identity.Store(&n.Identity)
 	s.token.Store(&n.Token)
 	return s, nil
 }
 
 // Identity returns the node's id, display name and epoch.
-func (s *Service) Identity() realtime.Identity { return *s.identity.Load() }
+func (s *Service) Identity() feed.Identity { return *s.identity.Load() }
 
 // Authorize reports whether token is the current pairing token.
 func (s *Service) Authorize(token string) bool {
@@ -135,7 +136,7 @@ func (s *Service) SetName(ctx context.Context, name string) (feed.Node, error) {
 	if err != nil {
 		return feed.Node{}, err
 	}
-	s.identity.Store(&realtime.Identity{Node: n.Node, Epoch: n.Epoch})
+	s.identity.Store(&n.Identity)
 	return n.Node, nil
 }
 
@@ -153,18 +154,18 @@ func (s *Service) Get(ctx context.Context, id string) (feed.Post, error) {
 }
 
 // Create validates and commits a new post, then publishes it.
-func (s *Service) Create(ctx context.Context, in feed.NewPost, o realtime.Origin) (feed.Post, error) {
-	return s.commit(ctx, realtime.ActionCreate, o, store.CreateOp(in))
+func (s *Service) Create(ctx context.Context, in feed.NewPost, by feed.Caller) (feed.Post, error) {
+	return s.commit(ctx, feed.ActionCreate, by, store.CreateOp(in))
 }
 
 // Update commits a change to post id at the given version, then publishes it.
-func (s *Service) Update(ctx context.Context, id string, patch feed.PostPatch, o realtime.Origin) (feed.Post, error) {
-	return s.commit(ctx, realtime.ActionUpdate, o, store.UpdateOp(id, patch))
+func (s *Service) Update(ctx context.Context, id string, patch feed.PostPatch, by feed.Caller) (feed.Post, error) {
+	return s.commit(ctx, feed.ActionUpdate, by, store.UpdateOp(id, patch))
 }
 
 // Delete tombstones post id (version 0: any version), then publishes it.
-func (s *Service) Delete(ctx context.Context, id string, version int64, o realtime.Origin) (feed.Post, error) {
-	return s.commit(ctx, realtime.ActionDelete, o, store.DeleteOp(id, version))
+func (s *Service) Delete(ctx context.Context, id string, version int64, by feed.Caller) (feed.Post, error) {
+	return s.commit(ctx, feed.ActionDelete, by, store.DeleteOp(id, version))
 }
 
 // maxBatch bounds one group commit, so that the leader's own wait and the
@@ -175,7 +176,7 @@ const maxBatch = 256
 type writeReq struct {
 	ctx    context.Context
 	action string
-	origin realtime.Origin
+	by     feed.Caller
 	op     store.Op
 	result store.Result
 	// done gets true when result is set, false when this caller must lead.
@@ -190,11 +191,11 @@ type writeReq struct {
 // their events in seq order, answers each caller, and passes the lead to
 // the oldest write still queued. Only the leader publishes, so events leave
 // in seq order; a lone writer leads its own batch of one at once.
-func (s *Service) commit(ctx context.Context, action string, o realtime.Origin, op store.Op) (feed.Post, error) {
+func (s *Service) commit(ctx context.Context, action string, by feed.Caller, op store.Op) (feed.Post, error) {
 	if err := op.Check(); err != nil { // bad input never waits in the queue
 		return feed.Post{}, err
 	}
-	req := &writeReq{ctx: ctx, action: action, origin: o, op: op, done: make(chan bool, 1)}
+	req := &writeReq{ctx: ctx, action: action, by: by, op: op, done: make(chan bool, 1)}
 	s.queueMu.Lock()
 	s.queue = append(s.queue, req)
 	lead := !s.leading
@@ -238,7 +239,8 @@ func (s *Service) lead() {
 		r := live[i]
 		r.result = res
 		if res.Err == nil {
-			s.publish(s.event(r.action, r.origin, res.Post))
+			s.publish(Event{Name: feed.EventPosts, Seq: res.Post.Seq,
+				Envelope: feed.EncodePostEvent(r.action, res.Post), By: r.by, Post: res.Post})
 		}
 	}
 }
@@ -266,31 +268,36 @@ func (s *Service) handOff(batch []*writeReq) {
 	}
 }
 
-// event builds the Event of one committed change.
-func (s *Service) event(action string, o realtime.Origin, p feed.Post) Event {
-	ev := Event{Name: realtime.EventPosts, Seq: p.Seq, Envelope: realtime.EncodePostEvent(action, p), Origin: o}
-	if o.Peer != 0 {
-		ev.Ack = realtime.EncodeAck(o.EmitID, p)
+// Sync returns the changes a consumer missed after since, up to limit of
+// them: the one resume rule for the window and for websocket peers (see
+// feed.SyncPage). A since of this node's epoch that it has not reached yet,
+// a negative one, or another epoch gets a reset and the changes from 0.
+func (s *Service) Sync(ctx context.Context, since int64, epoch string, limit int) (feed.SyncPage, error) {
+	id := s.Identity()
+	page := feed.SyncPage{Epoch: id.Epoch, Events: []json.RawMessage{}}
+	// Read before the changes, which then include everything up to it: a
+	// consumer may hold a seq committed but not yet published (from a page
+	// read meanwhile), so "beyond this node" is judged by the database.
+	current := s.store.Seq()
+	if since < 0 || (epoch != "" && epoch != id.Epoch) || since > current {
+		page.Reset, since = true, 0
 	}
-	return ev
-}
-
-// Replay returns the envelopes of posts changed after since, for a peer's sync.
-func (s *Service) Replay(ctx context.Context, since int64, limit int) ([]realtime.Change, error) {
 	posts, err := s.store.Changes(ctx, since, limit)
 	if err != nil {
-		return nil, err
+		return feed.SyncPage{}, err
 	}
-	changes := make([]realtime.Change, len(posts))
-	for i, p := range posts {
-		changes[i] = realtime.Change{Seq: p.Seq, Frame: realtime.EncodePostEvent(realtime.ActionOf(p), p)}
+	page.Seq = since
+	for _, p := range posts {
+		page.Events = append(page.Events, feed.EncodePostEvent(feed.ActionOf(p), p))
+		page.Seq = max(page.Seq, p.Seq)
 	}
-	return changes, nil
+	page.More = len(posts) == limit
+	return page, nil
 }
 
 // Presence publishes a peers event.
-func (s *Service) Presence(action string, peer realtime.PeerInfo, count int) {
-	s.publish(Event{Name: realtime.EventPeers, Envelope: realtime.EncodePeersEvent(action, peer, count)})
+func (s *Service) Presence(action string, peer feed.Peer, count int) {
+	s.publish(Event{Name: feed.EventPeers, Envelope: feed.EncodePeersEvent(action, peer, count)})
 }
 
 func (s *Service) publish(ev Event) {

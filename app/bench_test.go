@@ -7,7 +7,6 @@ import (
 
 	"lanfeed/app"
 	"lanfeed/feed"
-	"lanfeed/realtime"
 )
 
 // BenchmarkService_Create measures Service.Create end to end (validate,
@@ -21,7 +20,7 @@ func BenchmarkService_Create(b *testing.B) {
 		svc, _ := newService(b, &app.Fanout{})
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := svc.Create(b.Context(), in, realtime.Origin{}); err != nil {
+			if _, err := svc.Create(b.Context(), in, feed.Caller{}); err != nil {
 				b.Fatalf("Create() = %v; want nil error", err)
 			}
 		}
@@ -32,7 +31,7 @@ func BenchmarkService_Create(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := svc.Create(b.Context(), in, realtime.Origin{}); err != nil {
+				if _, err := svc.Create(b.Context(), in, feed.Caller{}); err != nil {
 					b.Errorf("Create() = %v; want nil error", err)
 					return
 				}

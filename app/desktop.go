@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"lanfeed/feed"
-	"lanfeed/realtime"
 	"lanfeed/store"
 
 	wails "github.com/wailsapp/wails/v2/pkg/runtime"
@@ -165,7 +164,7 @@ func (p *Posts) Create(in feed.NewPost) (feed.Post, error) {
 	if err != nil {
 		return feed.Post{}, err
 	}
-	return srv.Service.Create(context.Background(), in, realtime.Origin{})
+	return srv.Service.Create(context.Background(), in, feed.Caller{})
 }
 
 // Update edits a post at the version the user saw.
@@ -174,7 +173,7 @@ func (p *Posts) Update(id string, patch feed.PostPatch) (feed.Post, error) {
 	if err != nil {
 		return feed.Post{}, err
 	}
-	return srv.Service.Update(context.Background(), id, patch, realtime.Origin{})
+	return srv.Service.Update(context.Background(), id, patch, feed.Caller{})
 }
 
 // Delete deletes a post (version 0: whatever its version).
@@ -183,71 +182,40 @@ func (p *Posts) Delete(id string, version int64) (feed.Post, error) {
 	if err != nil {
 		return feed.Post{}, err
 	}
-	return srv.Service.Delete(context.Background(), id, version, realtime.Origin{})
+	return srv.Service.Delete(context.Background(), id, version, feed.Caller{})
 }
 
-// SyncPage is one page of changes for the window, in the envelopes peers get.
-type SyncPage struct {
-	Epoch  string            `json:"epoch"`
-	Reset  bool              `json:"reset"`  // the window's epoch or seq is not this database's: drop everything
-	Events []json.RawMessage `json:"events"` // posts envelopes in seq order
-	Seq    int64             `json:"seq"`    // with More false: the window is in sync up to here
-	More   bool              `json:"more"`   // call again with the last event's seq
-}
-
-// Sync returns the changes after since, as a LAN peer's sync would replay
-// them. The window calls it on mount and whenever it sees a seq gap.
-func (p *Posts) Sync(since int64, epoch string) (SyncPage, error) {
+// Sync returns the changes after since, as a LAN peer's resume would
+// replay them (Service.Sync, pages of syncPageSize). The window calls it on
+// mount and whenever it sees a seq gap.
+func (p *Posts) Sync(since int64, epoch string) (feed.SyncPage, error) {
 	srv, err := p.d.server()
 	if err != nil {
-		return SyncPage{}, err
+		return feed.SyncPage{}, err
 	}
-	id := srv.Service.Identity()
-	page := SyncPage{Epoch: id.Epoch, Events: []json.RawMessage{}}
-	current := srv.Service.Seq() // read before the changes: they include everything up to it
-	if since < 0 || (epoch != "" && epoch != id.Epoch) || since > current {
-		page.Reset, since = true, 0
-	}
-	changes, err := srv.Service.Replay(context.Background(), since, syncPageSize)
-	if err != nil {
-		return SyncPage{}, err
-	}
-	page.Seq = max(since, current)
-	for _, c := range changes {
-		page.Events = append(page.Events, c.Frame)
-		page.Seq = max(page.Seq, c.Seq)
-	}
-	page.More = len(changes) == syncPageSize
-	if page.More {
-		page.Seq = changes[len(changes)-1].Seq
-	}
-	return page, nil
+	return srv.Service.Sync(context.Background(), since, epoch, syncPageSize)
 }
 
 // Node is the node service bound to the window: identity, LAN addresses,
 // peers and the pairing token, which only the desktop owner may see.
 type Node struct{ d *Desktop }
 
-// DesktopInfo is realtime.Info plus what only the owner needs to know.
-type DesktopInfo struct {
-	realtime.Info
-	ListenError string `json:"listenError,omitempty"` // why the LAN server is not running
-}
-
-// Info describes the node.
-func (n *Node) Info() (DesktopInfo, error) {
+// Info describes the node as the LAN sees it, plus why the LAN server is
+// not running, if it is not.
+func (n *Node) Info() (feed.NodeInfo, error) {
 	srv, err := n.d.server()
 	if err != nil {
-		return DesktopInfo{}, err
+		return feed.NodeInfo{}, err
 	}
+	info := srv.Hub.Info()
 	n.d.mu.Lock()
-	listenErr := n.d.listenErr
+	info.ListenError = n.d.listenErr
 	n.d.mu.Unlock()
-	return DesktopInfo{Info: srv.Hub.Info(), ListenError: listenErr}, nil
+	return info, nil
 }
 
 // Peers lists the LAN peers connected now.
-func (n *Node) Peers() ([]realtime.PeerInfo, error) {
+func (n *Node) Peers() ([]feed.Peer, error) {
 	srv, err := n.d.server()
 	if err != nil {
 		return nil, err

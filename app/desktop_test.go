@@ -92,7 +92,7 @@ func TestDesktop_WindowWritesReachTheWindow(t *testing.T) {
 		t.Fatalf("Posts.Create() = %v; want nil error", err)
 	}
 	calls := emitter.waitCalls(t, 1)
-	if want := realtime.EncodePostEvent(realtime.ActionCreate, p); calls[0].name != "posts" || string(calls[0].envelope) != string(want) {
+	if want := feed.EncodePostEvent(feed.ActionCreate, p); calls[0].name != "posts" || string(calls[0].envelope) != string(want) {
 		t.Errorf("window got (%q, %s); want (posts, %s)", calls[0].name, calls[0].envelope, want)
 	}
 	page, err := d.Posts.List("", 10)
@@ -111,9 +111,9 @@ func TestDesktop_WindowWritesReachTheWindow(t *testing.T) {
 }
 
 // syncAll calls Posts.Sync until More is false and returns every page.
-func syncAll(t *testing.T, d *app.Desktop, since int64, epoch string) []app.SyncPage {
+func syncAll(t *testing.T, d *app.Desktop, since int64, epoch string) []feed.SyncPage {
 	t.Helper()
-	var pages []app.SyncPage
+	var pages []feed.SyncPage
 	for range 100 {
 		page, err := d.Posts.Sync(since, epoch)
 		if err != nil {
@@ -129,72 +129,11 @@ func syncAll(t *testing.T, d *app.Desktop, since int64, epoch string) []app.Sync
 	return nil
 }
 
-func TestDesktop_Sync(t *testing.T) {
-	d, srv, _ := startDesktop(t, "")
-	svc := srv.Service
-	epoch := svc.Identity().Epoch
-	ctx := t.Context()
-	a, _ := svc.Create(ctx, feed.NewPost{Title: "a"}, realtime.Origin{})
-	b, _ := svc.Create(ctx, feed.NewPost{Title: "b"}, realtime.Origin{})
-	a2, _ := svc.Update(ctx, a.ID, feed.PostPatch{Version: 1, Body: ptr("more")}, realtime.Origin{})
-	b2, err := svc.Delete(ctx, b.ID, 0, realtime.Origin{})
-	if err != nil {
-		t.Fatalf("Delete() = %v; want nil error", err)
-	}
-	all := []string{
-		string(realtime.EncodePostEvent(realtime.ActionUpdate, a2)),
-		string(realtime.EncodePostEvent(realtime.ActionDelete, b2)),
-	}
-
-	tests := []struct {
-		name       string
-		since      int64
-		epoch      string
-		wantReset  bool
-		wantEvents []string
-	}{
-		{"FromStart", 0, "", false, all},
-		{"FromStartSameEpoch", 0, epoch, false, all},
-		{"AfterSeq", a2.Seq, epoch, false, all[1:]},
-		{"UpToDate", b2.Seq, epoch, false, []string{}},
-		{"OtherEpochResets", b2.Seq, "another-database", true, all},
-		{"FutureSeqResets", b2.Seq + 1, epoch, true, all},
-		{"NegativeSeqResets", -1, "", true, all},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			page, err := d.Posts.Sync(tt.since, tt.epoch)
-			if err != nil {
-				t.Fatalf("Posts.Sync(%d, %q) = %v; want nil error", tt.since, tt.epoch, err)
-			}
-			var events []string
-			for _, e := range page.Events {
-				events = append(events, string(e))
-			}
-			if events == nil {
-				events = []string{}
-			}
-			if page.Epoch != epoch || page.Reset != tt.wantReset || page.Seq != b2.Seq || page.More ||
-				fmt.Sprint(events) != fmt.Sprint(tt.wantEvents) {
-				t.Errorf("Posts.Sync(%d, %q) = {Epoch:%s Reset:%v Seq:%d More:%v Events:%v}; want {Epoch:%s Reset:%v Seq:%d More:false Events:%v}",
-					tt.since, tt.epoch, page.Epoch, page.Reset, page.Seq, page.More, events, epoch, tt.wantReset, b2.Seq, tt.wantEvents)
-			}
-			// The window's JSON: events is an array even when empty.
-			raw, _ := json.Marshal(page)
-			var shape map[string]json.RawMessage
-			json.Unmarshal(raw, &shape)
-			if string(shape["events"])[0] != '[' {
-				t.Errorf("Posts.Sync JSON events = %s; want an array", shape["events"])
-			}
-		})
-	}
-}
-
 func TestDesktop_SyncPages(t *testing.T) {
 	const n = 1001 // two full pages of 500 and one more
 	d, srv, _ := startDesktop(t, "")
 	for i := range n {
-		if _, err := srv.Service.Create(t.Context(), feed.NewPost{Title: fmt.Sprint("post ", i)}, realtime.Origin{}); err != nil {
+		if _, err := srv.Service.Create(t.Context(), feed.NewPost{Title: fmt.Sprint("post ", i)}, feed.Caller{}); err != nil {
 			t.Fatalf("Create() = %v; want nil error", err)
 		}
 	}

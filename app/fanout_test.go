@@ -8,7 +8,6 @@ import (
 
 	"lanfeed/app"
 	"lanfeed/feed"
-	"lanfeed/realtime"
 
 	"github.com/gorilla/websocket"
 )
@@ -48,15 +47,15 @@ func TestFanout_BothSinksReceiveIdenticalEnvelopes(t *testing.T) {
 		t.Fatalf("first frame type = %q; want hello", f.Type)
 	}
 	ctx := t.Context()
-	p, err := svc.Create(ctx, feed.NewPost{Title: "Lunch", Body: "at noon\n\tüñí", Author: "ops"}, realtime.Origin{})
+	p, err := svc.Create(ctx, feed.NewPost{Title: "Lunch", Body: "at noon\n\tüñí", Author: "ops"}, feed.Caller{})
 	if err != nil {
 		t.Fatalf("Create() = %v; want nil error", err)
 	}
-	p2, err := svc.Update(ctx, p.ID, feed.PostPatch{Version: 1, Title: ptr("Lunch moved")}, realtime.Origin{})
+	p2, err := svc.Update(ctx, p.ID, feed.PostPatch{Version: 1, Title: ptr("Lunch moved")}, feed.Caller{})
 	if err != nil {
 		t.Fatalf("Update() = %v; want nil error", err)
 	}
-	p3, err := svc.Delete(ctx, p.ID, 0, realtime.Origin{})
+	p3, err := svc.Delete(ctx, p.ID, 0, feed.Caller{})
 	if err != nil {
 		t.Fatalf("Delete() = %v; want nil error", err)
 	}
@@ -113,10 +112,10 @@ func TestFanout_BothSinksReceiveIdenticalEnvelopes(t *testing.T) {
 			}
 		case "peers":
 			var env struct {
-				Type  string             `json:"type"`
-				Event string             `json:"event"`
-				Seq   *int64             `json:"seq"`
-				Data  realtime.PeersData `json:"data"`
+				Type  string         `json:"type"`
+				Event string         `json:"event"`
+				Seq   *int64         `json:"seq"`
+				Data  feed.PeersData `json:"data"`
 			}
 			if err := json.Unmarshal(frames[i], &env); err != nil {
 				t.Fatalf("event %d: %s: %v; want a peers event", i, frames[i], err)
@@ -161,7 +160,7 @@ func TestFanout_EmitReachesWindowAsEvent(t *testing.T) {
 		t.Fatalf("ack data %s: %v; want a post", ack.Data, err)
 	}
 	calls := emitter.waitCalls(t, 2)
-	want := realtime.EncodePostEvent(realtime.ActionCreate, post)
+	want := feed.EncodePostEvent(feed.ActionCreate, post)
 	if calls[1].name != "posts" || string(calls[1].envelope) != string(want) {
 		t.Errorf("emitter got (%q, %s); want (posts, %s)", calls[1].name, calls[1].envelope, want)
 	}

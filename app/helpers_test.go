@@ -48,9 +48,9 @@ func openStore(t testing.TB) *store.Store {
 func newService(t testing.TB, sink app.Sink) (*app.Service, *store.Store) {
 	t.Helper()
 	st := openStore(t)
-	svc, err := app.New(t.Context(), st, sink, discardLogger())
+	svc, err := app.NewService(t.Context(), st, sink, discardLogger())
 	if err != nil {
-		t.Fatalf("app.New() = %v; want nil error", err)
+		t.Fatalf("app.NewService() = %v; want nil error", err)
 	}
 	return svc, st
 }

@@ -107,7 +107,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{Store: st, Fanout: &Fanout{}, log: cfg.Logger,
 		readHeaderTimeout: cfg.ReadHeaderTimeout, readTimeout: cfg.ReadTimeout}
-	s.Service, err = New(ctx, st, s.Fanout, cfg.Logger)
+	s.Service, err = NewService(ctx, st, s.Fanout, cfg.Logger)
 	if err != nil {
 		st.Close()
 		return nil, err

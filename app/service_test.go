@@ -11,7 +11,6 @@ import (
 
 	"lanfeed/app"
 	"lanfeed/feed"
-	"lanfeed/realtime"
 	"lanfeed/store"
 
 	_ "modernc.org/sqlite" // the raw connection that breaks the database
@@ -45,61 +44,61 @@ func TestService_FailedCommitPublishesNothing(t *testing.T) {
 		{
 			name: "CreateInvalidTitle",
 			write: func(t *testing.T, svc *app.Service, _ feed.Post) (feed.Post, error) {
-				return svc.Create(t.Context(), feed.NewPost{Title: "   "}, realtime.Origin{})
+				return svc.Create(t.Context(), feed.NewPost{Title: "   "}, feed.Caller{})
 			},
 			code: feed.CodeInvalid,
 		},
 		{
 			name: "CreateInvalidBodyFromPeer",
 			write: func(t *testing.T, svc *app.Service, _ feed.Post) (feed.Post, error) {
-				return svc.Create(t.Context(), feed.NewPost{Title: "t", Body: "bell\a"}, realtime.Origin{Peer: 1, EmitID: 1})
+				return svc.Create(t.Context(), feed.NewPost{Title: "t", Body: "bell\a"}, feed.Caller{Peer: 1, EmitID: 1})
 			},
 			code: feed.CodeInvalid,
 		},
 		{
 			name: "UpdateWithoutVersion",
 			write: func(t *testing.T, svc *app.Service, p feed.Post) (feed.Post, error) {
-				return svc.Update(t.Context(), p.ID, feed.PostPatch{Title: ptr("new")}, realtime.Origin{})
+				return svc.Update(t.Context(), p.ID, feed.PostPatch{Title: ptr("new")}, feed.Caller{})
 			},
 			code: feed.CodeInvalid,
 		},
 		{
 			name: "UpdateConflict",
 			write: func(t *testing.T, svc *app.Service, p feed.Post) (feed.Post, error) {
-				return svc.Update(t.Context(), p.ID, feed.PostPatch{Version: p.Version + 1, Title: ptr("new")}, realtime.Origin{})
+				return svc.Update(t.Context(), p.ID, feed.PostPatch{Version: p.Version + 1, Title: ptr("new")}, feed.Caller{})
 			},
 			code: feed.CodeConflict,
 		},
 		{
 			name: "UpdateNotFound",
 			write: func(t *testing.T, svc *app.Service, _ feed.Post) (feed.Post, error) {
-				return svc.Update(t.Context(), feed.NewID(), feed.PostPatch{Version: 1, Title: ptr("new")}, realtime.Origin{})
+				return svc.Update(t.Context(), feed.NewID(), feed.PostPatch{Version: 1, Title: ptr("new")}, feed.Caller{})
 			},
 			code: feed.CodeNotFound,
 		},
 		{
 			name: "DeleteConflict",
 			write: func(t *testing.T, svc *app.Service, p feed.Post) (feed.Post, error) {
-				return svc.Delete(t.Context(), p.ID, p.Version+1, realtime.Origin{})
+				return svc.Delete(t.Context(), p.ID, p.Version+1, feed.Caller{})
 			},
 			code: feed.CodeConflict,
 		},
 		{
 			name: "DeleteNotFound",
 			write: func(t *testing.T, svc *app.Service, _ feed.Post) (feed.Post, error) {
-				return svc.Delete(t.Context(), feed.NewID(), 0, realtime.Origin{Peer: 2, EmitID: 9})
+				return svc.Delete(t.Context(), feed.NewID(), 0, feed.Caller{Peer: 2, EmitID: 9})
 			},
 			code: feed.CodeNotFound,
 		},
 		{
 			name: "DeleteAlreadyDeleted",
 			setup: func(t *testing.T, svc *app.Service, _ *store.Store, p feed.Post) {
-				if _, err := svc.Delete(t.Context(), p.ID, 0, realtime.Origin{}); err != nil {
+				if _, err := svc.Delete(t.Context(), p.ID, 0, feed.Caller{}); err != nil {
 					t.Fatalf("Delete() = %v; want nil error", err)
 				}
 			},
 			write: func(t *testing.T, svc *app.Service, p feed.Post) (feed.Post, error) {
-				return svc.Delete(t.Context(), p.ID, 0, realtime.Origin{})
+				return svc.Delete(t.Context(), p.ID, 0, feed.Caller{})
 			},
 			code: feed.CodeNotFound,
 		},
@@ -107,7 +106,7 @@ func TestService_FailedCommitPublishesNothing(t *testing.T) {
 			name:  "CreateOnClosedStore",
 			setup: func(t *testing.T, _ *app.Service, st *store.Store, _ feed.Post) { st.Close() },
 			write: func(t *testing.T, svc *app.Service, _ feed.Post) (feed.Post, error) {
-				return svc.Create(t.Context(), feed.NewPost{Title: "lost"}, realtime.Origin{})
+				return svc.Create(t.Context(), feed.NewPost{Title: "lost"}, feed.Caller{})
 			},
 			code: feed.CodeInternal,
 		},
@@ -115,7 +114,7 @@ func TestService_FailedCommitPublishesNothing(t *testing.T) {
 			name:  "CreateStorageFailure",
 			setup: breakDisk,
 			write: func(t *testing.T, svc *app.Service, _ feed.Post) (feed.Post, error) {
-				return svc.Create(t.Context(), feed.NewPost{Title: "lost"}, realtime.Origin{Peer: 3, EmitID: 4})
+				return svc.Create(t.Context(), feed.NewPost{Title: "lost"}, feed.Caller{Peer: 3, EmitID: 4})
 			},
 			code: feed.CodeInternal,
 		},
@@ -123,7 +122,7 @@ func TestService_FailedCommitPublishesNothing(t *testing.T) {
 			name:  "UpdateStorageFailure",
 			setup: breakDisk,
 			write: func(t *testing.T, svc *app.Service, p feed.Post) (feed.Post, error) {
-				return svc.Update(t.Context(), p.ID, feed.PostPatch{Version: p.Version, Body: ptr("lost")}, realtime.Origin{})
+				return svc.Update(t.Context(), p.ID, feed.PostPatch{Version: p.Version, Body: ptr("lost")}, feed.Caller{})
 			},
 			code: feed.CodeInternal,
 		},
@@ -131,7 +130,7 @@ func TestService_FailedCommitPublishesNothing(t *testing.T) {
 			name:  "DeleteStorageFailure",
 			setup: breakDisk,
 			write: func(t *testing.T, svc *app.Service, p feed.Post) (feed.Post, error) {
-				return svc.Delete(t.Context(), p.ID, p.Version, realtime.Origin{})
+				return svc.Delete(t.Context(), p.ID, p.Version, feed.Caller{})
 			},
 			code: feed.CodeInternal,
 		},
@@ -140,7 +139,7 @@ func TestService_FailedCommitPublishesNothing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sink := &recordingSink{}
 			svc, st := newService(t, sink)
-			existing, err := svc.Create(t.Context(), feed.NewPost{Title: "existing"}, realtime.Origin{})
+			existing, err := svc.Create(t.Context(), feed.NewPost{Title: "existing"}, feed.Caller{})
 			if err != nil {
 				t.Fatalf("Create(existing) = %v; want nil error", err)
 			}
@@ -171,7 +170,7 @@ func TestService_WriteAfterStorageFailurePublishes(t *testing.T) {
 	sink := &recordingSink{}
 	svc, st := newService(t, sink)
 	failWrites(t, st)
-	if _, err := svc.Create(t.Context(), feed.NewPost{Title: "lost"}, realtime.Origin{}); err == nil {
+	if _, err := svc.Create(t.Context(), feed.NewPost{Title: "lost"}, feed.Caller{}); err == nil {
 		t.Fatalf("Create() with a failing disk = nil error; want an error")
 	}
 	db, err := sql.Open("sqlite", st.Path()+"?_pragma=busy_timeout(5000)")
@@ -182,7 +181,7 @@ func TestService_WriteAfterStorageFailurePublishes(t *testing.T) {
 	if _, err := db.Exec(`DROP TRIGGER fail_INSERT`); err != nil {
 		t.Fatalf("drop trigger: %v; want nil error", err)
 	}
-	p, err := svc.Create(t.Context(), feed.NewPost{Title: "kept"}, realtime.Origin{})
+	p, err := svc.Create(t.Context(), feed.NewPost{Title: "kept"}, feed.Caller{})
 	if err != nil {
 		t.Fatalf("Create() after the disk recovered = %v; want nil error", err)
 	}
@@ -199,15 +198,15 @@ func TestService_PublishesOneEventPerCommit(t *testing.T) {
 	sink := &recordingSink{}
 	svc, _ := newService(t, sink)
 	ctx := t.Context()
-	created, err := svc.Create(ctx, feed.NewPost{Title: " Hello ", Body: "first"}, realtime.Origin{})
+	created, err := svc.Create(ctx, feed.NewPost{Title: " Hello ", Body: "first"}, feed.Caller{})
 	if err != nil {
 		t.Fatalf("Create() = %v; want nil error", err)
 	}
-	updated, err := svc.Update(ctx, created.ID, feed.PostPatch{Version: 1, Body: ptr("second")}, realtime.Origin{})
+	updated, err := svc.Update(ctx, created.ID, feed.PostPatch{Version: 1, Body: ptr("second")}, feed.Caller{})
 	if err != nil {
 		t.Fatalf("Update() = %v; want nil error", err)
 	}
-	deleted, err := svc.Delete(ctx, created.ID, 2, realtime.Origin{})
+	deleted, err := svc.Delete(ctx, created.ID, 2, feed.Caller{})
 	if err != nil {
 		t.Fatalf("Delete() = %v; want nil error", err)
 	}
@@ -215,22 +214,22 @@ func TestService_PublishesOneEventPerCommit(t *testing.T) {
 	want := []struct {
 		action string
 		post   feed.Post
-	}{{realtime.ActionCreate, created}, {realtime.ActionUpdate, updated}, {realtime.ActionDelete, deleted}}
+	}{{feed.ActionCreate, created}, {feed.ActionUpdate, updated}, {feed.ActionDelete, deleted}}
 	evs := sink.Events()
 	if len(evs) != len(want) {
 		t.Fatalf("sink got %d events; want %d", len(evs), len(want))
 	}
 	for i, ev := range evs {
 		w := want[i]
-		if ev.Name != realtime.EventPosts || ev.Seq != w.post.Seq || ev.Origin != (realtime.Origin{}) || ev.Ack != nil {
-			t.Errorf("event %d = {Name:%q Seq:%d Origin:%+v Ack:%s}; want {Name:%q Seq:%d Origin:{} Ack:nil}",
-				i, ev.Name, ev.Seq, ev.Origin, ev.Ack, realtime.EventPosts, w.post.Seq)
+		if ev.Name != feed.EventPosts || ev.Seq != w.post.Seq || ev.By != (feed.Caller{}) || ev.Post != w.post {
+			t.Errorf("event %d = {Name:%q Seq:%d By:%+v Post:%+v}; want {Name:%q Seq:%d By:{} Post:%+v}",
+				i, ev.Name, ev.Seq, ev.By, ev.Post, feed.EventPosts, w.post.Seq, w.post)
 		}
 		var env struct {
-			Type  string            `json:"type"`
-			Event string            `json:"event"`
-			Seq   int64             `json:"seq"`
-			Data  realtime.PostData `json:"data"`
+			Type  string        `json:"type"`
+			Event string        `json:"event"`
+			Seq   int64         `json:"seq"`
+			Data  feed.PostData `json:"data"`
 		}
 		if err := json.Unmarshal(ev.Envelope, &env); err != nil {
 			t.Fatalf("event %d envelope %s: %v; want JSON", i, ev.Envelope, err)
@@ -266,7 +265,7 @@ func TestService_PublishesInSeqOrderUnderConcurrentWriters(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range each {
-				_, err := svc.Create(t.Context(), feed.NewPost{Title: fmt.Sprintf("w%d-%d", w, i)}, realtime.Origin{})
+				_, err := svc.Create(t.Context(), feed.NewPost{Title: fmt.Sprintf("w%d-%d", w, i)}, feed.Caller{})
 				if err != nil {
 					errs <- err
 				}
@@ -276,7 +275,7 @@ func TestService_PublishesInSeqOrderUnderConcurrentWriters(t *testing.T) {
 	// Presence from peers coming and going interleaves with the writes.
 	wg.Go(func() {
 		for i := range 50 {
-			svc.Presence(realtime.ActionJoin, realtime.PeerInfo{ID: fmt.Sprintf("p%d", i), Name: "x"}, 1)
+			svc.Presence(feed.ActionJoin, feed.Peer{ID: fmt.Sprintf("p%d", i), Name: "x"}, 1)
 		}
 	})
 	wg.Wait()
@@ -289,9 +288,9 @@ func TestService_PublishesInSeqOrderUnderConcurrentWriters(t *testing.T) {
 	presence := 0
 	for _, ev := range sink.Events() {
 		switch ev.Name {
-		case realtime.EventPosts:
+		case feed.EventPosts:
 			seqs = append(seqs, ev.Seq)
-		case realtime.EventPeers:
+		case feed.EventPeers:
 			presence++
 		}
 	}
@@ -308,15 +307,15 @@ func TestService_PublishesInSeqOrderUnderConcurrentWriters(t *testing.T) {
 	}
 }
 
-func TestService_EmitOriginGetsAck(t *testing.T) {
+func TestService_EmitNamesItsCaller(t *testing.T) {
 	sink := &recordingSink{}
 	svc, _ := newService(t, sink)
-	o := realtime.Origin{Peer: 42, EmitID: 7}
+	o := feed.Caller{Peer: 42, EmitID: 7}
 	p, err := svc.Create(t.Context(), feed.NewPost{Title: "from a peer"}, o)
 	if err != nil {
 		t.Fatalf("Create() = %v; want nil error", err)
 	}
-	u, err := svc.Update(t.Context(), p.ID, feed.PostPatch{Version: 1, Title: ptr("edited")}, realtime.Origin{Peer: 42, EmitID: 8})
+	u, err := svc.Update(t.Context(), p.ID, feed.PostPatch{Version: 1, Title: ptr("edited")}, feed.Caller{Peer: 42, EmitID: 8})
 	if err != nil {
 		t.Fatalf("Update() = %v; want nil error", err)
 	}
@@ -329,23 +328,13 @@ func TestService_EmitOriginGetsAck(t *testing.T) {
 		post feed.Post
 	}{{7, p}, {8, u}} {
 		ev := evs[i]
-		if ev.Origin != (realtime.Origin{Peer: 42, EmitID: w.id}) {
-			t.Errorf("event %d Origin = %+v; want {Peer:42 EmitID:%d}", i, ev.Origin, w.id)
-		}
-		var ack struct {
-			Type string    `json:"type"`
-			ID   int64     `json:"id"`
-			Seq  int64     `json:"seq"`
-			Data feed.Post `json:"data"`
-		}
-		if err := json.Unmarshal(ev.Ack, &ack); err != nil {
-			t.Fatalf("event %d Ack %q: %v; want an ack frame", i, ev.Ack, err)
-		}
-		if ack.Type != "ack" || ack.ID != w.id || ack.Seq != w.post.Seq || ack.Data != w.post {
-			t.Errorf("event %d Ack = %+v; want {Type:ack ID:%d Seq:%d Data:%+v}", i, ack, w.id, w.post.Seq, w.post)
+		// The hub answers the caller with an ack built from By and Post
+		// (realtime's tests check those bytes on the wire).
+		if ev.By != (feed.Caller{Peer: 42, EmitID: w.id}) || ev.Post != w.post {
+			t.Errorf("event %d = {By:%+v Post:%+v}; want {By:{Peer:42 EmitID:%d} Post:%+v}", i, ev.By, ev.Post, w.id, w.post)
 		}
 		// Everyone else still gets the ordinary envelope.
-		want := realtime.EncodePostEvent([]string{realtime.ActionCreate, realtime.ActionUpdate}[i], w.post)
+		want := feed.EncodePostEvent([]string{feed.ActionCreate, feed.ActionUpdate}[i], w.post)
 		if string(ev.Envelope) != string(want) {
 			t.Errorf("event %d Envelope = %s; want %s", i, ev.Envelope, want)
 		}
@@ -355,16 +344,16 @@ func TestService_EmitOriginGetsAck(t *testing.T) {
 func TestService_Presence(t *testing.T) {
 	sink := &recordingSink{}
 	svc, _ := newService(t, sink)
-	peer := realtime.PeerInfo{ID: "p1", Name: "laptop", Since: feed.UnixMilli(1_700_000_000_000)}
-	svc.Presence(realtime.ActionJoin, peer, 3)
+	peer := feed.Peer{ID: "p1", Name: "laptop", Since: feed.UnixMilli(1_700_000_000_000)}
+	svc.Presence(feed.ActionJoin, peer, 3)
 	evs := sink.Events()
 	if len(evs) != 1 {
 		t.Fatalf("sink got %d events; want 1", len(evs))
 	}
 	ev := evs[0]
 	want := `{"type":"event","event":"peers","data":{"action":"join","peer":{"id":"p1","name":"laptop","since":"2023-11-14T22:13:20.000Z"},"count":3}}`
-	if ev.Name != realtime.EventPeers || ev.Seq != 0 || string(ev.Envelope) != want || ev.Ack != nil {
-		t.Errorf("Presence() published {Name:%q Seq:%d Envelope:%s Ack:%s}; want {Name:peers Seq:0 Envelope:%s Ack:}", ev.Name, ev.Seq, ev.Envelope, ev.Ack, want)
+	if ev.Name != feed.EventPeers || ev.Seq != 0 || string(ev.Envelope) != want || ev.By != (feed.Caller{}) {
+		t.Errorf("Presence() published {Name:%q Seq:%d Envelope:%s By:%+v}; want {Name:peers Seq:0 Envelope:%s By:{}}", ev.Name, ev.Seq, ev.Envelope, ev.By, want)
 	}
 }
 
@@ -415,7 +404,7 @@ func TestService_SetName(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SetName() = %v; want nil error", err)
 	}
-	want := realtime.Identity{Node: feed.Node{ID: before.Node.ID, Name: "kitchen"}, Epoch: before.Epoch}
+	want := feed.Identity{Node: feed.Node{ID: before.Node.ID, Name: "kitchen"}, Epoch: before.Epoch}
 	if n != want.Node {
 		t.Errorf("SetName() = %+v; want %+v", n, want.Node)
 	}
@@ -432,35 +421,65 @@ func TestService_SetName(t *testing.T) {
 	}
 }
 
-func TestService_Replay(t *testing.T) {
+// TestService_Sync holds the resume rule that the window (Posts.Sync) and
+// websocket peers (the hub's replay) share.
+func TestService_Sync(t *testing.T) {
 	svc, _ := newService(t, &recordingSink{})
+	epoch := svc.Identity().Epoch
 	ctx := t.Context()
-	a, _ := svc.Create(ctx, feed.NewPost{Title: "a"}, realtime.Origin{})
-	b, _ := svc.Create(ctx, feed.NewPost{Title: "b"}, realtime.Origin{})
-	a2, _ := svc.Update(ctx, a.ID, feed.PostPatch{Version: 1, Title: ptr("a2")}, realtime.Origin{})
-	b2, err := svc.Delete(ctx, b.ID, 0, realtime.Origin{})
+	a, _ := svc.Create(ctx, feed.NewPost{Title: "a"}, feed.Caller{})
+	b, _ := svc.Create(ctx, feed.NewPost{Title: "b"}, feed.Caller{})
+	a2, _ := svc.Update(ctx, a.ID, feed.PostPatch{Version: 1, Body: ptr("more")}, feed.Caller{})
+	b2, err := svc.Delete(ctx, b.ID, 0, feed.Caller{})
 	if err != nil {
 		t.Fatalf("Delete() = %v; want nil error", err)
 	}
-	changes, err := svc.Replay(ctx, 0, 10)
-	if err != nil {
-		t.Fatalf("Replay(0) = %v; want nil error", err)
+	all := []string{
+		string(feed.EncodePostEvent(feed.ActionUpdate, a2)),
+		string(feed.EncodePostEvent(feed.ActionDelete, b2)),
 	}
-	want := []realtime.Change{
-		{Seq: a2.Seq, Frame: realtime.EncodePostEvent(realtime.ActionUpdate, a2)},
-		{Seq: b2.Seq, Frame: realtime.EncodePostEvent(realtime.ActionDelete, b2)},
+
+	tests := []struct {
+		name       string
+		since      int64
+		epoch      string
+		wantReset  bool
+		wantEvents []string
+	}{
+		{"FromStart", 0, "", false, all},
+		{"FromStartSameEpoch", 0, epoch, false, all},
+		{"AfterSeq", a2.Seq, epoch, false, all[1:]},
+		{"UpToDate", b2.Seq, epoch, false, []string{}},
+		{"OtherEpochResets", b2.Seq, "another-database", true, all},
+		{"FutureSeqResets", b2.Seq + 1, epoch, true, all},
+		{"NegativeSeqResets", -1, "", true, all},
 	}
-	if len(changes) != len(want) {
-		t.Fatalf("Replay(0) = %d changes; want %d", len(changes), len(want))
-	}
-	for i := range want {
-		if changes[i].Seq != want[i].Seq || string(changes[i].Frame) != string(want[i].Frame) {
-			t.Errorf("Replay(0)[%d] = {%d %s}; want {%d %s}", i, changes[i].Seq, changes[i].Frame, want[i].Seq, want[i].Frame)
-		}
-	}
-	changes, err = svc.Replay(ctx, a2.Seq, 10)
-	if err != nil || len(changes) != 1 || changes[0].Seq != b2.Seq {
-		t.Errorf("Replay(%d) = %d changes, %v; want only seq %d", a2.Seq, len(changes), err, b2.Seq)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, err := svc.Sync(t.Context(), tt.since, tt.epoch, 10)
+			if err != nil {
+				t.Fatalf("Sync(%d, %q) = %v; want nil error", tt.since, tt.epoch, err)
+			}
+			var events []string
+			for _, e := range page.Events {
+				events = append(events, string(e))
+			}
+			if events == nil {
+				events = []string{}
+			}
+			if page.Epoch != epoch || page.Reset != tt.wantReset || page.Seq != b2.Seq || page.More ||
+				fmt.Sprint(events) != fmt.Sprint(tt.wantEvents) {
+				t.Errorf("Sync(%d, %q) = {Epoch:%s Reset:%v Seq:%d More:%v Events:%v}; want {Epoch:%s Reset:%v Seq:%d More:false Events:%v}",
+					tt.since, tt.epoch, page.Epoch, page.Reset, page.Seq, page.More, events, epoch, tt.wantReset, b2.Seq, tt.wantEvents)
+			}
+			// The window's JSON: events is an array even when empty.
+			raw, _ := json.Marshal(page)
+			var shape map[string]json.RawMessage
+			json.Unmarshal(raw, &shape)
+			if string(shape["events"])[0] != '[' {
+				t.Errorf("Sync JSON events = %s; want an array", shape["events"])
+			}
+		})
 	}
 }
 
@@ -487,11 +506,11 @@ func TestService_PanicWhileLeadingDoesNotStopWrites(t *testing.T) {
 				t.Errorf("the consumer's panic did not reach the caller that led the batch")
 			}
 		}()
-		svc.Create(t.Context(), feed.NewPost{Title: "first"}, realtime.Origin{})
+		svc.Create(t.Context(), feed.NewPost{Title: "first"}, feed.Caller{})
 	}()
 	done := make(chan error, 1)
 	go func() {
-		_, err := svc.Create(t.Context(), feed.NewPost{Title: "second"}, realtime.Origin{})
+		_, err := svc.Create(t.Context(), feed.NewPost{Title: "second"}, feed.Caller{})
 		done <- err
 	}()
 	select {

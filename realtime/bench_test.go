@@ -25,10 +25,10 @@ func benchPost() feed.Post {
 // change, whatever the number of peers.
 func BenchmarkEncodePostEvent(b *testing.B) {
 	p := benchPost()
-	b.SetBytes(int64(len(realtime.EncodePostEvent(realtime.ActionCreate, p))))
+	b.SetBytes(int64(len(feed.EncodePostEvent(feed.ActionCreate, p))))
 	b.ReportAllocs()
 	for b.Loop() {
-		realtime.EncodePostEvent(realtime.ActionCreate, p)
+		feed.EncodePostEvent(feed.ActionCreate, p)
 	}
 }
 
@@ -87,7 +87,7 @@ func BenchmarkHub_Broadcast(b *testing.B) {
 			}
 
 			hub := n.srv.Hub
-			frame := realtime.EncodePostEvent(realtime.ActionCreate, benchPost())
+			frame := feed.EncodePostEvent(feed.ActionCreate, benchPost())
 			seq := hub.Seq()
 			timeout := time.NewTimer(readWait)
 			defer timeout.Stop()

@@ -19,8 +19,8 @@ type fuzzService struct {
 
 const fuzzPostID = "01a20146-55c4-7d74-ba3f-e9f124a82429"
 
-func (s *fuzzService) Identity() Identity {
-	return Identity{Node: feed.Node{ID: "n1", Name: "fuzz"}, Epoch: "e1"}
+func (s *fuzzService) Identity() feed.Identity {
+	return feed.Identity{Node: feed.Node{ID: "n1", Name: "fuzz"}, Epoch: "e1"}
 }
 func (s *fuzzService) Seq() int64                  { return 1 }
 func (s *fuzzService) Authorize(token string) bool { return token == "t" }
@@ -40,7 +40,7 @@ func (s *fuzzService) find(id string, version int64) (feed.Post, error) {
 	return p, nil
 }
 
-func (s *fuzzService) Create(_ context.Context, in feed.NewPost, _ Origin) (feed.Post, error) {
+func (s *fuzzService) Create(_ context.Context, in feed.NewPost, _ feed.Caller) (feed.Post, error) {
 	if err := in.Normalize(); err != nil {
 		return feed.Post{}, err
 	}
@@ -48,7 +48,7 @@ func (s *fuzzService) Create(_ context.Context, in feed.NewPost, _ Origin) (feed
 	return feed.Post{ID: fuzzPostID, Title: in.Title, Body: in.Body, Version: 1, Seq: 2}, nil
 }
 
-func (s *fuzzService) Update(_ context.Context, id string, patch feed.PostPatch, _ Origin) (feed.Post, error) {
+func (s *fuzzService) Update(_ context.Context, id string, patch feed.PostPatch, _ feed.Caller) (feed.Post, error) {
 	if err := patch.Normalize(); err != nil {
 		return feed.Post{}, err
 	}
@@ -59,7 +59,7 @@ func (s *fuzzService) Update(_ context.Context, id string, patch feed.PostPatch,
 	return p, err
 }
 
-func (s *fuzzService) Delete(_ context.Context, id string, version int64, _ Origin) (feed.Post, error) {
+func (s *fuzzService) Delete(_ context.Context, id string, version int64, _ feed.Caller) (feed.Post, error) {
 	if version < 0 {
 		return feed.Post{}, feed.Invalid("version", "version must be 1 or more, or left out")
 	}
@@ -70,8 +70,10 @@ func (s *fuzzService) Delete(_ context.Context, id string, version int64, _ Orig
 	return p, err
 }
 
-func (s *fuzzService) Replay(context.Context, int64, int) ([]Change, error) { return nil, nil }
-func (s *fuzzService) Presence(string, PeerInfo, int)                       {}
+func (s *fuzzService) Sync(context.Context, int64, string, int) (feed.SyncPage, error) {
+	return feed.SyncPage{Epoch: "e1"}, nil
+}
+func (s *fuzzService) Presence(string, feed.Peer, int) {}
 
 // wsCodes are the error codes protocol v1 documents for a websocket message;
 // internal would mean client input reached a server fault.

@@ -96,14 +96,14 @@ func FuzzREST(f *testing.F) {
 	srv := openFuzzNode(f)
 	h := srv.Hub.Handler()
 	token := srv.Service.Token()
-	live, err := srv.Service.Create(context.Background(), feed.NewPost{Title: "fuzz target"}, realtime.Origin{})
+	live, err := srv.Service.Create(context.Background(), feed.NewPost{Title: "fuzz target"}, feed.Caller{})
 	if err != nil {
 		f.Fatalf("Create() = %v; want nil error", err)
 	}
 	f.Fuzz(func(t *testing.T, method, path, auth, origin, ctype string, body []byte) {
 		if _, err := srv.Service.Get(context.Background(), live.ID); err != nil {
 			// An earlier input deleted it: give "$ID" a live post again.
-			if live, err = srv.Service.Create(context.Background(), feed.NewPost{Title: "fuzz target"}, realtime.Origin{}); err != nil {
+			if live, err = srv.Service.Create(context.Background(), feed.NewPost{Title: "fuzz target"}, feed.Caller{}); err != nil {
 				t.Fatalf("Create() = %v; want nil error", err)
 			}
 		}

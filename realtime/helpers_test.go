@@ -86,7 +86,7 @@ func (n *node) seq() int64 { return n.srv.Service.Seq() }
 // create commits a post as the desktop window would (no peer origin).
 func (n *node) create(t testing.TB, title, body string) feed.Post {
 	t.Helper()
-	p, err := n.srv.Service.Create(context.Background(), feed.NewPost{Title: title, Body: body}, realtime.Origin{})
+	p, err := n.srv.Service.Create(context.Background(), feed.NewPost{Title: title, Body: body}, feed.Caller{})
 	if err != nil {
 		t.Fatalf("Create(%q) = %v; want nil error", title, err)
 	}
@@ -95,7 +95,7 @@ func (n *node) create(t testing.TB, title, body string) feed.Post {
 
 func (n *node) update(t testing.TB, id string, version int64, title string) feed.Post {
 	t.Helper()
-	p, err := n.srv.Service.Update(context.Background(), id, feed.PostPatch{Version: version, Title: &title}, realtime.Origin{})
+	p, err := n.srv.Service.Update(context.Background(), id, feed.PostPatch{Version: version, Title: &title}, feed.Caller{})
 	if err != nil {
 		t.Fatalf("Update(%s, v%d) = %v; want nil error", id, version, err)
 	}
@@ -104,7 +104,7 @@ func (n *node) update(t testing.TB, id string, version int64, title string) feed
 
 func (n *node) delete(t testing.TB, id string) feed.Post {
 	t.Helper()
-	p, err := n.srv.Service.Delete(context.Background(), id, 0, realtime.Origin{})
+	p, err := n.srv.Service.Delete(context.Background(), id, 0, feed.Caller{})
 	if err != nil {
 		t.Fatalf("Delete(%s) = %v; want nil error", id, err)
 	}

@@ -19,24 +19,14 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// Info is what GET /api/info returns.
-type Info struct {
-	Proto int       `json:"proto"`
-	Node  feed.Node `json:"node"`
-	Epoch string    `json:"epoch"`
-	Seq   int64     `json:"seq"`
-	Peers int       `json:"peers"`
-	URLs  []string  `json:"urls"`
-}
-
 // Info describes the node as the LAN sees it.
-func (h *Hub) Info() Info {
+func (h *Hub) Info() feed.NodeInfo {
 	id := h.svc.Identity()
 	urls := h.cfg.URLs()
 	if urls == nil {
 		urls = []string{}
 	}
-	return Info{Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: h.Seq(), Peers: h.Count(), URLs: urls}
+	return feed.NodeInfo{Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: h.Seq(), Peers: h.Count(), URLs: urls}
 }
 
 // Handler serves the websocket at /ws, the REST API under /api/, /healthz and
@@ -53,7 +43,7 @@ func (h *Hub) routes() http.Handler {
 		writeJSON(w, http.StatusOK, h.Info())
 	})
 	mux.HandleFunc("GET /api/peers", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string][]PeerInfo{"peers": h.Peers()})
+		writeJSON(w, http.StatusOK, map[string][]feed.Peer{"peers": h.Peers()})
 	})
 	mux.HandleFunc("GET /api/posts", h.listPosts)
 	mux.HandleFunc("GET /api/posts/{id}", h.getPost)
@@ -135,7 +125,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	id := h.nextID.Add(1)
 	p := &peer{
 		hub: h, conn: conn, out: cw.conn, id: id, addr: addr, canWrite: token != "", token: token, presence: presence,
-		info:    PeerInfo{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
+		info:    feed.Peer{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
 		done:    make(chan struct{}),
 		pending: initial, replaying: initial != nil,
 	}
@@ -147,7 +137,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		h.conns.release(addr)
 		return
 	}
-	h.svc.Presence(ActionJoin, p.info, count)
+	h.svc.Presence(feed.ActionJoin, p.info, count)
 	go p.readLoop()
 }
 
@@ -234,7 +224,7 @@ func (h *Hub) createPost(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, err)
 		return
 	}
-	p, err := h.svc.Create(r.Context(), in, Origin{})
+	p, err := h.svc.Create(r.Context(), in, feed.Caller{})
 	h.reply(w, http.StatusCreated, p, err)
 }
 
@@ -244,7 +234,7 @@ func (h *Hub) updatePost(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, err)
 		return
 	}
-	p, err := h.svc.Update(r.Context(), r.PathValue("id"), patch, Origin{})
+	p, err := h.svc.Update(r.Context(), r.PathValue("id"), patch, feed.Caller{})
 	h.reply(w, http.StatusOK, p, err)
 }
 
@@ -258,7 +248,7 @@ func (h *Hub) deletePost(w http.ResponseWriter, r *http.Request) {
 		}
 		version = v
 	}
-	p, err := h.svc.Delete(r.Context(), r.PathValue("id"), version, Origin{})
+	p, err := h.svc.Delete(r.Context(), r.PathValue("id"), version, feed.Caller{})
 	h.reply(w, http.StatusOK, p, err)
 }
 

@@ -94,7 +94,7 @@ const (
 // Service is what the hub and the REST API need from the application. Writes
 // publish their event through Broadcast before returning.
 type Service interface {
-	Identity() Identity
+	Identity() feed.Identity
 	// Seq is the seq of the last committed change; it may be one ahead of
 	// the hub's while a commit is on its way to Broadcast.
 	Seq() int64
@@ -102,30 +102,25 @@ type Service interface {
 	Authorize(token string) bool
 	List(ctx context.Context, before string, limit int) (feed.Page, error)
 	Get(ctx context.Context, id string) (feed.Post, error)
-	Create(ctx context.Context, in feed.NewPost, o Origin) (feed.Post, error)
-	Update(ctx context.Context, id string, patch feed.PostPatch, o Origin) (feed.Post, error)
-	Delete(ctx context.Context, id string, version int64, o Origin) (feed.Post, error)
-	// Replay returns the envelopes of up to limit posts changed after since,
-	// in seq order, each with its seq.
-	Replay(ctx context.Context, since int64, limit int) ([]Change, error)
+	Create(ctx context.Context, in feed.NewPost, by feed.Caller) (feed.Post, error)
+	Update(ctx context.Context, id string, patch feed.PostPatch, by feed.Caller) (feed.Post, error)
+	Delete(ctx context.Context, id string, version int64, by feed.Caller) (feed.Post, error)
+	// Sync returns one page of up to limit changes after since, or a reset
+	// when since and epoch are not this database's (see feed.SyncPage).
+	Sync(ctx context.Context, since int64, epoch string, limit int) (feed.SyncPage, error)
 	// Presence is told when a peer joins or leaves; count includes the change.
-	Presence(action string, peer PeerInfo, count int)
+	Presence(action string, peer feed.Peer, count int)
 }
 
-// Change is one replayed post: its envelope and seq.
-type Change struct {
-	Seq   int64
-	Frame []byte
-}
-
-// Message is one broadcast: Frame goes to every peer but Origin, which gets
-// Reply (its ack) instead. Seq is 0 for messages outside the post stream.
-// Presence marks a peers event, which peers that opted out skip.
+// Message is one broadcast: Frame goes to every peer but By's, which gets
+// the answer to its emit instead: an ack carrying Post. Seq is 0 for
+// messages outside the post stream. Presence marks a peers event, which
+// peers that opted out skip.
 type Message struct {
 	Seq      int64
 	Frame    []byte
-	Origin   uint64
-	Reply    []byte
+	By       feed.Caller
+	Post     feed.Post // the change's post, for By's ack
 	Presence bool
 }
 
@@ -279,8 +274,8 @@ func (h *Hub) Broadcast(m Message) {
 		if m.Presence && !p.presence {
 			continue
 		}
-		if p.id == m.Origin && m.Reply != nil {
-			p.enqueue(m.Reply, 0)
+		if m.By.Peer != 0 && p.id == m.By.Peer {
+			p.enqueue(EncodeAck(m.By.EmitID, m.Post), 0) // built for the one peer that needs it
 			continue
 		}
 		p.enqueue(m.Frame, m.Seq)
@@ -288,14 +283,14 @@ func (h *Hub) Broadcast(m Message) {
 }
 
 // Peers returns the connected peers, longest connected first.
-func (h *Hub) Peers() []PeerInfo {
+func (h *Hub) Peers() []feed.Peer {
 	h.mu.RLock()
-	list := make([]PeerInfo, 0, len(h.peers))
+	list := make([]feed.Peer, 0, len(h.peers))
 	for p := range h.peers {
 		list = append(list, p.info)
 	}
 	h.mu.RUnlock()
-	slices.SortFunc(list, func(a, b PeerInfo) int {
+	slices.SortFunc(list, func(a, b feed.Peer) int {
 		if c := a.Since.Compare(b.Since.Time); c != 0 {
 			return c
 		}

@@ -48,7 +48,7 @@ type peer struct {
 	conn     *websocket.Conn
 	out      *peerConn // conn's network connection, corked while the writer drains
 	id       uint64
-	info     PeerInfo
+	info     feed.Peer
 	addr     string // source address, for the connection caps
 	canWrite bool   // the upgrade carried the pairing token
 	presence bool   // the peer wants peers events (the default; ?presence=0 opts out)
@@ -304,42 +304,38 @@ func (p *peer) writeClose(c *closeRequest) {
 }
 
 // replay streams the posts changed after r.since straight from the database,
-// at the pace of the socket, then switches the peer to live delivery. While
-// it runs, live post frames are not queued (the database has them), so the
-// replay never fills the queue; other frames are flushed between pages.
+// at the pace of the socket, then switches the peer to live delivery. The
+// rule (reset or replay, page by page) is the service's Sync, the same the
+// desktop window resumes with; this loop only paces it. While it runs, live
+// post frames are not queued (the database has them), so the replay never
+// fills the queue; other frames are flushed between pages.
 func (p *peer) replay(r syncRequest) error {
-	id := p.hub.svc.Identity()
-	since := r.since
-	// A client may hold a seq committed but not yet broadcast (from a page
-	// read meanwhile), so "beyond this node" is judged by the database.
-	if (r.epoch != "" && r.epoch != id.Epoch) || since > max(p.hub.lastSeq.Load(), p.hub.svc.Seq()) {
-		// Another database, or a seq this node never reached: start over.
-		if err := p.write(mustJSON(resetFrame{Type: "reset", Epoch: id.Epoch})); err != nil {
-			return err
-		}
-		since = 0
-	}
-	page := p.hub.cfg.ReplayPage
+	since, epoch := r.since, r.epoch
 	for {
-		changes, err := p.hub.svc.Replay(context.Background(), since, page)
+		page, err := p.hub.svc.Sync(context.Background(), since, epoch, p.hub.cfg.ReplayPage)
 		if err != nil {
 			p.hub.log.Error("replay failed", "peer", p.info.ID, "since", since, "err", err)
 			p.close(websocket.CloseInternalServerErr, "replay failed; try again")
 			return nil
 		}
+		if page.Reset { // another database, or a seq this node never reached
+			if err := p.write(mustJSON(resetFrame{Type: "reset", Epoch: page.Epoch})); err != nil {
+				return err
+			}
+		}
+		since, epoch = page.Seq, page.Epoch
 		err = p.corked(func() error {
-			for _, c := range changes {
-				if err := p.write(c.Frame); err != nil {
+			for _, frame := range page.Events {
+				if err := p.write(frame); err != nil {
 					return err
 				}
-				since = c.Seq
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		if len(changes) < page && p.goLive(since) {
+		if !page.More && p.goLive(since) {
 			break
 		}
 		// Between pages: keep the connection alive and deliver acks and
@@ -487,14 +483,14 @@ func (p *peer) emit(m inbound) error {
 		return feed.Errorf(feed.CodeUnauthorized, "writing needs the node's pairing token: connect with ?token=")
 	}
 	ctx := context.Background()
-	o := Origin{Peer: p.id, EmitID: *m.ID}
+	by := feed.Caller{Peer: p.id, EmitID: *m.ID}
 	switch m.Event {
 	case EmitCreate:
 		var in feed.NewPost
 		if err := decodeData(m.Data, &in); err != nil {
 			return err
 		}
-		_, err := p.hub.svc.Create(ctx, in, o)
+		_, err := p.hub.svc.Create(ctx, in, by)
 		return err
 	case EmitUpdate:
 		var in emitUpdate
@@ -504,7 +500,7 @@ func (p *peer) emit(m inbound) error {
 		if in.ID == "" {
 			return feed.Invalid("id", "id is required")
 		}
-		_, err := p.hub.svc.Update(ctx, in.ID, in.PostPatch, o)
+		_, err := p.hub.svc.Update(ctx, in.ID, in.PostPatch, by)
 		return err
 	case EmitDelete:
 		var in emitDelete
@@ -514,7 +510,7 @@ func (p *peer) emit(m inbound) error {
 		if in.ID == "" {
 			return feed.Invalid("id", "id is required")
 		}
-		_, err := p.hub.svc.Delete(ctx, in.ID, in.Version, o)
+		_, err := p.hub.svc.Delete(ctx, in.ID, in.Version, by)
 		return err
 	default:
 		return feed.Errorf(feed.CodeBadRequest, "unknown event %q; expected %s, %s or %s", m.Event, EmitCreate, EmitUpdate, EmitDelete)
@@ -570,7 +566,7 @@ func (h *Hub) leave(p *peer) {
 	p.out.waitUncorked(h.cfg.WriteWait) // a close frame the reader wrote may wait in the cork
 	p.conn.Close()
 	if count, ok := h.unregister(p); ok {
-		h.svc.Presence(ActionLeave, p.info, count)
+		h.svc.Presence(feed.ActionLeave, p.info, count)
 	}
 	h.conns.release(p.addr)
 }

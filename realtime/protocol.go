@@ -10,18 +10,6 @@ import (
 // Proto is the wire protocol version announced in hello.
 const Proto = 1
 
-// Event names and the actions they carry.
-const (
-	EventPosts = "posts"
-	EventPeers = "peers"
-
-	ActionCreate = "create"
-	ActionUpdate = "update"
-	ActionDelete = "delete"
-	ActionJoin   = "join"
-	ActionLeave  = "leave"
-)
-
 // Emit event names a peer may send.
 const (
 	EmitCreate = "posts.create"
@@ -29,55 +17,13 @@ const (
 	EmitDelete = "posts.delete"
 )
 
-// Identity is who this node is: what hello and /api/info announce.
-type Identity struct {
-	Node  feed.Node
-	Epoch string
-}
-
-// PeerInfo describes a connected peer to other peers.
-type PeerInfo struct {
-	ID    string    `json:"id"`
-	Name  string    `json:"name"`
-	Since feed.Time `json:"since"`
-}
-
-// Origin names the peer whose emit caused a change, so that the change is
-// broadcast to every other peer and answered to this one with an ack. The
-// zero Origin (a write from REST or the desktop window) reaches every peer.
-type Origin struct {
-	Peer   uint64 // 0: no peer
-	EmitID int64  // the emit's id, echoed in the ack
-}
-
-// PostData is the data of a posts event.
-type PostData struct {
-	Action string    `json:"action"`
-	Post   feed.Post `json:"post"`
-}
-
-// PeersData is the data of a peers event.
-type PeersData struct {
-	Action string   `json:"action"`
-	Peer   PeerInfo `json:"peer"`
-	Count  int      `json:"count"`
-}
-
-// eventFrame is the envelope every consumer of an event receives.
-type eventFrame struct {
-	Type  string `json:"type"`
-	Event string `json:"event"`
-	Seq   int64  `json:"seq,omitempty"`
-	Data  any    `json:"data"`
-}
-
 type helloFrame struct {
 	Type     string    `json:"type"`
 	Proto    int       `json:"proto"`
 	Node     feed.Node `json:"node"`
 	Epoch    string    `json:"epoch"`
 	Seq      int64     `json:"seq"`
-	Peer     PeerInfo  `json:"peer"`
+	Peer     feed.Peer `json:"peer"`
 	CanWrite bool      `json:"canWrite"`
 }
 
@@ -125,40 +71,11 @@ type emitDelete struct {
 	Version int64  `json:"version"`
 }
 
-// EncodePostEvent returns the envelope of a posts event. Encoding a Post
-// cannot fail, so neither can this.
-func EncodePostEvent(action string, p feed.Post) []byte {
-	// Written by hand, the same bytes as mustJSON(eventFrame{...}) (the
-	// tests compare both): this runs for every change and every replayed post.
-	b := make([]byte, 0, postFrameSize(p))
-	b = append(b, `{"type":"event","event":"posts"`...)
-	if p.Seq != 0 { // omitempty
-		b = append(b, `,"seq":`...)
-		b = strconv.AppendInt(b, p.Seq, 10)
-	}
-	b = append(b, `,"data":{"action":`...)
-	b = feed.AppendJSONString(b, action)
-	b = append(b, `,"post":`...)
-	b = p.AppendJSON(b)
-	return append(b, '}', '}')
-}
-
-// postFrameSize is room enough for a post frame without escapes, so most
-// encodings allocate once.
-func postFrameSize(p feed.Post) int {
-	return 256 + len(p.ID) + len(p.Title) + len(p.Body) + len(p.Author)
-}
-
-// EncodePeersEvent returns the envelope of a peers event.
-func EncodePeersEvent(action string, peer PeerInfo, count int) []byte {
-	return mustJSON(eventFrame{Type: "event", Event: EventPeers, Data: PeersData{Action: action, Peer: peer, Count: count}})
-}
-
 // EncodeAck returns the ack a peer gets for its emit id that committed p.
 func EncodeAck(id int64, p feed.Post) []byte {
-	// By hand like EncodePostEvent; the same bytes as encoding/json gives for
+	// By hand like feed.EncodePostEvent; the same bytes as encoding/json gives for
 	// {type, id, seq, data} (protocol_internal_test.go compares them).
-	b := make([]byte, 0, postFrameSize(p))
+	b := make([]byte, 0, feed.PostFrameSize(p))
 	b = append(b, `{"type":"ack","id":`...)
 	b = strconv.AppendInt(b, id, 10)
 	b = append(b, `,"seq":`...)
@@ -166,19 +83,6 @@ func EncodeAck(id int64, p feed.Post) []byte {
 	b = append(b, `,"data":`...)
 	b = p.AppendJSON(b)
 	return append(b, '}')
-}
-
-// ActionOf names the change that left p in its state, for replays where only
-// the latest state is known.
-func ActionOf(p feed.Post) string {
-	switch {
-	case p.Deleted:
-		return ActionDelete
-	case p.Version == 1:
-		return ActionCreate
-	default:
-		return ActionUpdate
-	}
 }
 
 func encodeError(id *int64, e *feed.Error) []byte {

@@ -138,7 +138,7 @@ func slowRound(t *testing.T, last bool) (latencyOK bool) {
 	write := func(phase byte, n int, every func(i int)) {
 		for i := range n {
 			body := strconv.FormatInt(time.Now().UnixNano(), 10) + " " + strings.Repeat("s", bodyPad)
-			if _, err := srv.Service.Create(context.Background(), feed.NewPost{Title: fmt.Sprintf("%c %d", phase, i), Body: body}, realtime.Origin{}); err != nil {
+			if _, err := srv.Service.Create(context.Background(), feed.NewPost{Title: fmt.Sprintf("%c %d", phase, i), Body: body}, feed.Caller{}); err != nil {
 				t.Fatalf("Create: %v", err)
 			}
 			if every != nil {

@@ -11,10 +11,9 @@ import (
 	"lanfeed/feed"
 )
 
-// NodeInfo is the node identity kept in the database.
-type NodeInfo struct {
-	feed.Node
-	Epoch string // random id of this database
+// NodeRecord is the node's row: its identity and its pairing token.
+type NodeRecord struct {
+	feed.Identity
 	Token string // pairing token; never log it
 }
 
@@ -62,8 +61,8 @@ func defaultName() string {
 }
 
 // Node returns the node identity.
-func (s *Store) Node(ctx context.Context) (NodeInfo, error) {
-	var n NodeInfo
+func (s *Store) Node(ctx context.Context) (NodeRecord, error) {
+	var n NodeRecord
 	err := s.r.QueryRowContext(ctx, `SELECT id, name, epoch, token FROM node`).Scan(&n.ID, &n.Name, &n.Epoch, &n.Token)
 	if err != nil {
 		return n, fmt.Errorf("store: read node: %w", err)

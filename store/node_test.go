@@ -8,7 +8,7 @@ import (
 	"lanfeed/store"
 )
 
-func mustNode(t *testing.T, s *store.Store) store.NodeInfo {
+func mustNode(t *testing.T, s *store.Store) store.NodeRecord {
 	t.Helper()
 	n, err := s.Node(t.Context())
 	if err != nil {

@@ -26,7 +26,6 @@ import (
 	"lanfeed/app"
 	"lanfeed/bench/loadgen"
 	"lanfeed/feed"
-	"lanfeed/realtime"
 	"lanfeed/store"
 )
 
@@ -65,7 +64,7 @@ func run(writers, posts int, seconds float64, dir, syncMode string) error {
 	}
 	defer st.Close()
 	sink := &countSink{}
-	svc, err := app.New(ctx, st, sink, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, err := app.NewService(ctx, st, sink, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return err
 	}
@@ -83,7 +82,7 @@ func run(writers, posts int, seconds float64, dir, syncMode string) error {
 			for next.Add(1) <= int64(posts) && time.Now().Before(deadline) {
 				t := time.Now()
 				_, err := svc.Create(ctx, feed.NewPost{Title: "bench", Body: body, Author: "bench"},
-					realtime.Origin{Peer: uint64(w + 1), EmitID: 1})
+					feed.Caller{Peer: uint64(w + 1), EmitID: 1})
 				if err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
