@@ -2,6 +2,12 @@
 // types every writer uses, their validation, and the error vocabulary that
 // crosses every boundary (HTTP, websocket, Wails) as data.
 //
+// It also holds the vocabulary of changes (event.go): event and action
+// names, who asked for a change (Caller), the one event envelope every
+// consumer receives (EncodePostEvent), and the resume rule's page
+// (SyncPage), which the app's Service.Sync fills for the window and for
+// websocket peers alike.
+//
 // It imports nothing of lanfeed's; store, realtime and app all depend on it,
 // and meet each other only in app and main.
 package feed
