@@ -131,11 +131,12 @@ func FuzzDecodeMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg []byte, canWrite bool) {
 		svc := &fuzzService{}
 		h := NewHub(Config{Service: svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		// writing: as if a writer were running, so that none is started and
-		// what handle queues stays for take.
-		p := &peer{hub: h, id: 1, canWrite: canWrite, writing: true, done: make(chan struct{})}
+		// No writer starts (start does nothing), so what handle queues stays
+		// for take.
+		p := &peer{hub: h, id: 1, canWrite: canWrite, done: make(chan struct{})}
+		p.outbox = newOutbox(h.cfg.QueueBytes, 0, nil, func() {})
 		p.handle(msg)
-		w := p.take()
+		w := p.outbox.take()
 		frames, req, closing := w.frames, w.sync, w.closing
 		if closing != nil {
 			t.Fatalf("handle(%q) closed the peer (%d %s); want it to stay open", msg, closing.code, closing.reason)

@@ -125,11 +125,10 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	id := h.nextID.Add(1)
 	p := &peer{
 		hub: h, conn: conn, out: cw.conn, id: id, addr: addr, canWrite: token != "", token: token, presence: presence,
-		info:    feed.Peer{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
-		done:    make(chan struct{}),
-		pending: initial, replaying: initial != nil,
+		info: feed.Peer{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
+		done: make(chan struct{}),
 	}
-	count, err := h.register(p)
+	count, err := h.register(p, initial)
 	if err != nil {
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
 		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(h.cfg.WriteWait))

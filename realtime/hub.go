@@ -11,10 +11,12 @@
 //     changed after its seq, read page by page from the database at the pace
 //     it reads, then "synced", then live events, with no gap and no duplicate
 //     between the two.
-//   - Backpressure: each peer has one writer goroutine and an outgoing queue
-//     bounded in bytes. Broadcast only appends to queues, never blocks and
-//     never starts goroutines; a peer whose queue overflows is closed with
-//     1013 and must resume with sync.
+//   - Backpressure: each peer has an outbox bounded in bytes (outbox.go)
+//     and at most one writer goroutine, which runs only while the outbox has
+//     work. Broadcast never blocks and never waits on a peer: it appends to
+//     each outbox and, for a peer whose writer is idle, starts one (a single
+//     goroutine per idle peer, not one per message). A peer whose outbox
+//     overflows is closed with 1013 and must resume with sync.
 //   - Shutdown: Close says goodbye (1001) to every peer and waits for all the
 //     goroutines the hub started.
 //   - Limits: every request must name the node in its Host header (421
@@ -275,10 +277,10 @@ func (h *Hub) Broadcast(m Message) {
 			continue
 		}
 		if m.By.Peer != 0 && p.id == m.By.Peer {
-			p.enqueue(EncodeAck(m.By.EmitID, m.Post), 0) // built for the one peer that needs it
+			p.outbox.push(EncodeAck(m.By.EmitID, m.Post), 0) // built for the one peer that needs it
 			continue
 		}
-		p.enqueue(m.Frame, m.Seq)
+		p.outbox.push(m.Frame, m.Seq)
 	}
 }
 
@@ -306,8 +308,9 @@ func (h *Hub) Count() int {
 	return len(h.peers)
 }
 
-// register adds p and queues its hello; p is live from the current seq on.
-func (h *Hub) register(p *peer) (count int, err error) {
+// register adds p and queues its hello; p is live from the current seq on,
+// or replays initial first.
+func (h *Hub) register(p *peer, initial *syncRequest) (count int, err error) {
 	id := h.svc.Identity()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -315,19 +318,17 @@ func (h *Hub) register(p *peer) (count int, err error) {
 		return 0, errClosed
 	}
 	seq := h.lastSeq.Load()
-	p.floor = seq
+	p.outbox = newOutbox(h.cfg.QueueBytes, seq, initial, p.startWriter)
 	// A token rotated since the upgrade checked it: RevokeWriters, which
 	// waits for h.mu, may already have run and missed this peer.
 	if p.canWrite && !p.mayWrite() {
 		p.revoked.Store(true)
 	}
 	h.wg.Add(1) // the peer's reader, started by the caller; the writer counts itself (see kick)
-	p.enqueue(mustJSON(helloFrame{Type: "hello", Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: seq,
+	p.outbox.push(mustJSON(helloFrame{Type: "hello", Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: seq,
 		Peer: p.info, CanWrite: p.canWrite && !p.revoked.Load()}), 0)
 	h.peers[p] = struct{}{}
-	p.mu.Lock()
-	p.pinger = time.AfterFunc(h.cfg.PingPeriod, p.schedulePing)
-	p.mu.Unlock()
+	p.outbox.pingEvery(h.cfg.PingPeriod)
 	return len(h.peers), nil
 }
 
@@ -355,7 +356,7 @@ func (h *Hub) RevokeWriters(reason string) int {
 	n := 0
 	for p := range h.peers {
 		if p.canWrite && !p.mayWrite() && p.revoked.CompareAndSwap(false, true) {
-			p.enqueue(frame, 0)
+			p.outbox.push(frame, 0)
 			n++
 		}
 	}
@@ -377,7 +378,7 @@ func (h *Hub) Close(ctx context.Context) error {
 	}
 	h.mu.Unlock()
 	for _, p := range peers {
-		p.close(websocket.CloseGoingAway, "server shutting down")
+		p.outbox.close(websocket.CloseGoingAway, "server shutting down")
 	}
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -14,39 +13,34 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// CloseTryAgainLater (1013) is sent to a peer whose queue overflowed.
-const CloseTryAgainLater = 1013
-
-// queued is one outgoing frame; seq is the post change it carries, 0 for
-// frames outside the post stream (hello, acks, errors, presence).
-type queued struct {
-	frame []byte
-	seq   int64
-}
-
-type syncRequest struct {
-	since int64
-	epoch string
-}
-
-type closeRequest struct {
-	code   int
-	reason string
-}
-
-// peer is one websocket connection. The reader goroutine owns reading and
-// the connection's lifetime; the writer goroutine is the only one writing
-// (pongs included; the reader writes only a final close, see peerConn).
-// The writer runs only while there is something to write: whoever queues
-// work starts it if needed, and it ends once the queue is empty, so an idle
-// peer costs one goroutine, not two. A broadcast therefore starts a writer
-// for each idle peer; that is still one writer per peer at most, so frames
-// keep their order, and it measured cheaper per delivery than waking a
-// parked writer (S2: 9.4 against 11.8 us).
+// peer is one websocket connection, with two goroutines at most:
+//
+//   - The reader (readLoop) owns the connection's lifetime: it reads and
+//     handles messages (emits commit here, in the order sent), and when the
+//     connection ends it unregisters the peer and closes the socket.
+//   - The writer (writeLoop) is the only one writing (pongs included; the
+//     reader writes only a final close, see peerConn). It runs only while
+//     the outbox has work; see outbox for how it starts and ends.
+//
+// A peer's states, all kept in its outbox:
+//
+//	live       post frames above floor are queued as they are broadcast
+//	replaying  a sync is pending or streaming from the database; post
+//	           frames are not queued; goLive returns to live at the seq
+//	           the replay reached
+//	closing    a close was requested (1001 shutdown, 1013 overflow, 1008
+//	           flooding, ...); nothing more is queued, the writer sends the
+//	           close frame and the reader waits closeGrace for the answer
+//	stopped    the reader has ended; no writer starts again
+//
+// A broadcast starts a writer for each idle peer; that is still one writer
+// per peer at most, so frames keep their order, and it measured cheaper per
+// delivery than waking a parked writer (S2: 9.4 against 11.8 us).
 type peer struct {
 	hub      *Hub
 	conn     *websocket.Conn
 	out      *peerConn // conn's network connection, corked while the writer drains
+	outbox   *outbox   // set by register
 	id       uint64
 	info     feed.Peer
 	addr     string // source address, for the connection caps
@@ -55,153 +49,19 @@ type peer struct {
 	token    string // that token, re-checked on every emit; never logged
 	revoked  atomic.Bool
 	done     chan struct{} // closed when the reader ends
-	pinger   *time.Timer   // asks the writer for a ping every PingPeriod
 
 	// The reader's own: the emit token bucket and the emits refused in a row.
 	writes  bucket
 	refused int
-
-	mu        sync.Mutex
-	queue     []queued
-	queuedLen int           // bytes in queue
-	floor     int64         // post frames with seq <= floor are already delivered or replayed
-	replaying bool          // a sync is under way: post frames come from the database
-	pending   *syncRequest  // sync waiting for the writer
-	closing   *closeRequest // once set, nothing more is queued
-	pingDue   bool          // the writer owes the peer a ping
-	pongDue   bool          // the writer owes the peer a pong carrying pong
-	pong      []byte
-	writing   bool // a writer goroutine is running, or has ended for good
-	gone      bool // the reader has ended: start nothing more
 }
 
-// enqueue appends frame unless the peer is closing, already has the post
-// change, or is replaying. It never blocks; on overflow it closes the peer.
-func (p *peer) enqueue(frame []byte, seq int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closing != nil || (seq > 0 && (p.replaying || seq <= p.floor)) {
-		return
-	}
-	if p.queuedLen+len(frame) > p.hub.cfg.QueueBytes {
-		p.queue, p.queuedLen = nil, 0
-		p.closing = &closeRequest{CloseTryAgainLater, "too slow: outgoing queue full; reconnect and sync"}
-		p.kick()
-		return
-	}
-	p.queue = append(p.queue, queued{frame, seq})
-	p.queuedLen += len(frame)
-	p.kick()
-}
-
-// kick starts the writer unless it is running. p.mu must be held. Every
-// caller holds the hub's count for this peer's reader (a registered peer,
-// or the reader itself), so the writer's wg.Add never races hub.Close.
-func (p *peer) kick() {
-	if p.writing || p.gone {
-		return
-	}
-	p.writing = true
+// startWriter is the outbox's start: it runs with the outbox locked, by
+// whoever added work. Every caller holds the hub's count for this peer's
+// reader (a registered peer, or the reader itself), so the writer's wg.Add
+// never races hub.Close.
+func (p *peer) startWriter() {
 	p.hub.wg.Add(1)
 	go p.writeLoop()
-}
-
-// queuePong asks the writer to answer a ping; only the latest one is
-// answered (RFC 6455 5.5.3 allows that).
-func (p *peer) queuePong(data []byte) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closing != nil {
-		return
-	}
-	p.pongDue, p.pong = true, data
-	p.kick()
-}
-
-// schedulePing runs every PingPeriod on the peer's timer.
-func (p *peer) schedulePing() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.gone {
-		return
-	}
-	p.pingDue = true
-	p.kick()
-	p.pinger.Reset(p.hub.cfg.PingPeriod)
-}
-
-// close asks the writer to send a close frame and stop.
-func (p *peer) close(code int, reason string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closing == nil {
-		p.queue, p.queuedLen = nil, 0
-		p.closing = &closeRequest{code, reason}
-		p.kick()
-	}
-}
-
-// closeAfterQueue is close, but what is already queued (the errors that
-// explain the close) is written first.
-func (p *peer) closeAfterQueue(code int, reason string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closing == nil {
-		p.closing = &closeRequest{code, reason}
-		p.kick()
-	}
-}
-
-// requestSync switches the peer to replay: post frames already queued would
-// duplicate the replay, so they are dropped, and new ones are not queued
-// until the replay has caught up.
-func (p *peer) requestSync(r syncRequest) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.replaying = true
-	kept := p.queue[:0]
-	p.queuedLen = 0
-	for _, q := range p.queue {
-		if q.seq == 0 {
-			kept = append(kept, q)
-			p.queuedLen += len(q.frame)
-		}
-	}
-	clear(p.queue[len(kept):])
-	p.queue = kept
-	p.pending = &r
-	p.kick()
-}
-
-// work is what the writer takes from the peer in one go.
-type work struct {
-	frames  []queued
-	sync    *syncRequest
-	closing *closeRequest
-	ping    bool
-	pongDue bool
-	pong    []byte
-}
-
-// take empties the queue for the writer.
-func (p *peer) take() work {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	w := work{frames: p.queue, sync: p.pending, closing: p.closing, ping: p.pingDue, pongDue: p.pongDue, pong: p.pong}
-	p.queue, p.queuedLen, p.pending, p.pingDue, p.pongDue, p.pong = nil, 0, nil, false, false, nil
-	return w
-}
-
-// idle ends the writer if nothing is left to do; the next kick starts a new
-// one.
-func (p *peer) idle() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.queue) > 0 || p.pending != nil || p.closing != nil || p.pingDue || p.pongDue {
-		return false
-	}
-	p.writing = false
-	return true
 }
 
 // writeLoop is the only goroutine writing to the connection. It runs until
@@ -216,7 +76,7 @@ func (p *peer) writeLoop() {
 			}
 			return
 		}
-		if p.idle() {
+		if p.outbox.idle() {
 			return
 		}
 	}
@@ -227,7 +87,7 @@ var errClosing = errors.New("peer closing")
 // flush writes a due ping and what is queued, then performs a pending close
 // or sync.
 func (p *peer) flush() error {
-	w := p.take()
+	w := p.outbox.take()
 	if err := p.writeWork(w); err != nil {
 		return err
 	}
@@ -315,7 +175,7 @@ func (p *peer) replay(r syncRequest) error {
 		page, err := p.hub.svc.Sync(context.Background(), since, epoch, p.hub.cfg.ReplayPage)
 		if err != nil {
 			p.hub.log.Error("replay failed", "peer", p.info.ID, "since", since, "err", err)
-			p.close(websocket.CloseInternalServerErr, "replay failed; try again")
+			p.outbox.close(websocket.CloseInternalServerErr, "replay failed; try again")
 			return nil
 		}
 		if page.Reset { // another database, or a seq this node never reached
@@ -335,7 +195,7 @@ func (p *peer) replay(r syncRequest) error {
 		if err != nil {
 			return err
 		}
-		if !page.More && p.goLive(since) {
+		if !page.More && p.outbox.goLive(since, p.hub.lastSeq.Load) {
 			break
 		}
 		// Between pages: keep the connection alive and deliver acks and
@@ -345,7 +205,7 @@ func (p *peer) replay(r syncRequest) error {
 			return errClosing
 		default:
 		}
-		w := p.take()
+		w := p.outbox.take()
 		if err := p.writeWork(w); err != nil {
 			return err
 		}
@@ -354,19 +214,6 @@ func (p *peer) replay(r syncRequest) error {
 		}
 	}
 	return p.write(mustJSON(seqFrame{Type: "synced", Seq: since}))
-}
-
-// goLive ends a replay that reached seq if nothing newer has been broadcast;
-// changes broadcast but not yet queued are at or below seq and get dropped.
-func (p *peer) goLive(seq int64) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.hub.lastSeq.Load() > seq || p.pending != nil {
-		return false
-	}
-	p.replaying = false
-	p.floor = seq
-	return true
 }
 
 // readLoop reads and handles the peer's messages until the connection ends,
@@ -382,7 +229,7 @@ func (p *peer) readLoop() {
 		return nil
 	})
 	c.SetPingHandler(func(data string) error {
-		p.queuePong([]byte(data)) // the writer answers: the reader never waits on a write
+		p.outbox.queuePong([]byte(data)) // the writer answers: the reader never waits on a write
 		return nil
 	})
 	for {
@@ -402,7 +249,7 @@ func (p *peer) readLoop() {
 			continue
 		}
 		if !utf8.Valid(data) { // RFC 6455 8.1; gorilla leaves this check to us
-			p.close(websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8")
+			p.outbox.close(websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8")
 			continue
 		}
 		p.handle(data)
@@ -415,13 +262,7 @@ func (p *peer) readLoop() {
 // its writes would commit with no ack ever sent. It reports whether the
 // peer is still live.
 func (p *peer) extendRead() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closing != nil {
-		return false
-	}
-	p.conn.SetReadDeadline(time.Now().Add(p.hub.cfg.PongWait))
-	return true
+	return p.outbox.whileOpen(func() { p.conn.SetReadDeadline(time.Now().Add(p.hub.cfg.PongWait)) })
 }
 
 // handle processes one message. Emits run here, in the reader, so one peer's
@@ -450,7 +291,7 @@ func (p *peer) handle(data []byte) {
 			p.sendError(m.ID, feed.AsError(err))
 			return
 		}
-		p.requestSync(syncRequest{since: *m.Since, epoch: m.Epoch})
+		p.outbox.requestSync(syncRequest{since: *m.Since, epoch: m.Epoch})
 	case "emit":
 		if m.ID == nil {
 			p.sendError(nil, feed.Errorf(feed.CodeBadRequest, "emit needs a numeric \"id\" to match its ack"))
@@ -546,22 +387,19 @@ func (p *peer) throttle() error {
 	if p.refused++; p.refused >= abuseFactor*cfg.WriteBurst {
 		p.hub.log.Warn("peer closed for flooding", "peer", p.info.ID, "addr", p.addr, "refused", p.refused)
 		p.hub.barred.bar(p.addr, time.Now().Add(cfg.FloodCooldown))
-		p.closeAfterQueue(websocket.ClosePolicyViolation, "too many writes: kept writing over the rate limit")
+		p.outbox.closeAfterQueue(websocket.ClosePolicyViolation, "too many writes: kept writing over the rate limit")
 	}
 	return feed.Errorf(feed.CodeRateLimited, "too many writes: at most %g a second in bursts of %d; retry in %v",
 		cfg.WriteRate, cfg.WriteBurst, wait.Round(time.Millisecond))
 }
 
 func (p *peer) sendError(id *int64, e *feed.Error) {
-	p.enqueue(encodeError(id, e), 0)
+	p.outbox.push(encodeError(id, e), 0)
 }
 
 // leave runs when the reader ends: the peer is gone.
 func (h *Hub) leave(p *peer) {
-	p.mu.Lock()
-	p.gone = true
-	p.pinger.Stop()
-	p.mu.Unlock()
+	p.outbox.stop()
 	close(p.done)
 	p.out.waitUncorked(h.cfg.WriteWait) // a close frame the reader wrote may wait in the cork
 	p.conn.Close()

@@ -1,0 +1,239 @@
+package realtime
+
+import (
+	"sync"
+	"time"
+)
+
+// CloseTryAgainLater (1013) is sent to a peer whose queue overflowed.
+const CloseTryAgainLater = 1013
+
+// queued is one outgoing frame; seq is the post change it carries, 0 for
+// frames outside the post stream (hello, acks, errors, presence).
+type queued struct {
+	frame []byte
+	seq   int64
+}
+
+type syncRequest struct {
+	since int64
+	epoch string
+}
+
+type closeRequest struct {
+	code   int
+	reason string
+}
+
+// outbox is everything a peer's writer owes the connection: frames bounded
+// in bytes, a due ping or pong, a sync to replay, a close to perform. It
+// also owns the writer's lifetime: the writer runs only while the outbox
+// has work. Whoever adds work kicks it (start runs the writer once); the
+// writer takes all the work in one go and, when idle reports nothing is
+// left, ends; the next kick starts a new one. So an idle peer costs no
+// goroutine, and there is never more than one writer, so frames keep their
+// order.
+//
+// Post frames are filtered by seq: one at or below floor has been delivered
+// or replayed already, and while a replay runs none is queued (the database
+// has them). Once a close is requested nothing more is queued, and once
+// stopped (the reader ended) no writer starts again.
+type outbox struct {
+	limit int    // bytes of frames the outbox holds at most
+	start func() // starts a writer goroutine; called with mu held
+
+	mu        sync.Mutex
+	frames    []queued
+	bytes     int           // bytes in frames
+	floor     int64         // post frames with seq <= floor are already delivered or replayed
+	replaying bool          // a sync is under way: post frames come from the database
+	pending   *syncRequest  // sync waiting for the writer
+	closing   *closeRequest // once set, nothing more is queued
+	pingDue   bool          // the writer owes the peer a ping
+	pongDue   bool          // the writer owes the peer a pong carrying pong
+	pong      []byte
+	pinger    *time.Timer // asks for a ping every period, see pingEvery
+	writing   bool        // a writer is running, or has ended for good
+	stopped   bool        // the reader has ended: start nothing more
+}
+
+// newOutbox returns an empty outbox holding at most limit bytes of frames,
+// live from seq floor on, or replaying initial first when it is set.
+func newOutbox(limit int, floor int64, initial *syncRequest, start func()) *outbox {
+	return &outbox{limit: limit, start: start, floor: floor, pending: initial, replaying: initial != nil}
+}
+
+// push appends frame unless the outbox is closing, already has the post
+// change, or is replaying. It never blocks; a frame that would take the
+// outbox over its limit drops everything queued and closes the peer with
+// 1013 instead.
+func (o *outbox) push(frame []byte, seq int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closing != nil || (seq > 0 && (o.replaying || seq <= o.floor)) {
+		return
+	}
+	if o.bytes+len(frame) > o.limit {
+		o.frames, o.bytes = nil, 0
+		o.closing = &closeRequest{CloseTryAgainLater, "too slow: outgoing queue full; reconnect and sync"}
+		o.kick()
+		return
+	}
+	o.frames = append(o.frames, queued{frame, seq})
+	o.bytes += len(frame)
+	o.kick()
+}
+
+// kick starts the writer unless it is running or the outbox has stopped.
+// o.mu must be held.
+func (o *outbox) kick() {
+	if o.writing || o.stopped {
+		return
+	}
+	o.writing = true
+	o.start()
+}
+
+// queuePong asks the writer to answer a ping; only the latest one is
+// answered (RFC 6455 5.5.3 allows that).
+func (o *outbox) queuePong(data []byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closing != nil {
+		return
+	}
+	o.pongDue, o.pong = true, data
+	o.kick()
+}
+
+// pingEvery asks the writer for a ping every period until stop.
+func (o *outbox) pingEvery(period time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var tick func()
+	tick = func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if o.stopped {
+			return
+		}
+		o.pingDue = true
+		o.kick()
+		o.pinger.Reset(period)
+	}
+	o.pinger = time.AfterFunc(period, tick)
+}
+
+// close asks the writer to send a close frame and end; what is queued is
+// dropped. Only the first close counts.
+func (o *outbox) close(code int, reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closing == nil {
+		o.frames, o.bytes = nil, 0
+		o.closing = &closeRequest{code, reason}
+		o.kick()
+	}
+}
+
+// closeAfterQueue is close, but what is already queued (the errors that
+// explain the close) is written first.
+func (o *outbox) closeAfterQueue(code int, reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closing == nil {
+		o.closing = &closeRequest{code, reason}
+		o.kick()
+	}
+}
+
+// requestSync switches to replay: post frames already queued would
+// duplicate the replay, so they are dropped, and new ones are not queued
+// until goLive.
+func (o *outbox) requestSync(r syncRequest) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.replaying = true
+	kept := o.frames[:0]
+	o.bytes = 0
+	for _, q := range o.frames {
+		if q.seq == 0 {
+			kept = append(kept, q)
+			o.bytes += len(q.frame)
+		}
+	}
+	clear(o.frames[len(kept):])
+	o.frames = kept
+	o.pending = &r
+	o.kick()
+}
+
+// work is what the writer takes from the outbox in one go.
+type work struct {
+	frames  []queued
+	sync    *syncRequest
+	closing *closeRequest
+	ping    bool
+	pongDue bool
+	pong    []byte
+}
+
+// take empties the outbox for the writer.
+func (o *outbox) take() work {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	w := work{frames: o.frames, sync: o.pending, closing: o.closing, ping: o.pingDue, pongDue: o.pongDue, pong: o.pong}
+	o.frames, o.bytes, o.pending, o.pingDue, o.pongDue, o.pong = nil, 0, nil, false, false, nil
+	return w
+}
+
+// idle reports whether nothing is left to do; the writer then ends and the
+// next kick starts a new one. A writer that ends without asking (after an
+// error or a close) leaves writing set: no writer starts again.
+func (o *outbox) idle() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.frames) > 0 || o.pending != nil || o.closing != nil || o.pingDue || o.pongDue {
+		return false
+	}
+	o.writing = false
+	return true
+}
+
+// goLive ends a replay that reached seq unless a newer sync is pending or
+// a newer change was broadcast (newest reads the hub's last seq; it is
+// read under the lock, so a broadcast after it finds the outbox live and
+// queues its frame). Changes broadcast but not yet pushed are at or below
+// seq and get dropped.
+func (o *outbox) goLive(seq int64, newest func() int64) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if newest() > seq || o.pending != nil {
+		return false
+	}
+	o.replaying = false
+	o.floor = seq
+	return true
+}
+
+// whileOpen runs fn unless a close was requested, with the outbox locked so
+// that no close can be requested meanwhile; it reports whether fn ran.
+func (o *outbox) whileOpen(fn func()) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closing != nil {
+		return false
+	}
+	fn()
+	return true
+}
+
+// stop marks the reader gone: no writer starts again and pings end.
+func (o *outbox) stop() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.stopped = true
+	if o.pinger != nil {
+		o.pinger.Stop()
+	}
+}
