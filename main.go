@@ -70,7 +70,7 @@ func run() error {
 		OnStartup:        desk.Startup,
 		OnShutdown:       desk.Shutdown,
 		Bind:             desk.Bindings(),
-		ErrorFormatter:   app.FormatError,
+		ErrorFormatter:   desk.FormatError,
 		SingleInstanceLock: &options.SingleInstanceLock{
 			UniqueId:               "lanfeed-" + hex.EncodeToString(lockID[:8]),
 			OnSecondInstanceLaunch: func(options.SecondInstanceData) { desk.SecondInstance() },

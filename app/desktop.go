@@ -119,11 +119,12 @@ func (d *Desktop) server() (*Server, error) {
 }
 
 // FormatError is the Wails error formatter: bound methods reject their
-// promise with {code, message, field?, post?}, never with internal details.
-func FormatError(err error) any {
+// promise with {code, message, field?, post?}, never with internal details,
+// which go to the desktop's log.
+func (d *Desktop) FormatError(err error) any {
 	e := feed.AsError(err)
 	if e.Code == feed.CodeInternal && !errors.Is(err, errNotStarted) {
-		slog.Error("desktop call failed", "err", err)
+		d.log.Error("desktop call failed", "err", err)
 	}
 	return e
 }

@@ -1,9 +1,12 @@
 package app_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"lanfeed/app"
@@ -50,15 +53,17 @@ func TestDesktop_BeforeStartup(t *testing.T) {
 	for name, call := range calls {
 		err := call()
 		wantCode(t, name+"() before Startup", err, feed.CodeInternal)
-		got, ok := app.FormatError(err).(*feed.Error)
+		got, ok := d.FormatError(err).(*feed.Error)
 		if !ok || got.Code != feed.CodeInternal || got.Message != "lanfeed is still starting; try again" {
-			t.Errorf("FormatError(%s() before Startup) = %#v; want internal \"lanfeed is still starting; try again\"", name, app.FormatError(err))
+			t.Errorf("FormatError(%s() before Startup) = %#v; want internal \"lanfeed is still starting; try again\"", name, d.FormatError(err))
 		}
 	}
 	d.Shutdown(t.Context()) // nothing to close: must not panic or block
 }
 
 func TestFormatError(t *testing.T) {
+	var logged bytes.Buffer
+	d := app.NewDesktop(app.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logged, nil))}, "127.0.0.1:0")
 	conflict := &feed.Error{Code: feed.CodeConflict, Message: "changed", Post: &feed.Post{ID: "p", Version: 3}}
 	tests := []struct {
 		name string
@@ -72,9 +77,9 @@ func TestFormatError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := app.FormatError(tt.err).(*feed.Error)
+			got, ok := d.FormatError(tt.err).(*feed.Error)
 			if !ok {
-				t.Fatalf("FormatError() = %T; want *feed.Error", app.FormatError(tt.err))
+				t.Fatalf("FormatError() = %T; want *feed.Error", d.FormatError(tt.err))
 			}
 			gj, _ := json.Marshal(got)
 			wj, _ := json.Marshal(tt.want)
@@ -82,6 +87,10 @@ func TestFormatError(t *testing.T) {
 				t.Errorf("FormatError() = %s; want %s", gj, wj)
 			}
 		})
+	}
+	// The hidden details reach the desktop's own log, not slog.Default.
+	if !strings.Contains(logged.String(), "disk I/O error at /home/me/secret.db") {
+		t.Errorf("desktop log = %q; want the internal error's details", logged.String())
 	}
 }
 
@@ -100,8 +109,8 @@ func TestDesktop_WindowWritesReachTheWindow(t *testing.T) {
 		t.Errorf("Posts.List() = %+v, %v; want [%+v]", page, err, p)
 	}
 	_, err = d.Posts.Update(p.ID, feed.PostPatch{Version: 5, Title: ptr("stale")})
-	if e, ok := app.FormatError(err).(*feed.Error); !ok || e.Code != feed.CodeConflict || e.Post == nil || *e.Post != p {
-		t.Errorf("FormatError(stale Posts.Update()) = %#v; want conflict carrying %+v", app.FormatError(err), p)
+	if e, ok := d.FormatError(err).(*feed.Error); !ok || e.Code != feed.CodeConflict || e.Post == nil || *e.Post != p {
+		t.Errorf("FormatError(stale Posts.Update()) = %#v; want conflict carrying %+v", d.FormatError(err), p)
 	}
 	if _, err := d.Posts.Delete(p.ID, 0); err != nil {
 		t.Fatalf("Posts.Delete() = %v; want nil error", err)

@@ -222,7 +222,7 @@ func wantCode(t *testing.T, call string, err error, code string) {
 	if err == nil {
 		t.Fatalf("%s = nil error; want code %s", call, code)
 	}
-	if got := feed.ErrorCode(err); got != code {
+	if got := feed.AsError(err).Code; got != code {
 		t.Fatalf("%s = %v (code %s); want code %s", call, err, got, code)
 	}
 }

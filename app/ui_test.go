@@ -160,8 +160,39 @@ func TestUISink_PublishNeverBlocks(t *testing.T) {
 		t.Fatalf("%d Publish calls still running after %v with a frozen window; want them to return at once", n-1, waitFor)
 	}
 
-	// The window gets the first event and a full queue; the rest is dropped.
+	// The window gets the first event and a full queue; the rest is dropped,
+	// and one resync, last, replaces them.
 	unblock()
 	closeUI(t, u)
-	wantNumbered(t, f.Calls(), 1+app.UIQueueLen)
+	calls := f.Calls()
+	wantNumbered(t, calls[:len(calls)-1], 1+app.UIQueueLen)
+	if last := calls[len(calls)-1]; last.name != app.EventResync || string(last.envelope) != `{"type":"resync"}` {
+		t.Errorf("last window event = (%q, %s); want (resync, {\"type\":\"resync\"})", last.name, last.envelope)
+	}
+}
+
+// TestUISink_DroppedPresenceIsRecovered: a peers event dropped while the
+// window was frozen is followed by a resync once the window catches up, and
+// a window that keeps up never gets one.
+func TestUISink_DroppedPresenceIsRecovered(t *testing.T) {
+	f, unblock := blockedEmitter(t)
+	u := app.NewUISink(f)
+	u.Publish(numbered(0))
+	waitEntered(t, f)
+	for i := 1; i <= app.UIQueueLen; i++ {
+		u.Publish(numbered(i))
+	}
+	u.Publish(app.Event{Name: "peers", Envelope: []byte(`{"type":"event","event":"peers"}`)}) // no room: dropped
+	unblock()
+	calls := f.waitCalls(t, 2+app.UIQueueLen) // the resync comes without Close
+	if last := calls[len(calls)-1]; last.name != app.EventResync {
+		t.Fatalf("window event after the drop = %q; want %q", last.name, app.EventResync)
+	}
+	u.Publish(numbered(app.UIQueueLen + 1))
+	calls = f.waitCalls(t, 3+app.UIQueueLen)
+	closeUI(t, u)
+	if got := f.Calls(); len(got) != 3+app.UIQueueLen || got[len(got)-1].name != "posts" {
+		t.Errorf("after catching up the window got %d events, the last %q; want %d, the last a post and no second resync",
+			len(got), got[len(got)-1].name, 3+app.UIQueueLen)
+	}
 }

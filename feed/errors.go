@@ -66,8 +66,3 @@ func AsError(err error) *Error {
 	}
 	return &Error{Code: CodeInternal, Message: "internal error; see the node's log"}
 }
-
-// ErrorCode returns the code of err: CodeInternal unless err wraps an *Error.
-func ErrorCode(err error) string {
-	return AsError(err).Code
-}

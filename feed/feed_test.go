@@ -442,8 +442,8 @@ func TestAsError(t *testing.T) {
 		if got := AsError(wrapped); got != conflict {
 			t.Fatalf("AsError(wrapped) = %v; want %v", got, conflict)
 		}
-		if got := ErrorCode(wrapped); got != CodeConflict {
-			t.Fatalf("ErrorCode(wrapped) = %q; want %q", got, CodeConflict)
+		if got := AsError(wrapped).Code; got != CodeConflict {
+			t.Fatalf("AsError(wrapped).Code = %q; want %q", got, CodeConflict)
 		}
 	})
 	t.Run("HidesOtherErrors", func(t *testing.T) {
@@ -461,8 +461,8 @@ func TestAsError(t *testing.T) {
 		if got.Message == "" || got.Field != "" || got.Post != nil {
 			t.Fatalf("AsError(plain) = %+v; want only a code and a generic message", got)
 		}
-		if code := ErrorCode(secret); code != CodeInternal {
-			t.Fatalf("ErrorCode(plain) = %q; want %q", code, CodeInternal)
+		if code := AsError(secret).Code; code != CodeInternal {
+			t.Fatalf("AsError(plain).Code = %q; want %q", code, CodeInternal)
 		}
 	})
 }

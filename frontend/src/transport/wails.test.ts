@@ -82,6 +82,19 @@ describe('wails transport', () => {
     stop();
     expect(f.handlers.get('posts')?.size).toBe(0);
     expect(f.handlers.get('peers')?.size).toBe(0);
+    expect(f.handlers.get('resync')?.size).toBe(0);
+  });
+
+  it('reopens on resync, so that events the app dropped (presence too) are reloaded', async () => {
+    const f = fakeWindow();
+    const t = createWailsTransport(f.w);
+    const r = recorder();
+    t.connect(r.l);
+    await flush();
+    r.log.length = 0;
+    f.emit('resync', { type: 'resync' });
+    await flush();
+    expect(r.log).toEqual(['status(live)', 'open(E1,7,true)']);
   });
 
   it('pages through Sync with the last event seq and reports reset and synced', async () => {

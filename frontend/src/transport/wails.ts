@@ -180,6 +180,13 @@ export function createWailsTransport(w: Window = window): Transport {
         const env = envelope(x);
         if (env?.event === 'peers') listener?.peers(env);
       });
+      // The app dropped events the window could not take in time (presence
+      // included): reopen as after a reconnect, which reloads the node's
+      // info and peers and syncs the feed from its seq.
+      const offResync = rt.EventsOn('resync', () => {
+        generation++;
+        void open();
+      });
       l.status({ state: 'connecting' });
       void open();
       return () => {
@@ -187,6 +194,7 @@ export function createWailsTransport(w: Window = window): Transport {
         listener = null;
         offPosts();
         offPeers();
+        offResync();
       };
     },
     sync: (since, epoch) => void sync(since, epoch),
