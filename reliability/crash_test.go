@@ -44,7 +44,7 @@ func TestCrash_KillNineLosesNoAcknowledgedPost(t *testing.T) {
 		n := startNode(t, dir, "127.0.0.1:0", unlimited...)
 		conn, folDone, err := fol.connect(d, n.wsURL(fol.query()))
 		if err != nil {
-			t.Fatalf("iteration %d: follower resume: %v\nstderr:\n%s", iter, err, n.stderr.String())
+			t.Fatalf("iteration %d: follower resume: %v\nstderr:\n%s", iter, err, n.Stderr.String())
 		}
 		// After a restart the follower must hold exactly the database it was
 		// killed with: nothing was written since.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"lanfeed/app"
+	"lanfeed/internal/testproc"
 )
 
 // diskSize is the tmpfs the database lives on: small enough to fill in a
@@ -42,7 +43,7 @@ func TestDisk_FullDiskFailsWritesCleanly(t *testing.T) {
 		}
 	})
 
-	var logBuf syncBuffer
+	var logBuf testproc.Buffer
 	srv, err := app.Open(context.Background(), app.Config{DataDir: filepath.Join(mnt, "data"), Name: "disk",
 		Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
 	if err != nil {
@@ -222,6 +223,6 @@ func TestDisk_FullDiskFailsWritesCleanly(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Logf("node log:\n%s", tail(logBuf.String(), 3000))
+		t.Logf("node log:\n%s", logBuf.Tail(3000))
 	}
 }

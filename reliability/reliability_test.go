@@ -13,7 +13,6 @@
 package reliability
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -23,14 +22,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"lanfeed/internal/testproc"
 
 	"github.com/gorilla/websocket"
 )
@@ -39,8 +36,6 @@ var soak = flag.Bool("soak", false, "run the long variants (make soak)")
 
 // Timing: every wait in these tests is bounded by one of these.
 const (
-	// buildWait bounds `go build`; a cold cache compiles SQLite.
-	buildWait = 5 * time.Minute
 	// startWait bounds a node's start until it prints its URL and token.
 	startWait = 20 * time.Second
 	// waitFor bounds one expected frame or response; generous because the
@@ -61,8 +56,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "reliability:", err)
 		os.Exit(1)
 	}
-	binPath = filepath.Join(dir, "lanfeedd")
-	if err := build(binPath); err != nil {
+	if binPath, err = testproc.Build(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "reliability: building lanfeedd:", err)
 		os.RemoveAll(dir)
 		os.Exit(1)
@@ -70,21 +64,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func build(out string) error {
-	gocmd, err := exec.LookPath("go")
-	if err != nil {
-		gocmd = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), buildWait)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, gocmd, "build", "-o", out, "lanfeed/cmd/lanfeedd")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%v\n%s", err, b)
-	}
-	return nil
 }
 
 // raiseFileLimit lifts the soft fd limit to the hard one: the storm holds
@@ -97,32 +76,11 @@ func raiseFileLimit() {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a child's output and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // node is a running `lanfeedd serve` child.
 type node struct {
-	cmd    *exec.Cmd
-	url    string // http://127.0.0.1:port/
-	token  string
-	stdout syncBuffer
-	stderr syncBuffer
-	exited chan struct{}
+	*testproc.Proc
+	url   string // http://127.0.0.1:port/
+	token string
 }
 
 // unlimited lifts lanfeedd's write rate limits: these tests write as fast as
@@ -134,85 +92,22 @@ var unlimited = []string{"--write-rate", "-1", "--http-write-rate", "-1"}
 // still running.
 func startNode(t testing.TB, dataDir, addr string, extra ...string) *node {
 	t.Helper()
-	n := &node{exited: make(chan struct{})}
-	args := append([]string{"serve", "--listen", addr, "--data-dir", dataDir, "--name", "reliability"}, extra...)
-	n.cmd = exec.Command(binPath, args...)
-	pr, pw := io.Pipe()
-	n.cmd.Stdout = io.MultiWriter(pw, &n.stdout)
-	n.cmd.Stderr = &n.stderr
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start lanfeedd: %v", err)
-	}
-	lines := make(chan string, 16)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	go func() {
-		n.cmd.Wait()
-		pw.Close()
-		close(n.exited)
-	}()
-	t.Cleanup(func() {
-		n.kill()
-		if t.Failed() {
-			t.Logf("lanfeedd stderr (tail):\n%s", tail(n.stderr.String(), 3000))
-		}
-	})
-	deadline := time.After(startWait)
-	for n.url == "" || n.token == "" {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				<-n.exited
-				t.Fatalf("lanfeedd serve exited before printing its URL and token\nstderr:\n%s", n.stderr.String())
-			}
-			if u, ok := strings.CutPrefix(line, "listening on "); ok {
-				n.url = u
-			}
-			if tok, ok := strings.CutPrefix(line, "pairing token: "); ok {
-				n.token = tok
-			}
-		case <-deadline:
-			t.Fatalf("lanfeedd serve printed no URL and token within %v\nstdout:\n%s\nstderr:\n%s", startWait, n.stdout.String(), n.stderr.String())
-		}
-	}
-	return n
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
-	}
-	return s
+	args := append([]string{"--listen", addr, "--data-dir", dataDir, "--name", "reliability"}, extra...)
+	sn := testproc.Serve(t, binPath, startWait, args...)
+	return &node{Proc: sn.Proc, url: sn.URL, token: sn.Token}
 }
 
 // kill sends SIGKILL and waits for the exit.
-func (n *node) kill() {
-	select {
-	case <-n.exited:
-		return
-	default:
-	}
-	n.cmd.Process.Signal(syscall.SIGKILL)
-	<-n.exited
-}
+func (n *node) kill() { n.Kill() }
 
 // stop sends SIGTERM and waits up to stopWait for a clean exit.
 func (n *node) stop(t testing.TB) {
 	t.Helper()
-	n.cmd.Process.Signal(syscall.SIGTERM)
+	n.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-n.exited:
-		if c := n.cmd.ProcessState.ExitCode(); c != 0 {
-			t.Errorf("lanfeedd exit code after SIGTERM = %d; want 0\nstderr:\n%s", c, tail(n.stderr.String(), 3000))
+	case <-n.Exited:
+		if c := n.Cmd.ProcessState.ExitCode(); c != 0 {
+			t.Errorf("lanfeedd exit code after SIGTERM = %d; want 0\nstderr:\n%s", c, n.Stderr.Tail(3000))
 		}
 	case <-time.After(stopWait):
 		n.kill()

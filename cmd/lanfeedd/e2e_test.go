@@ -6,19 +6,13 @@
 package main_test
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -26,13 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"lanfeed/internal/testproc"
+
 	"github.com/gorilla/websocket"
 )
 
 // Timing: every wait in these tests is bounded by one of these.
 const (
-	// buildWait bounds `go build`; a cold cache compiles SQLite.
-	buildWait = 5 * time.Minute
 	// startWait bounds a node's start until it prints its URL and token.
 	startWait = 20 * time.Second
 	// waitFor bounds one expected frame or response; generous because the
@@ -61,20 +55,8 @@ func TestMain(m *testing.M) {
 func lanfeedd(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		gocmd, err := exec.LookPath("go")
-		if err != nil {
-			gocmd = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "lanfeedd-e2e-"); buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(buildDir, "lanfeedd")
-		ctx, cancel := context.WithTimeout(context.Background(), buildWait)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, gocmd, "build", "-o", binPath, ".")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		if buildDir, buildErr = os.MkdirTemp("", "lanfeedd-e2e-"); buildErr == nil {
+			binPath, buildErr = testproc.Build(buildDir)
 		}
 	})
 	if buildErr != nil {
@@ -83,92 +65,15 @@ func lanfeedd(t *testing.T) string {
 	return binPath
 }
 
-// syncBuffer is a bytes.Buffer safe for a child's output and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// proc is a running lanfeedd child process.
-type proc struct {
-	cmd    *exec.Cmd
-	lines  chan string // stdout, line by line; closed at EOF
-	stdout syncBuffer
-	stderr syncBuffer
-	exited chan struct{}
-	err    error // from Wait; valid after exited
-}
-
 // start runs lanfeedd with args until it exits or the test ends.
-func start(t *testing.T, args ...string) *proc {
+func start(t *testing.T, args ...string) *testproc.Proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(lanfeedd(t), args...), lines: make(chan string, 256), exited: make(chan struct{})}
-	pr, pw := io.Pipe()
-	p.cmd.Stdout = io.MultiWriter(pw, &p.stdout)
-	p.cmd.Stderr = &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start lanfeedd %v: %v", args, err)
-	}
-	go func() {
-		defer close(p.lines)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			select {
-			case p.lines <- sc.Text():
-			default: // nobody listens any more; the buffers keep it
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	go func() {
-		p.err = p.cmd.Wait()
-		pw.Close()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("lanfeedd %v stdout:\n%s\nstderr:\n%s", args, p.stdout.String(), p.stderr.String())
-		}
-	})
-	return p
-}
-
-// wait waits for the process to exit and returns its exit code.
-func (p *proc) wait(t *testing.T, within time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(within):
-		t.Fatalf("lanfeedd still running %v later; want it exited", within)
-	}
-	var exitErr *exec.ExitError
-	if p.err != nil && !errors.As(p.err, &exitErr) {
-		t.Fatalf("Wait() = %v; want an exit status", p.err)
-	}
-	return p.cmd.ProcessState.ExitCode()
+	return testproc.Start(t, lanfeedd(t), args...)
 }
 
 // node is a running `lanfeedd serve`.
 type node struct {
-	*proc
+	*testproc.Proc
 	url   string // http://127.0.0.1:port/
 	token string
 }
@@ -183,25 +88,8 @@ func serve(t *testing.T, dataDir string) *node {
 // serveOn is serve on a given address, with extra flags.
 func serveOn(t *testing.T, dataDir, addr string, flags ...string) *node {
 	t.Helper()
-	p := start(t, append([]string{"serve", "--listen", addr, "--data-dir", dataDir, "--name", "e2e"}, flags...)...)
-	n := &node{proc: p}
-	deadline := time.After(startWait)
-	for n.url == "" || n.token == "" {
-		select {
-		case line, ok := <-p.lines:
-			if !ok {
-				t.Fatalf("lanfeedd serve exited before printing its URL and token: %v\nstderr:\n%s", p.wait(t, waitFor), p.stderr.String())
-			}
-			if u, ok := strings.CutPrefix(line, "listening on "); ok {
-				n.url = u
-			}
-			if tok, ok := strings.CutPrefix(line, "pairing token: "); ok {
-				n.token = tok
-			}
-		case <-deadline:
-			t.Fatalf("lanfeedd serve printed no URL and token within %v; stdout:\n%s", startWait, p.stdout.String())
-		}
-	}
+	sn := testproc.Serve(t, lanfeedd(t), startWait, append([]string{"--listen", addr, "--data-dir", dataDir, "--name", "e2e"}, flags...)...)
+	n := &node{Proc: sn.Proc, url: sn.URL, token: sn.Token}
 	if !strings.HasPrefix(n.url, "http://127.0.0.1:") || !strings.HasSuffix(n.url, "/") {
 		t.Fatalf("listening on %q; want http://127.0.0.1:PORT/", n.url)
 	}
@@ -211,11 +99,11 @@ func serveOn(t *testing.T, dataDir, addr string, flags ...string) *node {
 // stop sends SIGTERM and checks that lanfeedd exits cleanly in time.
 func (n *node) stop(t *testing.T) {
 	t.Helper()
-	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := n.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
 	}
-	if code := n.wait(t, stopWait); code != 0 {
-		t.Fatalf("lanfeedd exit code after SIGTERM = %d; want 0\nstderr:\n%s", code, n.stderr.String())
+	if code := n.Wait(t, stopWait); code != 0 {
+		t.Fatalf("lanfeedd exit code after SIGTERM = %d; want 0\nstderr:\n%s", code, n.Stderr.String())
 	}
 }
 
@@ -550,12 +438,12 @@ func TestServe_DrivenByLANPeers(t *testing.T) {
 		wantSeqs = append(wantSeqs, int64(5+i))
 	}
 	tl := start(t, "tail", n.url, "--since", "0", "--max", fmt.Sprint(len(wantSeqs)))
-	if code := tl.wait(t, waitFor); code != 0 {
-		t.Fatalf("lanfeedd tail exit code = %d; want 0\nstderr:\n%s", code, tl.stderr.String())
+	if code := tl.Wait(t, waitFor); code != 0 {
+		t.Fatalf("lanfeedd tail exit code = %d; want 0\nstderr:\n%s", code, tl.Stderr.String())
 	}
 	var gotSeqs []int64
 	joins := 0
-	for _, line := range strings.Split(strings.TrimSuffix(tl.stdout.String(), "\n"), "\n") {
+	for _, line := range strings.Split(strings.TrimSuffix(tl.Stdout.String(), "\n"), "\n") {
 		f := frame{raw: []byte(line)}
 		if err := json.Unmarshal([]byte(line), &f); err != nil || f.Type != "event" {
 			t.Fatalf("tail printed %q; want one JSON event per line", line)
@@ -582,7 +470,7 @@ func TestServe_DrivenByLANPeers(t *testing.T) {
 			t.Errorf("peer %s ended with %v; want close 1001", pe.name, err)
 		}
 	}
-	if strings.Contains(n.stderr.String(), n.token) {
+	if strings.Contains(n.Stderr.String(), n.token) {
 		t.Errorf("lanfeedd logged its pairing token; want it printed once on stdout only")
 	}
 
@@ -624,13 +512,13 @@ func TestServe_DrivenByLANPeers(t *testing.T) {
 }
 
 // tailSeqs waits until tail has printed n posts events and returns their seqs.
-func tailSeqs(t *testing.T, tl *proc, n int) []int64 {
+func tailSeqs(t *testing.T, tl *testproc.Proc, n int) []int64 {
 	t.Helper()
 	timeout := time.After(2 * waitFor)
 	var seqs []int64
 	for len(seqs) < n {
 		select {
-		case line, ok := <-tl.lines:
+		case line, ok := <-tl.Lines:
 			if !ok {
 				t.Fatalf("tail exited after posts %v; want %d posts events", seqs, n)
 			}
@@ -681,14 +569,14 @@ func TestTail_ResumesAfterNodeRestart(t *testing.T) {
 	if got := tailSeqs(t, tl, 3); !slices.Equal(got, []int64{2, 3, 4}) {
 		t.Fatalf("tail printed posts %v after the restart; want [2 3 4]", got)
 	}
-	if err := tl.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := tl.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM tail: %v", err)
 	}
-	if code := tl.wait(t, stopWait); code != 0 {
+	if code := tl.Wait(t, stopWait); code != 0 {
 		t.Errorf("tail exit code after SIGTERM = %d; want 0", code)
 	}
-	if !strings.Contains(tl.stderr.String(), "reconnecting in") {
-		t.Errorf("tail stderr = %q; want it to say it is reconnecting", tl.stderr.String())
+	if !strings.Contains(tl.Stderr.String(), "reconnecting in") {
+		t.Errorf("tail stderr = %q; want it to say it is reconnecting", tl.Stderr.String())
 	}
 	n.stop(t)
 }
@@ -701,15 +589,15 @@ func TestServe_PortTaken(t *testing.T) {
 	defer ln.Close()
 	addr := ln.Addr().String()
 	p := start(t, "serve", "--listen", addr, "--data-dir", t.TempDir())
-	if code := p.wait(t, startWait); code == 0 {
+	if code := p.Wait(t, startWait); code == 0 {
 		t.Fatalf("lanfeedd serve on a taken port exit code = 0; want non-zero")
 	}
-	stderr := p.stderr.String()
+	stderr := p.Stderr.String()
 	if !strings.Contains(stderr, "cannot listen on "+addr) || !strings.Contains(stderr, "--listen") {
 		t.Errorf("stderr = %q; want it to say it cannot listen on %s and suggest --listen", stderr, addr)
 	}
-	if strings.Contains(p.stdout.String(), "pairing token") {
-		t.Errorf("stdout = %q; want no token from a node that did not start", p.stdout.String())
+	if strings.Contains(p.Stdout.String(), "pairing token") {
+		t.Errorf("stdout = %q; want no token from a node that did not start", p.Stdout.String())
 	}
 }
 
@@ -730,15 +618,15 @@ func TestCommandLine_Usage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := start(t, tt.args...)
-			if code := p.wait(t, waitFor); code != tt.wantCode {
+			if code := p.Wait(t, waitFor); code != tt.wantCode {
 				t.Errorf("lanfeedd %v exit code = %d; want %d", tt.args, code, tt.wantCode)
 			}
-			if !strings.Contains(p.stdout.String(), tt.wantStdout) {
-				t.Errorf("lanfeedd %v stdout = %q; want it to contain %q", tt.args, p.stdout.String(), tt.wantStdout)
+			if !strings.Contains(p.Stdout.String(), tt.wantStdout) {
+				t.Errorf("lanfeedd %v stdout = %q; want it to contain %q", tt.args, p.Stdout.String(), tt.wantStdout)
 			}
 			for _, w := range tt.wantStderr {
-				if !strings.Contains(p.stderr.String(), w) {
-					t.Errorf("lanfeedd %v stderr = %q; want it to contain %q", tt.args, p.stderr.String(), w)
+				if !strings.Contains(p.Stderr.String(), w) {
+					t.Errorf("lanfeedd %v stderr = %q; want it to contain %q", tt.args, p.Stderr.String(), w)
 				}
 			}
 		})

@@ -73,10 +73,10 @@ func TestServe_GuardFlags(t *testing.T) {
 	}
 	first.Close()
 	n.stop(t)
-	if logs := n.stderr.String(); strings.Contains(logs, n.token) {
+	if logs := n.Stderr.String(); strings.Contains(logs, n.token) {
 		t.Errorf("the token %s appears in lanfeedd's log:\n%s", n.token, logs)
 	}
-	if out := n.stdout.String(); strings.Count(out, n.token) != 2 {
+	if out := n.Stdout.String(); strings.Count(out, n.token) != 2 {
 		t.Errorf("stdout shows the token %d times; want exactly twice (token line and write link):\n%s",
 			strings.Count(out, n.token), out)
 	}
