@@ -25,7 +25,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -73,13 +72,11 @@ func TestMain(m *testing.M) {
 }
 
 func build(out string) error {
-	gocmd, err := exec.LookPath("go")
-	if err != nil {
-		gocmd = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildWait)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, gocmd, "build", "-o", out, "lanfeed/cmd/lanfeedd")
+	// go test puts its own GOROOT/bin first on PATH, so "go" is the
+	// toolchain running this test.
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "lanfeed/cmd/lanfeedd")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%v\n%s", err, b)

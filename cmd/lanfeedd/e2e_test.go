@@ -18,7 +18,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -61,17 +60,15 @@ func TestMain(m *testing.M) {
 func lanfeedd(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		gocmd, err := exec.LookPath("go")
-		if err != nil {
-			gocmd = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
 		if buildDir, buildErr = os.MkdirTemp("", "lanfeedd-e2e-"); buildErr != nil {
 			return
 		}
 		binPath = filepath.Join(buildDir, "lanfeedd")
 		ctx, cancel := context.WithTimeout(context.Background(), buildWait)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, gocmd, "build", "-o", binPath, ".")
+		// go test puts its own GOROOT/bin first on PATH, so "go" is the
+		// toolchain running this test.
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", binPath, ".")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
