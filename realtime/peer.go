@@ -12,6 +12,7 @@ import (
 	"lanfeed/feed"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 )
 
 // CloseTryAgainLater (1013) is sent to a peer whose queue overflowed.
@@ -57,8 +58,9 @@ type peer struct {
 	done     chan struct{} // closed when the reader ends
 	pinger   *time.Timer   // asks the writer for a ping every PingPeriod
 
-	// The reader's own: the emit token bucket and the emits refused in a row.
-	writes  bucket
+	// The reader's own: the emit token bucket (nil until the first emit or
+	// sync message: most peers only listen) and the emits refused in a row.
+	writes  *rate.Limiter
 	refused int
 
 	mu        sync.Mutex
@@ -542,7 +544,10 @@ func (p *peer) throttle() error {
 	if cfg.WriteRate < 0 {
 		return nil
 	}
-	ok, wait := p.writes.take(time.Now(), cfg.WriteRate, cfg.WriteBurst)
+	if p.writes == nil {
+		p.writes = rate.NewLimiter(rate.Limit(cfg.WriteRate), cfg.WriteBurst) // full
+	}
+	ok, wait := takeToken(p.writes, time.Now())
 	if ok {
 		p.refused = 0
 		return nil
