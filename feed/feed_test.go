@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -327,45 +328,22 @@ func TestNewID_Format(t *testing.T) {
 	}
 }
 
-func TestNewUUIDv7_Timestamp(t *testing.T) {
-	at := time.Date(2026, 11, 22, 9, 30, 0, 250e6, time.UTC)
-	id := format(newUUIDv7(at))
-	if !uuidV7.MatchString(id) {
-		t.Fatalf("newUUIDv7() = %q; want a UUIDv7", id)
-	}
+func TestNewID_Timestamp(t *testing.T) {
+	before := time.Now().UnixMilli()
+	id := NewID()
+	after := time.Now().UnixMilli()
 	raw, err := hex.DecodeString(id[0:8] + id[9:13])
 	if err != nil {
-		t.Fatalf("newUUIDv7() = %q: timestamp is not hex: %v", id, err)
+		t.Fatalf("NewID() = %q: timestamp is not hex: %v", id, err)
 	}
 	var ms int64
 	for _, b := range raw {
 		ms = ms<<8 | int64(b)
 	}
-	if ms != at.UnixMilli() {
-		t.Fatalf("newUUIDv7(%v) timestamp = %d ms; want %d", at, ms, at.UnixMilli())
-	}
-}
-
-func TestNewUUIDv7_SortsByTime(t *testing.T) {
-	base := time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
-	times := []time.Time{
-		time.UnixMilli(0),
-		base,
-		base.Add(time.Millisecond),
-		base.Add(2 * time.Millisecond),
-		base.Add(time.Second),
-		base.Add(24 * time.Hour),
-		time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC),
-	}
-	// The random bits differ on every call; repeat so a lucky draw cannot hide a bug.
-	for range 200 {
-		for i := 1; i < len(times); i++ {
-			earlier, later := format(newUUIDv7(times[i-1])), format(newUUIDv7(times[i]))
-			if !(earlier < later) {
-				t.Fatalf("newUUIDv7(%v) = %s, newUUIDv7(%v) = %s; want the later one to sort after",
-					times[i-1], earlier, times[i], later)
-			}
-		}
+	// One millisecond of slack: an id made right after a burst (such as the
+	// step-back test's) may sit a fraction of a millisecond past the clock.
+	if ms < before || ms > after+1 {
+		t.Fatalf("NewID() = %s: timestamp %d ms; want the clock's, between %d and %d", id, ms, before, after)
 	}
 }
 
@@ -468,36 +446,42 @@ func TestAsError(t *testing.T) {
 }
 
 func TestNewID_StrictlyIncreasingWithinAMillisecond(t *testing.T) {
-	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	var s idSeq
-	prev := s.next(at)
-	for i := range 1000 {
-		now := at
-		if i%100 == 99 {
-			now = at.Add(-time.Second) // the clock steps back
-		}
-		id := s.next(now)
-		if !uuidV7.MatchString(id) {
-			t.Fatalf("next() = %q; want a UUIDv7", id)
-		}
+	prev, sameMilli := NewID(), 0
+	for range 10000 {
+		id := NewID()
 		if id <= prev {
-			t.Fatalf("next() = %q after %q; want every id to sort after the previous one", id, prev)
+			t.Fatalf("NewID() = %q after %q; want every id to sort after the previous one", id, prev)
+		}
+		if id[:13] == prev[:13] { // the 48-bit timestamp
+			sameMilli++
 		}
 		prev = id
 	}
+	if sameMilli == 0 {
+		t.Fatal("no two of 10,000 ids share a millisecond; want a test of ids made within one")
+	}
 }
 
-func TestIncrement_CarriesPastVersionAndVariant(t *testing.T) {
-	u := newUUIDv7(time.UnixMilli(0x0102030405))
-	u[6], u[7] = 0x7f, 0xff // rand_a all ones
-	u[8] = 0xbf             // variant 10, rand_b's top bits all ones
-	for i := 9; i < 16; i++ {
-		u[i] = 0xff
-	}
-	before := format(u)
-	increment(&u)
-	got := format(u)
-	if want := "00010203-0406-7000-8000-000000000000"; got != want {
-		t.Fatalf("increment(%s) = %s; want %s (a carry into the milliseconds)", before, got, want)
-	}
+// TestNewID_StrictlyIncreasingWhenTheClockStepsBack: inside a synctest
+// bubble time.Now starts at 2000-01-01 UTC, decades behind the clock that
+// made prev, and stands still until the goroutine sleeps. google/uuid reads
+// time.Now, so every id below is made with a clock that stepped back, a
+// hundred at a time in the same millisecond.
+func TestNewID_StrictlyIncreasingWhenTheClockStepsBack(t *testing.T) {
+	prev := NewID()
+	synctest.Test(t, func(t *testing.T) {
+		for i := range 1000 {
+			if i%100 == 99 {
+				time.Sleep(time.Millisecond)
+			}
+			id := NewID()
+			if !uuidV7.MatchString(id) {
+				t.Fatalf("NewID() = %q; want a UUIDv7", id)
+			}
+			if id <= prev {
+				t.Fatalf("NewID() = %q after %q; want every id to sort after the previous one", id, prev)
+			}
+			prev = id
+		}
+	})
 }

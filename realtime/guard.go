@@ -11,48 +11,26 @@ import (
 	"time"
 
 	"lanfeed/feed"
+
+	"golang.org/x/time/rate"
 )
 
-// bucket is a token bucket: it holds up to burst tokens and gains rate
-// tokens a second; each write takes one. The zero bucket is full.
-type bucket struct {
-	tokens float64
-	last   time.Time // zero: never used, so full
-}
-
-// take takes a token if there is one; otherwise it reports how long until
-// there will be.
-func (b *bucket) take(now time.Time, rate float64, burst int) (ok bool, wait time.Duration) {
-	b.refill(now, rate, burst)
-	if b.tokens >= 1 {
-		b.tokens--
+// takeToken takes one token from l at now if there is one; otherwise it
+// reports how long until there will be.
+func takeToken(l *rate.Limiter, now time.Time) (ok bool, wait time.Duration) {
+	if l.AllowN(now, 1) {
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) / rate * float64(time.Second))
+	return false, time.Duration((1 - l.TokensAt(now)) / float64(l.Limit()) * float64(time.Second))
 }
 
-func (b *bucket) refill(now time.Time, rate float64, burst int) {
-	if b.last.IsZero() {
-		b.tokens = float64(burst)
-	} else if d := now.Sub(b.last); d > 0 {
-		b.tokens = math.Min(float64(burst), b.tokens+d.Seconds()*rate)
-	}
-	b.last = now
-}
-
-// full reports whether the bucket would be full at now: it then carries no
-// state worth keeping.
-func (b *bucket) full(now time.Time, rate float64, burst int) bool {
-	return b.tokens+now.Sub(b.last).Seconds()*rate >= float64(burst)
-}
-
-// addrLimiter keeps one bucket per source address for HTTP writes.
+// addrLimiter keeps one token bucket per source address for HTTP writes.
 type addrLimiter struct {
-	rate  float64
+	rate  float64 // tokens a second, > 0
 	burst int
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[string]*rate.Limiter
 }
 
 // sweepAt is the number of tracked addresses above which full buckets are
@@ -63,21 +41,21 @@ func (l *addrLimiter) take(addr string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.buckets == nil {
-		l.buckets = map[string]*bucket{}
+		l.buckets = map[string]*rate.Limiter{}
 	}
 	b := l.buckets[addr]
 	if b == nil {
 		if len(l.buckets) >= sweepAt {
 			for a, old := range l.buckets {
-				if old.full(now, l.rate, l.burst) {
+				if old.TokensAt(now) >= float64(l.burst) { // a new bucket is the same
 					delete(l.buckets, a)
 				}
 			}
 		}
-		b = &bucket{}
+		b = rate.NewLimiter(rate.Limit(l.rate), l.burst)
 		l.buckets[addr] = b
 	}
-	return b.take(now, l.rate, l.burst)
+	return takeToken(b, now)
 }
 
 // connLimiter counts websocket peers in total and per source address,

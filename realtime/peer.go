@@ -11,6 +11,7 @@ import (
 	"lanfeed/feed"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 )
 
 // peer is one websocket connection, with two goroutines at most:
@@ -50,8 +51,9 @@ type peer struct {
 	revoked  atomic.Bool
 	done     chan struct{} // closed when the reader ends
 
-	// The reader's own: the emit token bucket and the emits refused in a row.
-	writes  bucket
+	// The reader's own: the emit token bucket (nil until the first emit or
+	// sync message: most peers only listen) and the emits refused in a row.
+	writes  *rate.Limiter
 	refused int
 }
 
@@ -379,7 +381,10 @@ func (p *peer) throttle() error {
 	if cfg.WriteRate < 0 {
 		return nil
 	}
-	ok, wait := p.writes.take(time.Now(), cfg.WriteRate, cfg.WriteBurst)
+	if p.writes == nil {
+		p.writes = rate.NewLimiter(rate.Limit(cfg.WriteRate), cfg.WriteBurst) // full
+	}
+	ok, wait := takeToken(p.writes, time.Now())
 	if ok {
 		p.refused = 0
 		return nil

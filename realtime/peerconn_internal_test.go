@@ -128,7 +128,7 @@ func TestPeerConn_ShortDeadlinesAreNotKeptStale(t *testing.T) {
 	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
 		t.Fatalf("uncork = %v; want a timeout", err)
 	}
-	if early := want.Sub(time.Now()); early > 20*time.Millisecond {
+	if early := time.Until(want); early > 20*time.Millisecond {
 		t.Errorf("flush timed out %v before its deadline: the earlier deadline was kept", early)
 	}
 }

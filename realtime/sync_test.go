@@ -136,14 +136,14 @@ func mixedWriter(n *node, name string, ops int, older []feed.Post) error {
 		switch {
 		case k%7 == 3 && len(older) > 0:
 			title := fmt.Sprintf("%s edits %s", name, older[0].Title)
-			p, err = svc.Update(ctx, older[0].ID, feed.PostPatch{Version: older[0].Version, Title: &title}, feed.Caller{})
+			_, err = svc.Update(ctx, older[0].ID, feed.PostPatch{Version: older[0].Version, Title: &title}, feed.Caller{})
 			older = older[1:]
 		case k%5 == 4 && len(mine) > 1:
 			title := fmt.Sprintf("%s-%d edited", name, k)
 			p, err = svc.Update(ctx, mine[0].ID, feed.PostPatch{Version: mine[0].Version, Title: &title}, feed.Caller{})
 			mine[0] = p
 		case k%6 == 5 && len(mine) > 2:
-			p, err = svc.Delete(ctx, mine[1].ID, 0, feed.Caller{})
+			_, err = svc.Delete(ctx, mine[1].ID, 0, feed.Caller{})
 			mine = slices.Delete(mine, 1, 2)
 		default:
 			p, err = svc.Create(ctx, feed.NewPost{Title: fmt.Sprintf("%s-%d", name, k)}, feed.Caller{})

@@ -30,17 +30,15 @@ const BuildWait = 5 * time.Minute
 
 // Build compiles lanfeedd into dir and returns the binary's path.
 func Build(dir string) (string, error) {
-	gocmd, err := exec.LookPath("go")
-	if err != nil {
-		gocmd = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
 	bin := filepath.Join(dir, "lanfeedd")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), BuildWait)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, gocmd, "build", "-o", bin, "lanfeed/cmd/lanfeedd")
+	// go test puts its own GOROOT/bin first on PATH, so "go" is the
+	// toolchain running the test.
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "lanfeed/cmd/lanfeedd")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build lanfeedd: %v\n%s", err, out)

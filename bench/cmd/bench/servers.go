@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,7 +165,7 @@ func (d *driver) runCmd(ctx context.Context, logName string, argv ...string) ([]
 	cmd.Stderr = logf
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.Output()
-	io.WriteString(logf, string(out))
+	logf.Write(out)
 	if err != nil {
 		return out, fmt.Errorf("%s: %w (see %s)", filepath.Base(argv[0]), err, logf.Name())
 	}
