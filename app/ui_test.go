@@ -189,7 +189,7 @@ func TestUISink_DroppedPresenceIsRecovered(t *testing.T) {
 		t.Fatalf("window event after the drop = %q; want %q", last.name, app.EventResync)
 	}
 	u.Publish(numbered(app.UIQueueLen + 1))
-	calls = f.waitCalls(t, 3+app.UIQueueLen)
+	f.waitCalls(t, 3+app.UIQueueLen)
 	closeUI(t, u)
 	if got := f.Calls(); len(got) != 3+app.UIQueueLen || got[len(got)-1].name != "posts" {
 		t.Errorf("after catching up the window got %d events, the last %q; want %d, the last a post and no second resync",

@@ -110,8 +110,7 @@ func (o *outbox) queuePong(data []byte) {
 func (o *outbox) pingEvery(period time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var tick func()
-	tick = func() {
+	tick := func() {
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		if o.stopped {
