@@ -13,7 +13,6 @@ import type {
   Peer,
   Post,
   PostPatch,
-  PostsEnvelope,
   Transport,
   Unsubscribe,
 } from './types';
@@ -22,7 +21,7 @@ import type {
 export interface SyncPage {
   epoch: string;
   reset: boolean; // the epoch differed: events replay from 0
-  events: PostsEnvelope[];
+  events: unknown[]; // posts envelopes, but []json.RawMessage in Go: each is checked
   seq: number;
   more: boolean; // call again with the last event's seq
 }
@@ -40,7 +39,7 @@ export interface WailsPosts {
 /** WailsNode is the bound app.Node service. */
 export interface WailsNode {
   Info(): Promise<Info>;
-  Peers(): Promise<Peer[] | null>;
+  Peers(): Promise<Peer[]>;
   Token(): Promise<string>;
   RotateToken(): Promise<string>;
   SetName(name: string): Promise<NodeIdentity>;
