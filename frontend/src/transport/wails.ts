@@ -1,6 +1,7 @@
 // The desktop transport: Wails v2 bindings (window.go.app.*) and runtime
 // events (window.runtime.EventsOn). The globals are typed here and used
-// nowhere else; the generated wailsjs/ files are not needed.
+// nowhere else; the generated wailsjs/ files are not needed. The types are
+// held to the Go services by wails.contract.check.ts.
 import { toApiError } from './errors';
 import type {
   Envelope,
