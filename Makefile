@@ -68,8 +68,9 @@ lanfeedd: build-web
 
 # The desktop app for this OS. The Makefile builds the frontend (-s: wails
 # does not run npm again); bindings are not generated (-skipbindings): the
-# frontend reaches the window.go globals through its transport module; -m:
-# no `go mod tidy` at build time.
+# frontend reaches the window.go globals through its transport module, whose
+# types test-go and test-web hold to the Go services (TestBindingsContract);
+# -m: no `go mod tidy` at build time.
 build: deps-apt deps-wails build-web
 	$(WAILS) build -tags $(TAGS) -skipbindings -m -s
 

@@ -1,6 +1,7 @@
 // The desktop transport: Wails v2 bindings (window.go.app.*) and runtime
 // events (window.runtime.EventsOn). The globals are typed here and used
-// nowhere else; the generated wailsjs/ files are not needed.
+// nowhere else; the generated wailsjs/ files are not needed. The types are
+// held to the Go services by wails.contract.check.ts.
 import { toApiError } from './errors';
 import type {
   Envelope,
@@ -13,7 +14,6 @@ import type {
   Peer,
   Post,
   PostPatch,
-  PostsEnvelope,
   Transport,
   Unsubscribe,
 } from './types';
@@ -22,7 +22,7 @@ import type {
 export interface SyncPage {
   epoch: string;
   reset: boolean; // the epoch differed: events replay from 0
-  events: PostsEnvelope[];
+  events: unknown[]; // posts envelopes, but []json.RawMessage in Go: each is checked
   seq: number;
   more: boolean; // call again with the last event's seq
 }
@@ -40,7 +40,7 @@ export interface WailsPosts {
 /** WailsNode is the bound app.Node service. */
 export interface WailsNode {
   Info(): Promise<Info>;
-  Peers(): Promise<Peer[] | null>;
+  Peers(): Promise<Peer[]>;
   Token(): Promise<string>;
   RotateToken(): Promise<string>;
   SetName(name: string): Promise<NodeIdentity>;
