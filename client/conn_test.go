@@ -261,28 +261,30 @@ func TestConn_ReadOnlyWithoutToken(t *testing.T) {
 func TestConn_Presence(t *testing.T) {
 	noLeaks(t)
 	n := startNode(t)
+	// Each join is awaited before the next dial: the node publishes the
+	// joins of peers connecting at once in no set order.
 	all := dial(t, n, client.Config{Name: "all"})
+	wantPeers(t, next(t, all), "join", "all", 1)
 	quiet := dial(t, n, client.Config{Name: "quiet", NoPresence: true})
-	if j := want[*client.PeersEvent](t, next(t, all)); j.Action != "join" || j.Peer.Name != "all" || j.Count != 1 {
-		t.Fatalf("all's first event: %s; want its own join, count 1", j.Raw())
-	}
-	if j := want[*client.PeersEvent](t, next(t, all)); j.Action != "join" || j.Peer.Name != "quiet" || j.Count != 2 {
-		t.Fatalf("all's second event: %s; want quiet's join, count 2", j.Raw())
-	}
+	wantPeers(t, next(t, all), "join", "quiet", 2)
 	carol := dial(t, n, client.Config{Name: "carol", NoPresence: true})
-	if j := want[*client.PeersEvent](t, next(t, all)); j.Action != "join" || j.Peer.Name != "carol" || j.Count != 3 {
-		t.Fatalf("all's third event: %s; want carol's join, count 3", j.Raw())
-	}
+	wantPeers(t, next(t, all), "join", "carol", 3)
 	carol.Close() // says goodbye: the node sees the leave at once
-	if l := want[*client.PeersEvent](t, next(t, all)); l.Action != "leave" || l.Peer.Name != "carol" || l.Count != 2 {
-		t.Fatalf("all's fourth event: %s; want carol's leave, count 2", l.Raw())
-	}
+	wantPeers(t, next(t, all), "leave", "carol", 2)
 	p := create(t, writer(t, n), "post")
-	wantPost(t, next(t, quiet), "create", p) // no peers events before it
-	if j := want[*client.PeersEvent](t, next(t, all)); j.Action != "join" || j.Peer.Name != "writer" {
-		t.Fatalf("all's fifth event: %s; want writer's join (opting out hides others from it, not it from others)", j.Raw())
-	}
+	wantPost(t, next(t, quiet), "create", p)        // no peers events before it
+	wantPeers(t, next(t, all), "join", "writer", 3) // opting out hides the others from it, not it from them
 	wantPost(t, next(t, all), "create", p)
+}
+
+// wantPeers fails unless ev is the PeersEvent of peer name with action and
+// count.
+func wantPeers(t *testing.T, ev client.Event, action, name string, count int) {
+	t.Helper()
+	pe := want[*client.PeersEvent](t, ev)
+	if pe.Action != action || pe.Peer.Name != name || pe.Peer.ID == "" || pe.Count != count {
+		t.Fatalf("event %s; want %s of %s, count %d", pe.Raw(), action, name, count)
+	}
 }
 
 // A connection resumed from a position gets what changed after it, then
@@ -389,9 +391,9 @@ func TestConn_CloseIsIdempotent(t *testing.T) {
 	noLeaks(t)
 	n := startNode(t)
 	watcher := dial(t, n, client.Config{Name: "watcher"})
-	want[*client.PeersEvent](t, next(t, watcher)) // its own join
+	wantPeers(t, next(t, watcher), "join", "watcher", 1)
 	c := dial(t, n, client.Config{Name: "leaving", Token: n.token})
-	want[*client.PeersEvent](t, next(t, watcher))
+	wantPeers(t, next(t, watcher), "join", "leaving", 2)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
@@ -404,9 +406,7 @@ func TestConn_CloseIsIdempotent(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Errorf("Close() again = %v; want nil", err)
 	}
-	if l := want[*client.PeersEvent](t, next(t, watcher)); l.Action != "leave" || l.Peer.Name != "leaving" {
-		t.Fatalf("watcher's event %s; want leaving's leave", l.Raw())
-	}
+	wantPeers(t, next(t, watcher), "leave", "leaving", 1)
 	select {
 	case <-c.Done():
 	default:
@@ -447,19 +447,19 @@ func nextErr(t *testing.T, c *client.Conn) (client.Event, error) {
 	return c.Next(ctx)
 }
 
-// The client answers the node's pings: with pings every 10 ms and 100 ms of
-// silence allowed, an idle connection outlives five times that.
+// The client answers the node's pings: with pings every 20 ms and 300 ms of
+// silence allowed, an idle connection outlives four times that.
 func TestConn_AnswersPings(t *testing.T) {
 	noLeaks(t)
-	const pongWait = 100 * time.Millisecond
+	const pongWait = 300 * time.Millisecond
 	n := startNode(t, func(cfg *app.Config) {
-		cfg.Hub.PingPeriod, cfg.Hub.PongWait = 10*time.Millisecond, pongWait
+		cfg.Hub.PingPeriod, cfg.Hub.PongWait = 20*time.Millisecond, pongWait
 	})
 	c := dial(t, n, client.Config{Token: n.token, NoPresence: true, DiscardEvents: true})
 	select {
 	case <-c.Done():
 		t.Fatalf("connection ended while idle: %v; want it kept alive by pongs", c.Err())
-	case <-time.After(5 * pongWait): // what must not happen has had its chance
+	case <-time.After(4 * pongWait): // what must not happen has had its chance
 	}
 	create(t, c, "still connected")
 }
