@@ -2,40 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"lanfeed/client"
 )
-
-// Reconnect backoff: doubling from minBackoff up to maxBackoff, with full
-// jitter so that peers cut off together do not come back together.
-const (
-	minBackoff = 250 * time.Millisecond
-	maxBackoff = 30 * time.Second
-	// readWait: the server pings every 25 s, so 60 s of silence means it is gone.
-	readWait = 60 * time.Second
-)
-
-// tailer follows one node, remembering where it is in the feed.
-type tailer struct {
-	url    string
-	out    io.Writer
-	errOut io.Writer
-	max    int // events to print before exiting; 0: no limit
-
-	printed int    // post events printed
-	seq     int64  // last seq seen; -1: none yet
-	epoch   string // the node's epoch, once known
-}
 
 func tail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
@@ -59,151 +33,53 @@ func tail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(rest) != 1 {
 		return errors.New("tail needs exactly one node URL, e.g. lanfeedd tail http://192.168.1.5:7700")
 	}
-	u, err := wsURL(rest[0], *name, *token)
-	if err != nil {
-		return err
+	cfg := client.FollowConfig{
+		Config: client.Config{URL: rest[0], Name: *name, Token: *token},
+		// The client's backoff: from 250 ms doubling to 30 s, each wait a
+		// random duration below it (full jitter).
+		OnRetry: func(err error, wait time.Duration) {
+			fmt.Fprintf(stderr, "tail: %v; reconnecting in %v\n", err, wait.Round(time.Millisecond))
+		},
 	}
-	t := &tailer{url: u, out: stdout, errOut: stderr, max: *max, seq: *since}
-	return t.run(ctx)
+	if *since >= 0 {
+		cfg.Resume = &client.Position{Seq: *since}
+	}
+	t := &tailer{out: stdout, errOut: stderr, max: *max}
+	err := client.NewFollower(cfg).Run(ctx, t.handle)
+	if errors.Is(err, errDone) || ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
-// wsURL turns a node address (http://host:port, ws://host:port/ws, host:port)
-// into its websocket URL.
-func wsURL(raw, name, token string) (string, error) {
-	if !strings.Contains(raw, "://") {
-		raw = "http://" + raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("%q is not a node URL", raw)
-	}
-	switch u.Scheme {
-	case "http", "ws":
-		u.Scheme = "ws"
-	case "https", "wss":
-		u.Scheme = "wss"
-	default:
-		return "", fmt.Errorf("%q: scheme must be http or ws", raw)
-	}
-	if u.Path == "" || u.Path == "/" {
-		u.Path = "/ws"
-	}
-	q := u.Query()
-	q.Set("name", name)
-	if token != "" {
-		q.Set("token", token)
-	}
-	u.RawQuery = q.Encode()
-	u.Fragment = ""
-	return u.String(), nil
+// tailer prints what a follower of one node receives.
+type tailer struct {
+	out     io.Writer
+	errOut  io.Writer
+	max     int // post events to print before exiting; 0: no limit
+	printed int // post events printed
 }
 
 var errDone = errors.New("printed the requested number of events")
 
-// run connects, follows, and reconnects until ctx ends or max is reached.
-func (t *tailer) run(ctx context.Context) error {
-	backoff := minBackoff
-	for {
-		connected, err := t.follow(ctx)
-		switch {
-		case errors.Is(err, errDone):
-			return nil
-		case ctx.Err() != nil:
-			return nil
-		case errors.Is(err, errRefused):
-			return err
-		}
-		if connected {
-			backoff = minBackoff
-		}
-		wait := rand.N(backoff) + backoff/2
-		fmt.Fprintf(t.errOut, "tail: %v; reconnecting in %v\n", err, wait.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		backoff = min(backoff*2, maxBackoff)
-	}
-}
-
-var errRefused = errors.New("refused")
-
-// follow runs one connection. connected reports whether hello arrived.
-func (t *tailer) follow(ctx context.Context) (connected bool, err error) {
-	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	u := t.url
-	if t.seq >= 0 { // resume (or the requested first replay), right after hello
-		u += "&since=" + strconv.FormatInt(t.seq, 10) + "&epoch=" + url.QueryEscape(t.epoch)
-	}
-	conn, resp, err := dialer.DialContext(ctx, u, nil)
-	if err != nil {
-		if resp != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 {
-			return false, fmt.Errorf("%w: the node answered %s", errRefused, resp.Status)
-		}
-		return false, err
-	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-
-	var hello struct {
-		Type  string `json:"type"`
-		Epoch string `json:"epoch"`
-		Seq   int64  `json:"seq"`
-	}
-	conn.SetReadDeadline(time.Now().Add(readWait))
-	if err := conn.ReadJSON(&hello); err != nil || hello.Type != "hello" {
-		return false, fmt.Errorf("no hello from the node: %v", err)
-	}
-	if t.seq < 0 {
-		t.seq = hello.Seq
-	}
-	t.epoch = hello.Epoch
-	conn.SetPingHandler(func(data string) error {
-		conn.SetReadDeadline(time.Now().Add(readWait))
-		return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(10*time.Second))
-	})
-	for {
-		conn.SetReadDeadline(time.Now().Add(readWait))
-		_, data, err := conn.ReadMessage()
-		if err != nil {
-			return true, err
-		}
-		if err := t.handle(data); err != nil {
-			return true, err
-		}
-	}
-}
-
-// handle prints events and resets, and tracks the seq to resume from.
-func (t *tailer) handle(data []byte) error {
-	var m struct {
-		Type  string `json:"type"`
-		Seq   int64  `json:"seq"`
-		Epoch string `json:"epoch"`
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return fmt.Errorf("node sent a malformed frame: %w", err)
-	}
-	switch m.Type {
-	case "event":
-		fmt.Fprintf(t.out, "%s\n", data)
-		if m.Seq == 0 { // presence: not part of the post stream
-			return nil
-		}
-		t.seq = max(t.seq, m.Seq)
+// handle prints event and reset frames as the node sent them, one a line,
+// and error frames on errOut.
+func (t *tailer) handle(ev client.Event) error {
+	switch ev := ev.(type) {
+	case *client.PostEvent:
+		fmt.Fprintf(t.out, "%s\n", ev.Raw())
 		t.printed++
 		if t.max > 0 && t.printed >= t.max {
 			return errDone
 		}
-	case "reset":
-		fmt.Fprintf(t.out, "%s\n", data)
-		t.epoch, t.seq = m.Epoch, 0
-	case "synced":
-		t.seq = max(t.seq, m.Seq)
-	case "error":
-		fmt.Fprintf(t.errOut, "tail: node says %s\n", data)
+	case *client.PeersEvent, *client.Reset:
+		fmt.Fprintf(t.out, "%s\n", ev.Raw())
+	case *client.Unknown:
+		if ev.Type == "event" { // an event of a newer node: print it like the others
+			fmt.Fprintf(t.out, "%s\n", ev.Raw())
+		}
+	case *client.ErrorEvent:
+		fmt.Fprintf(t.errOut, "tail: node says %s\n", ev.Raw())
 	}
 	return nil
 }

@@ -1,0 +1,66 @@
+package client
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestWsURL(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"HTTP", Config{URL: "http://192.168.1.5:7700"}, "ws://192.168.1.5:7700/ws"},
+		{"HTTPSlash", Config{URL: "http://192.168.1.5:7700/"}, "ws://192.168.1.5:7700/ws"},
+		{"HTTPS", Config{URL: "https://feed.lan"}, "wss://feed.lan/ws"},
+		{"WS", Config{URL: "ws://192.168.1.5:7700/ws"}, "ws://192.168.1.5:7700/ws"},
+		{"HostPort", Config{URL: "192.168.1.5:7700"}, "ws://192.168.1.5:7700/ws"},
+		{"OtherPathKept", Config{URL: "http://proxy.lan/lanfeed/ws#top"}, "ws://proxy.lan/lanfeed/ws"},
+		{"EverythingAsked", Config{URL: "h:1", Name: "bob smith", Token: "t0k", NoPresence: true, Resume: &Position{Epoch: "e1", Seq: 41}},
+			"ws://h:1/ws?epoch=e1&name=bob+smith&presence=0&since=41&token=t0k"},
+		{"ResumeWholeFeed", Config{URL: "h:1", Resume: &Position{}}, "ws://h:1/ws?since=0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, err := wsURL(tt.cfg); err != nil || got.String() != tt.want {
+				t.Errorf("wsURL(%+v) = %v, %v; want %q", tt.cfg, got, err, tt.want)
+			}
+		})
+	}
+	for raw, want := range map[string]string{
+		"ftp://h:1":  "scheme must be http or ws",
+		"http://":    "is not a node URL",
+		"http://h:x": "is not a node URL",
+	} {
+		if _, err := wsURL(Config{URL: raw}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("wsURL(%q) = %v; want an error saying %q", raw, err, want)
+		}
+	}
+}
+
+// Frames that break what the package relies on are refused, not guessed
+// at; frames of a newer protocol pass as Unknown.
+func TestDecode(t *testing.T) {
+	for _, raw := range []string{
+		`not json`,
+		`{"type":"event","event":"posts","data":{"action":"create","post":{"id":"x","seq":0}}}`,
+		`{"type":"event","event":"posts","seq":5,"data":{"action":"create","post":{"id":"x","seq":4}}}`,
+		`{"type":"ack","seq":5,"data":{"id":"x","seq":5}}`,
+		`{"type":"ack","id":1,"seq":5,"data":"x"}`,
+	} {
+		if ev, err := decode([]byte(raw)); err == nil || !strings.Contains(err.Error(), "malformed frame") {
+			t.Errorf("decode(%s) = %T, %v; want a malformed frame error", raw, ev, err)
+		}
+	}
+	raw := `{"type":"event","event":"typing","data":{"peer":"p7"}}`
+	ev, err := decode([]byte(raw))
+	if u, ok := ev.(*Unknown); err != nil || !ok || u.Type != "event" || u.Event != "typing" || string(u.Raw()) != raw {
+		t.Errorf("decode(%s) = %#v, %v; want Unknown event typing with its raw bytes", raw, ev, err)
+	}
+	raw = `{"type":"error","id":7,"code":"invalid","message":"title is required","field":"title"}`
+	ev, err = decode([]byte(raw))
+	if e, ok := ev.(*ErrorEvent); err != nil || !ok || e.ID != 7 || e.Err.Code != "invalid" || e.Err.Field != "title" {
+		t.Errorf("decode(%s) = %#v, %v; want ErrorEvent 7 invalid title", raw, ev, err)
+	}
+}
