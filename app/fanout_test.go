@@ -1,15 +1,14 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"lanfeed/app"
+	"lanfeed/client"
 	"lanfeed/feed"
-
-	"github.com/gorilla/websocket"
 )
 
 // openNode opens a real node (database file, service, hub) with a UISink
@@ -42,10 +41,7 @@ func TestFanout_BothSinksReceiveIdenticalEnvelopes(t *testing.T) {
 	srv, ts := openNode(t, emitter)
 	svc := srv.Service
 
-	a := dialWS(t, ts, "?name=alice")
-	if f := decodeFrame(t, a.next(t)); f.Type != "hello" {
-		t.Fatalf("first frame type = %q; want hello", f.Type)
-	}
+	a := dialPeer(t, ts, "alice", "")
 	ctx := t.Context()
 	p, err := svc.Create(ctx, feed.NewPost{Title: "Lunch", Body: "at noon\n\tüñí", Author: "ops"}, feed.Caller{})
 	if err != nil {
@@ -59,8 +55,8 @@ func TestFanout_BothSinksReceiveIdenticalEnvelopes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Delete() = %v; want nil error", err)
 	}
-	b := dialWS(t, ts, "?name=bob")
-	b.close(t)
+	b := dialPeer(t, ts, "bob", "")
+	b.Close()
 
 	// alice: her own join, three post changes, bob's join and leave.
 	type want struct {
@@ -79,7 +75,7 @@ func TestFanout_BothSinksReceiveIdenticalEnvelopes(t *testing.T) {
 	}
 	var frames [][]byte
 	for range wants {
-		frames = append(frames, a.next(t))
+		frames = append(frames, nextEvent(t, a).Raw())
 	}
 	calls := emitter.waitCalls(t, len(wants))
 
@@ -128,11 +124,10 @@ func TestFanout_BothSinksReceiveIdenticalEnvelopes(t *testing.T) {
 	}
 
 	// Nothing more reaches either consumer.
-	time.Sleep(quiet)
-	select {
-	case f := <-a.frames:
-		t.Errorf("alice got an extra frame %s; want none", f)
-	default:
+	ctx, cancel := context.WithTimeout(t.Context(), quiet)
+	defer cancel()
+	if ev, err := a.Next(ctx); err == nil {
+		t.Errorf("alice got an extra frame %s; want none", ev.Raw())
 	}
 	if got := len(emitter.Calls()); got != len(wants) {
 		t.Errorf("emitter got %d events; want %d", got, len(wants))
@@ -144,20 +139,14 @@ func TestFanout_BothSinksReceiveIdenticalEnvelopes(t *testing.T) {
 func TestFanout_EmitReachesWindowAsEvent(t *testing.T) {
 	emitter := newFakeEmitter()
 	srv, ts := openNode(t, emitter)
-	a := dialWS(t, ts, "?name=alice&token="+srv.Service.Token())
-	a.next(t) // hello
-	a.next(t) // her join
-	emit := `{"type":"emit","id":7,"event":"posts.create","data":{"title":"from alice"}}`
-	if err := a.conn.WriteMessage(websocket.TextMessage, []byte(emit)); err != nil {
-		t.Fatalf("WriteMessage() = %v; want nil error", err)
+	a := dialPeer(t, ts, "alice", srv.Service.Token())
+	nextEvent(t, a) // her join
+	post, err := a.Create(t.Context(), feed.NewPost{Title: "from alice"})
+	if err != nil {
+		t.Fatalf("Create() = %v; want nil error", err)
 	}
-	ack := decodeFrame(t, a.next(t))
-	if ack.Type != "ack" || ack.ID != 7 || ack.Seq != 1 {
-		t.Fatalf("alice got %+v; want ack id 7 seq 1", ack)
-	}
-	var post feed.Post
-	if err := json.Unmarshal(ack.Data, &post); err != nil {
-		t.Fatalf("ack data %s: %v; want a post", ack.Data, err)
+	if ack, ok := nextEvent(t, a).(*client.Ack); !ok || ack.Seq != 1 || ack.Post != post {
+		t.Fatalf("alice got %T %+v; want her ack, seq 1, carrying %+v", ack, ack, post)
 	}
 	calls := emitter.waitCalls(t, 2)
 	want := feed.EncodePostEvent(feed.ActionCreate, post)

@@ -6,16 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"lanfeed/app"
+	"lanfeed/client"
 	"lanfeed/feed"
 	"lanfeed/store"
-
-	"github.com/gorilla/websocket"
 )
 
 // Test timing: every wait in this package is bounded by one of these.
@@ -133,87 +131,31 @@ func (f *fakeEmitter) waitCalls(t *testing.T, n int) []emitted {
 	}
 }
 
-// wsClient is a websocket peer whose frames are read by one goroutine into
-// a channel, so tests can wait for them with a deadline.
-type wsClient struct {
-	conn   *websocket.Conn
-	frames chan []byte
-	done   chan struct{}
-	err    error // the read error that ended the reader; valid after done
-}
-
-// dialWS connects to the hub served by ts; query is appended to /ws.
-func dialWS(t *testing.T, ts *httptest.Server, query string) *wsClient {
+// dialPeer connects a LAN peer, with the Go client every program uses, to
+// the hub served by ts; it is closed when the test ends.
+func dialPeer(t *testing.T, ts *httptest.Server, name, token string) *client.Conn {
 	t.Helper()
-	u := "ws" + strings.TrimPrefix(ts.URL, "http") + "/ws" + query
-	d := websocket.Dialer{HandshakeTimeout: waitFor}
-	conn, _, err := d.Dial(u, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), waitFor)
+	defer cancel()
+	c, err := client.Dial(ctx, client.Config{URL: ts.URL, Name: name, Token: token})
 	if err != nil {
-		t.Fatalf("Dial(%s) = %v; want nil error", u, err)
+		t.Fatalf("client.Dial(%s) = %v; want nil error", ts.URL, err)
 	}
-	c := &wsClient{conn: conn, frames: make(chan []byte, 1024), done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		defer close(c.frames)
-		for {
-			_, data, err := conn.ReadMessage()
-			if err != nil {
-				c.err = err
-				return
-			}
-			c.frames <- data
-		}
-	}()
-	t.Cleanup(func() { c.close(t) })
+	t.Cleanup(func() { c.Close() })
 	return c
 }
 
-// next returns the next frame, failing the test if none comes in time.
-func (c *wsClient) next(t *testing.T) []byte {
+// nextEvent returns the peer's next event, failing the test if none comes
+// in time.
+func nextEvent(t *testing.T, c *client.Conn) client.Event {
 	t.Helper()
-	select {
-	case f, ok := <-c.frames:
-		if !ok {
-			<-c.done
-			t.Fatalf("connection ended with %v; want another frame", c.err)
-		}
-		return f
-	case <-time.After(waitFor):
-		t.Fatalf("no frame after %v; want one", waitFor)
+	ctx, cancel := context.WithTimeout(t.Context(), waitFor)
+	defer cancel()
+	ev, err := c.Next(ctx)
+	if err != nil {
+		t.Fatalf("Next() = %v; want an event within %v", err, waitFor)
 	}
-	return nil
-}
-
-// close says goodbye and waits for the reader to end.
-func (c *wsClient) close(t *testing.T) {
-	t.Helper()
-	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-	c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-	select {
-	case <-c.done:
-	case <-time.After(waitFor):
-		t.Errorf("reader still running %v after close; want it ended", waitFor)
-	}
-	c.conn.Close()
-}
-
-// frame is any frame of protocol v1, decoded loosely.
-type frame struct {
-	Type  string          `json:"type"`
-	Event string          `json:"event"`
-	Seq   int64           `json:"seq"`
-	ID    int64           `json:"id"`
-	Data  json.RawMessage `json:"data"`
-	Epoch string          `json:"epoch"`
-}
-
-func decodeFrame(t *testing.T, b []byte) frame {
-	t.Helper()
-	var f frame
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatalf("json.Unmarshal(%s) = %v; want a frame", b, err)
-	}
-	return f
+	return ev
 }
 
 // wantCode fails unless err carries the feed error code.

@@ -161,7 +161,7 @@ func TestAccess_TokenRotation(t *testing.T) {
 	before := n.seq()
 
 	// The connected writer is told, first thing after the rotation.
-	f, _ := writer.readUntil("the auth frame", func(f frame) bool { return !f.isPeers() && !f.isPost() })
+	f, _ := writer.readUntil("the auth frame", func(f frame) bool { return !f.IsPeers() && !f.IsPost() })
 	var auth authFrame
 	if err := json.Unmarshal(f.Raw, &auth); err != nil || auth.Type != "auth" || auth.CanWrite == nil || *auth.CanWrite ||
 		auth.Reason != "the pairing token was changed; reconnect with the new token" {

@@ -58,7 +58,7 @@ func TestFloods_FloodingPeerLimitedThenClosed(t *testing.T) {
 			if f.ID == nil || f.Message == "" {
 				t.Errorf("rate_limited error %s; want the emit id and a message", f)
 			}
-		case f.isPeers():
+		case f.IsPeers():
 		default:
 			t.Errorf("flooder got %s; want acks, rate_limited errors and presence only", f)
 		}
@@ -151,7 +151,7 @@ func TestFloods_FlooderDoesNotSlowOthers(t *testing.T) {
 				}
 				return
 			}
-			if !f.isPost() {
+			if !f.IsPost() {
 				continue
 			}
 			if want := lastSeen.Load() + 1; f.Seq != want {

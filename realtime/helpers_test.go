@@ -20,6 +20,7 @@ import (
 
 	"lanfeed/app"
 	"lanfeed/feed"
+	"lanfeed/internal/wiretest"
 	"lanfeed/realtime"
 
 	"github.com/gorilla/websocket"
@@ -176,98 +177,17 @@ func (n *node) dial(t testing.TB, o dialOpts) *client {
 	return c
 }
 
-// frame is any message the server sends, decoded with the field names the
-// protocol documents (not the server's own types, so that a renamed field
-// fails here).
-type frame struct {
-	Type     string          `json:"type"`
-	Event    string          `json:"event"`
-	Seq      int64           `json:"seq"`
-	ID       *int64          `json:"id"`
-	Code     string          `json:"code"`
-	Message  string          `json:"message"`
-	Field    string          `json:"field"`
-	Post     *wirePost       `json:"post"` // error: the current post of a conflict
-	Epoch    string          `json:"epoch"`
-	Proto    int             `json:"proto"`
-	Node     wireNode        `json:"node"`
-	Peer     wirePeer        `json:"peer"`
-	CanWrite bool            `json:"canWrite"`
-	Data     json.RawMessage `json:"data"`
+// The wire types these tests decode with are wiretest's: the field names
+// the protocol documents, not the server's own types.
+type (
+	frame     = wiretest.Frame
+	wirePost  = wiretest.Post
+	wirePeer  = wiretest.Peer
+	postData  = wiretest.PostData
+	peersData = wiretest.PeersData
+)
 
-	Raw []byte `json:"-"`
-}
-
-type wireNode struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-type wirePeer struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Since string `json:"since"`
-}
-
-type wirePost struct {
-	ID        string `json:"id"`
-	Title     string `json:"title"`
-	Body      string `json:"body"`
-	Author    string `json:"author"`
-	CreatedAt string `json:"createdAt"`
-	UpdatedAt string `json:"updatedAt"`
-	Version   int64  `json:"version"`
-	Deleted   bool   `json:"deleted"`
-	Seq       int64  `json:"seq"`
-}
-
-// postData is the data of a posts event.
-type postData struct {
-	Action string   `json:"action"`
-	Post   wirePost `json:"post"`
-}
-
-// peersData is the data of a peers event.
-type peersData struct {
-	Action string   `json:"action"`
-	Peer   wirePeer `json:"peer"`
-	Count  int      `json:"count"`
-}
-
-// isPost reports whether f is a posts event.
-func (f frame) isPost() bool { return f.Type == "event" && f.Event == "posts" }
-
-// isPeers reports whether f is a peers event.
-func (f frame) isPeers() bool { return f.Type == "event" && f.Event == "peers" }
-
-// postData decodes the data of a posts event.
-func (f frame) postData(t testing.TB) postData {
-	t.Helper()
-	var d postData
-	if err := json.Unmarshal(f.Data, &d); err != nil {
-		t.Fatalf("posts event data %s: %v", f.Data, err)
-	}
-	return d
-}
-
-// ackPost decodes the data of an ack: the committed post.
-func (f frame) ackPost(t testing.TB) wirePost {
-	t.Helper()
-	var p wirePost
-	if err := json.Unmarshal(f.Data, &p); err != nil {
-		t.Fatalf("ack data %s: %v", f.Data, err)
-	}
-	return p
-}
-
-func (f frame) String() string { return string(f.Raw) }
-
-func decodeFrame(raw []byte) (frame, error) {
-	var f frame
-	err := json.Unmarshal(raw, &f)
-	f.Raw = raw
-	return f, err
-}
+func decodeFrame(raw []byte) (frame, error) { return wiretest.Decode(raw) }
 
 // client is one test peer over a real gorilla websocket connection.
 type client struct {
@@ -310,7 +230,7 @@ func (c *client) read() frame {
 func (c *client) readNonPeers() frame {
 	c.t.Helper()
 	for {
-		if f := c.read(); !f.isPeers() {
+		if f := c.read(); !f.IsPeers() {
 			return f
 		}
 	}
@@ -347,7 +267,7 @@ func (c *client) expectNothing() {
 			}
 			c.t.Fatalf("%s: read: %v; want a timeout", c.name, err)
 		}
-		if !f.isPeers() {
+		if !f.IsPeers() {
 			c.t.Fatalf("%s: got frame %s; want nothing", c.name, f)
 		}
 	}
@@ -571,8 +491,8 @@ func (c *client) collectPosts(want int, d time.Duration) ([]frame, error) {
 			return frames, fmt.Errorf("%s: after %d of %d post frames: %w", c.name, len(frames), want, err)
 		}
 		switch {
-		case f.isPeers():
-		case f.isPost(), f.Type == "ack":
+		case f.IsPeers():
+		case f.IsPost(), f.Type == "ack":
 			frames = append(frames, f)
 		default:
 			return frames, fmt.Errorf("%s: got frame %s; want a posts event or an ack", c.name, f)

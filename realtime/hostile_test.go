@@ -231,7 +231,7 @@ func TestHostile_Websocket(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := n.seq()
 			c.sendRaw(websocket.TextMessage, []byte(tc.msg))
-			f, _ := c.readUntil("an error", func(f frame) bool { return f.Type == "error" || f.Type == "ack" || f.isPost() })
+			f, _ := c.readUntil("an error", func(f frame) bool { return f.Type == "error" || f.Type == "ack" || f.IsPost() })
 			if f.Type != "error" || f.Code != tc.code || f.Field != tc.field || f.Message == "" {
 				t.Errorf("reply = %s; want error code %q field %q with a message", f, tc.code, tc.field)
 			}
@@ -291,7 +291,7 @@ func TestHostile_Websocket(t *testing.T) {
 func nonPeers(frames []frame) []frame {
 	var out []frame
 	for _, f := range frames {
-		if !f.isPeers() {
+		if !f.IsPeers() {
 			out = append(out, f)
 		}
 	}
@@ -329,8 +329,8 @@ func TestHostile_TrickyTextRoundTrips(t *testing.T) {
 	}
 	nextEvent := func(t *testing.T) wirePost {
 		t.Helper()
-		f, _ := watcher.readUntil("posts event", frame.isPost)
-		return f.postData(t).Post
+		f, _ := watcher.readUntil("posts event", frame.IsPost)
+		return f.PostData(t).Post
 	}
 	get := func(t *testing.T, id string) wirePost {
 		t.Helper()
@@ -367,7 +367,7 @@ func TestHostile_TrickyTextRoundTrips(t *testing.T) {
 			if f.Type != "ack" || f.ID == nil || *f.ID != id {
 				t.Fatalf("reply = %s; want the ack of %d", f, id)
 			}
-			ack := f.ackPost(t)
+			ack := f.AckPost(t)
 			check(t, "ack", ack, tc.title, tc.body)
 			check(t, "GET", get(t, ack.ID), tc.title, tc.body)
 			check(t, "event", nextEvent(t), tc.title, tc.body)

@@ -65,7 +65,7 @@ func TestREST_PostLifecycle(t *testing.T) {
 	// REST writes reach websocket peers as events, in seq order.
 	for i, want := range []string{"create", "update", "delete", "create", "update", "delete"} {
 		f := peer.readNonPeers()
-		if !f.isPost() || f.Seq != int64(i+1) || f.postData(t).Action != want {
+		if !f.IsPost() || f.Seq != int64(i+1) || f.PostData(t).Action != want {
 			t.Errorf("peer event %d = %s; want %s with seq %d", i, f, want, i+1)
 		}
 	}

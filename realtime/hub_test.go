@@ -227,10 +227,10 @@ func TestHub_PeerOrderEqualsSeqOrder(t *testing.T) {
 		for _, f := range frames {
 			var p wirePost
 			if f.Type == "ack" {
-				p = f.ackPost(t)
+				p = f.AckPost(t)
 				acks = append(acks, *f.ID)
 			} else {
-				d := f.postData(t)
+				d := f.PostData(t)
 				if d.Action != "create" {
 					t.Errorf("%s: event action = %q; want create", c.name, d.Action)
 				}
@@ -294,7 +294,7 @@ func TestHub_EmitAcksSenderAndBroadcastsToOthers(t *testing.T) {
 	if !isAck(ack, 7) || ack.Seq != start+1 {
 		t.Fatalf("a got %s; want an ack with id 7 and seq %d", ack, start+1)
 	}
-	created := ack.ackPost(t)
+	created := ack.AckPost(t)
 	if created.Title != "Hello" || created.Body != "first\nline" || created.Author != nodeName ||
 		created.Version != 1 || created.Deleted || created.Seq != start+1 || created.ID == "" || created.CreatedAt == "" {
 		t.Errorf("ack data = %+v; want the created post (title trimmed, author %q, version 1, seq %d)", created, nodeName, start+1)
@@ -307,14 +307,14 @@ func TestHub_EmitAcksSenderAndBroadcastsToOthers(t *testing.T) {
 
 	a.send(map[string]any{"type": "emit", "id": 8, "event": "posts.update", "data": map[string]any{"id": created.ID, "version": 1, "body": "edited"}})
 	ack = a.readNonPeers()
-	updated := ack.ackPost(t)
+	updated := ack.AckPost(t)
 	if !isAck(ack, 8) || ack.Seq != start+2 || updated.Version != 2 || updated.Body != "edited" || updated.Title != "Hello" {
 		t.Fatalf("a got %s; want an ack with id 8, seq %d, version 2, body edited", ack, start+2)
 	}
 
 	a.send(map[string]any{"type": "emit", "id": 9, "event": "posts.delete", "data": map[string]any{"id": created.ID, "version": 2}})
 	ack = a.readNonPeers()
-	deleted := ack.ackPost(t)
+	deleted := ack.AckPost(t)
 	if !isAck(ack, 9) || ack.Seq != start+3 || !deleted.Deleted || deleted.Version != 3 || deleted.Title != "" {
 		t.Fatalf("a got %s; want an ack with id 9, seq %d, a tombstone at version 3", ack, start+3)
 	}
@@ -322,7 +322,7 @@ func TestHub_EmitAcksSenderAndBroadcastsToOthers(t *testing.T) {
 	// A write from elsewhere: the next thing a sees is its event, so no
 	// event for a's own writes came in between.
 	marker := n.post(t, "marker", "")
-	if f := a.readNonPeers(); !f.isPost() || f.Seq != marker.Seq {
+	if f := a.readNonPeers(); !f.IsPost() || f.Seq != marker.Seq {
 		t.Errorf("a got %s; want the posts event of seq %d and no event for its own writes", f, marker.Seq)
 	}
 
@@ -333,7 +333,7 @@ func TestHub_EmitAcksSenderAndBroadcastsToOthers(t *testing.T) {
 	for _, peer := range []*client{b, c} {
 		for i, w := range want {
 			f := peer.readNonPeers()
-			if !f.isPost() || f.Seq != start+1+int64(i) {
+			if !f.IsPost() || f.Seq != start+1+int64(i) {
 				t.Fatalf("%s got %s; want a posts event with seq %d", peer.name, f, start+1+int64(i))
 			}
 			var m map[string]any
@@ -341,7 +341,7 @@ func TestHub_EmitAcksSenderAndBroadcastsToOthers(t *testing.T) {
 			if keys := slices.Sorted(mapKeys(m)); !slices.Equal(keys, []string{"data", "event", "seq", "type"}) {
 				t.Errorf("%s: event keys = %v; want [data event seq type]", peer.name, keys)
 			}
-			if d := f.postData(t); d.Action != w.action || d.Post != w.post {
+			if d := f.PostData(t); d.Action != w.action || d.Post != w.post {
 				t.Errorf("%s: event %d data = %+v; want action %q and post %+v", peer.name, i, d, w.action, w.post)
 			}
 		}
@@ -436,7 +436,7 @@ func TestHub_ErrorCodes(t *testing.T) {
 	if f := w.readNonPeers(); !isAck(f, id) {
 		t.Errorf("writer got %s; want the ack of emit %d", f, id)
 	}
-	if f := other.readNonPeers(); !f.isPost() || f.Seq != existing.Seq+1 {
+	if f := other.readNonPeers(); !f.IsPost() || f.Seq != existing.Seq+1 {
 		t.Errorf("other got %s; want only the posts event of seq %d", f, existing.Seq+1)
 	}
 }
@@ -475,7 +475,7 @@ func TestHub_Presence(t *testing.T) {
 	a := n.dial(t, dialOpts{name: "alice"})
 	b := n.dial(t, dialOpts{name: "bob", token: n.token})
 
-	f, _ := a.readUntil("bob's join", func(f frame) bool { return f.isPeers() && f.Seq == 0 && peersOf(t, f).Peer.ID == b.hello.Peer.ID })
+	f, _ := a.readUntil("bob's join", func(f frame) bool { return f.IsPeers() && f.Seq == 0 && peersOf(t, f).Peer.ID == b.hello.Peer.ID })
 	if d := peersOf(t, f); d.Action != "join" || d.Count != 2 || d.Peer != b.hello.Peer {
 		t.Errorf("alice got %+v; want join of %+v with count 2", d, b.hello.Peer)
 	}
@@ -501,7 +501,7 @@ func TestHub_Presence(t *testing.T) {
 	}
 
 	b.conn.Close()
-	f, _ = a.readUntil("bob's leave", func(f frame) bool { return f.isPeers() && peersOf(t, f).Action == "leave" })
+	f, _ = a.readUntil("bob's leave", func(f frame) bool { return f.IsPeers() && peersOf(t, f).Action == "leave" })
 	if d := peersOf(t, f); d.Count != 1 || d.Peer != b.hello.Peer {
 		t.Errorf("alice got %+v; want leave of %+v with count 1", d, b.hello.Peer)
 	}
@@ -532,10 +532,10 @@ func TestHub_PresenceOptOut(t *testing.T) {
 	watcher := n.dial(t, dialOpts{name: "watcher"})
 	joiner := n.dial(t, dialOpts{name: "joiner"})
 	joiner.conn.Close()
-	watcher.readUntil("joiner's leave", func(f frame) bool { return f.isPeers() && peersOf(t, f).Action == "leave" })
+	watcher.readUntil("joiner's leave", func(f frame) bool { return f.IsPeers() && peersOf(t, f).Action == "leave" })
 
 	p := n.create(t, "after the churn", "")
-	if f := quiet.read(); !f.isPost() || f.postData(t).Post.Seq != p.Seq {
+	if f := quiet.read(); !f.IsPost() || f.PostData(t).Post.Seq != p.Seq {
 		t.Errorf("presence=0 peer got %s first; want the posts event of seq %d (no peers events)", f, p.Seq)
 	}
 	quiet.expectNothing()

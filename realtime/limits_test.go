@@ -97,7 +97,7 @@ func TestHub_SlowPeerClosedWith1013(t *testing.T) {
 	}
 	var events []frame
 	for _, f := range got.frames {
-		if f.isPost() {
+		if f.IsPost() {
 			events = append(events, f)
 		}
 	}
@@ -111,7 +111,7 @@ func TestHub_SlowPeerClosedWith1013(t *testing.T) {
 	// The others are still connected.
 	p := n.post(t, "after", "")
 	for _, c := range peers[:3] {
-		if f := c.readNonPeers(); !f.isPost() || f.Seq != p.Seq {
+		if f := c.readNonPeers(); !f.IsPost() || f.Seq != p.Seq {
 			t.Errorf("%s got %s; want the event of seq %d", c.name, f, p.Seq)
 		}
 	}

@@ -97,7 +97,7 @@ func testResumeAfterMissedChanges(t *testing.T) {
 	}
 	c.sync(since, c.hello.Epoch)
 	synced, replay := c.readUntil("synced", func(f frame) bool { return f.Type == "synced" })
-	replay = slices.DeleteFunc(replay, frame.isPeers)
+	replay = slices.DeleteFunc(replay, frame.IsPeers)
 	if len(replay) != len(want) {
 		t.Errorf("replay has %d events; want %d", len(replay), len(want))
 	}
@@ -105,8 +105,8 @@ func testResumeAfterMissedChanges(t *testing.T) {
 		if i >= len(want) {
 			break
 		}
-		d := f.postData(t)
-		if !f.isPost() || f.Seq != want[i].Seq || !samePost(d.Post, want[i]) || d.Action != actionOf(d.Post) {
+		d := f.PostData(t)
+		if !f.IsPost() || f.Seq != want[i].Seq || !samePost(d.Post, want[i]) || d.Action != actionOf(d.Post) {
 			t.Errorf("replay[%d] = %s; want the %s of %+v", i, f, actionOf(d.Post), want[i])
 		}
 	}
@@ -117,7 +117,7 @@ func testResumeAfterMissedChanges(t *testing.T) {
 	// Then live, right after the replay.
 	for i := range 3 {
 		p := n.post(t, fmt.Sprintf("live %d", i), "")
-		if f := c.readNonPeers(); !f.isPost() || f.Seq != synced.Seq+1+int64(i) || f.postData(t).Post != p {
+		if f := c.readNonPeers(); !f.IsPost() || f.Seq != synced.Seq+1+int64(i) || f.PostData(t).Post != p {
 			t.Errorf("live event %d = %s; want the create of seq %d", i, f, synced.Seq+1+int64(i))
 		}
 	}
@@ -195,19 +195,19 @@ func testResumeWhileWriting(t *testing.T, inURL bool) {
 		c.sync(since, n.epoch)
 		// Nothing is written before the replay has begun, so no live event
 		// can precede it.
-		f, skipped := c.readUntil("the first replayed event", frame.isPost)
+		f, skipped := c.readUntil("the first replayed event", frame.IsPost)
 		first = append(skipped, f)
 		startWriters()
 	}
 	hello := c.hello.Seq
 
 	// Read the replay slowly, so that it spans many writes.
-	replay := slices.DeleteFunc(first, frame.isPeers)
+	replay := slices.DeleteFunc(first, frame.IsPeers)
 	var synced frame
 	for synced.Type == "" {
 		f := c.read()
 		switch {
-		case f.isPeers():
+		case f.IsPeers():
 		case f.Type == "synced":
 			synced = f
 		default:
@@ -236,7 +236,7 @@ func testResumeWhileWriting(t *testing.T, inURL bool) {
 	}
 	prev := int64(since)
 	for i, f := range replay {
-		if !f.isPost() || f.Seq <= prev || f.Seq > synced.Seq {
+		if !f.IsPost() || f.Seq <= prev || f.Seq > synced.Seq {
 			t.Fatalf("replay[%d] = %s; want a posts event with seq in (%d, %d]", i, f, prev, synced.Seq)
 		}
 		prev = f.Seq
@@ -251,7 +251,7 @@ func testResumeWhileWriting(t *testing.T, inURL bool) {
 			t.Errorf("seq %d received twice", f.Seq)
 		}
 		seen[f.Seq] = true
-		d := f.postData(t)
+		d := f.PostData(t)
 		if d.Post.Seq != f.Seq || d.Action != actionOf(d.Post) {
 			t.Errorf("event %s: want post seq %d and action %s", f, f.Seq, actionOf(d.Post))
 		}
@@ -313,7 +313,7 @@ func testReplayLargerThanQueue(t *testing.T) {
 			}
 			break
 		}
-		if f.isPost() {
+		if f.IsPost() {
 			events = append(events, f)
 			total += len(f.Raw)
 		}
@@ -326,7 +326,7 @@ func testReplayLargerThanQueue(t *testing.T) {
 	}
 	// Still connected and live.
 	p := n.post(t, "after", "")
-	if f := c.readNonPeers(); !f.isPost() || f.Seq != p.Seq {
+	if f := c.readNonPeers(); !f.IsPost() || f.Seq != p.Seq {
 		t.Errorf("got %s; want the live event of seq %d", f, p.Seq)
 	}
 }
@@ -348,7 +348,7 @@ func expectReplay(t *testing.T, c *client, want []feed.Post, seq int64) {
 	t.Helper()
 	for i, p := range want {
 		f := c.readNonPeers()
-		if !f.isPost() || f.Seq != p.Seq || !samePost(f.postData(t).Post, p) || f.postData(t).Action != actionOf(f.postData(t).Post) {
+		if !f.IsPost() || f.Seq != p.Seq || !samePost(f.PostData(t).Post, p) || f.PostData(t).Action != actionOf(f.PostData(t).Post) {
 			t.Fatalf("replay[%d] = %s; want the event of %+v", i, f, p)
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"lanfeed/internal/testproc"
+	"lanfeed/internal/wiretest"
 
 	"github.com/gorilla/websocket"
 )
@@ -150,18 +151,8 @@ func (n *node) call(t *testing.T, method, path, token string, body any, want int
 	}
 }
 
-// post is a post as the wire carries it.
-type post struct {
-	ID        string `json:"id"`
-	Title     string `json:"title"`
-	Body      string `json:"body"`
-	Author    string `json:"author"`
-	CreatedAt string `json:"createdAt"`
-	UpdatedAt string `json:"updatedAt"`
-	Version   int64  `json:"version"`
-	Deleted   bool   `json:"deleted"`
-	Seq       int64  `json:"seq"`
-}
+// post is a post as the wire carries it (wiretest's independent types).
+type post = wiretest.Post
 
 type info struct {
 	Proto int `json:"proto"`
@@ -176,37 +167,7 @@ type info struct {
 }
 
 // frame is any server frame of protocol v1, decoded loosely.
-type frame struct {
-	raw      []byte
-	Type     string          `json:"type"`
-	Event    string          `json:"event"`
-	Seq      int64           `json:"seq"`
-	ID       int64           `json:"id"`
-	Code     string          `json:"code"`
-	Epoch    string          `json:"epoch"`
-	Proto    int             `json:"proto"`
-	CanWrite bool            `json:"canWrite"`
-	Data     json.RawMessage `json:"data"`
-}
-
-// postEvent decodes the data of a posts event.
-func (f frame) postEvent(t *testing.T) (action string, p post) {
-	t.Helper()
-	var d struct {
-		Action string `json:"action"`
-		Post   post   `json:"post"`
-	}
-	if f.Type != "event" || f.Event != "posts" {
-		t.Fatalf("frame %s; want a posts event", f.raw)
-	}
-	if err := json.Unmarshal(f.Data, &d); err != nil {
-		t.Fatalf("posts event %s: %v", f.raw, err)
-	}
-	if d.Post.Seq != f.Seq {
-		t.Fatalf("posts event %s: post seq %d; want the event's seq %d", f.raw, d.Post.Seq, f.Seq)
-	}
-	return d.Action, d.Post
-}
+type frame = wiretest.Frame
 
 // peer is a websocket peer whose frames one goroutine reads into a channel.
 type peer struct {
@@ -236,8 +197,8 @@ func dial(t *testing.T, n *node, name, query string) *peer {
 				p.err = err
 				return
 			}
-			f := frame{raw: data}
-			if err := json.Unmarshal(data, &f); err != nil {
+			f, err := wiretest.Decode(data)
+			if err != nil {
 				p.err = fmt.Errorf("malformed frame %s: %w", data, err)
 				return
 			}
@@ -273,7 +234,7 @@ func (p *peer) hello(t *testing.T) frame {
 	t.Helper()
 	f := p.next(t)
 	if f.Type != "hello" || f.Proto != 1 {
-		t.Fatalf("peer %s: first frame %s; want hello with proto 1", p.name, f.raw)
+		t.Fatalf("peer %s: first frame %s; want hello with proto 1", p.name, f.Raw)
 	}
 	return f
 }
@@ -317,7 +278,7 @@ func wantPostEvent(t *testing.T, action string, want post, peers ...*peer) {
 	t.Helper()
 	for _, pe := range peers {
 		f := pe.next(t)
-		gotAction, got := f.postEvent(t)
+		gotAction, got := f.PostEvent(t)
 		if gotAction != action || got != want {
 			t.Fatalf("peer %s got %s %+v; want %s %+v", pe.name, gotAction, got, action, want)
 		}
@@ -347,10 +308,10 @@ func TestServe_DrivenByLANPeers(t *testing.T) {
 	a := dial(t, n, "A", "&token="+n.token)
 	b := dial(t, n, "B", "")
 	if h := a.hello(t); !h.CanWrite || h.Epoch != in.Epoch || h.Seq != 0 {
-		t.Fatalf("A's hello %s; want canWrite, epoch %s, seq 0", h.raw, in.Epoch)
+		t.Fatalf("A's hello %s; want canWrite, epoch %s, seq 0", h.Raw, in.Epoch)
 	}
 	if h := b.hello(t); h.CanWrite {
-		t.Fatalf("B's hello %s; want canWrite false", h.raw)
+		t.Fatalf("B's hello %s; want canWrite false", h.Raw)
 	}
 	u := "ws" + strings.TrimPrefix(n.url, "http") + "ws?token=wrong"
 	if _, resp, err := websocket.DefaultDialer.Dial(u, nil); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
@@ -359,14 +320,14 @@ func TestServe_DrivenByLANPeers(t *testing.T) {
 
 	// B cannot write; A's emit is acked to A and broadcast to B.
 	b.send(t, `{"type":"emit","id":1,"event":"posts.create","data":{"title":"from B"}}`)
-	if f := b.next(t); f.Type != "error" || f.ID != 1 || f.Code != "unauthorized" {
-		t.Fatalf("B got %s; want error id 1 unauthorized", f.raw)
+	if f := b.next(t); f.Type != "error" || f.EmitID() != 1 || f.Code != "unauthorized" {
+		t.Fatalf("B got %s; want error id 1 unauthorized", f.Raw)
 	}
 	a.send(t, `{"type":"emit","id":7,"event":"posts.create","data":{"title":"from A","body":"hello\nLAN"}}`)
 	ack := a.next(t)
 	var p1 post
-	if ack.Type != "ack" || ack.ID != 7 || ack.Seq != 1 || json.Unmarshal(ack.Data, &p1) != nil {
-		t.Fatalf("A got %s; want ack id 7 seq 1 with the post", ack.raw)
+	if ack.Type != "ack" || ack.EmitID() != 7 || ack.Seq != 1 || json.Unmarshal(ack.Data, &p1) != nil {
+		t.Fatalf("A got %s; want ack id 7 seq 1 with the post", ack.Raw)
 	}
 	if p1.Title != "from A" || p1.Body != "hello\nLAN" || p1.Author != "e2e" || p1.Version != 1 || p1.Seq != 1 {
 		t.Fatalf("ack post = %+v; want from A, author e2e, version 1, seq 1", p1)
@@ -415,14 +376,14 @@ func TestServe_DrivenByLANPeers(t *testing.T) {
 	}
 	b = dial(t, n, "B", "")
 	if h := b.hello(t); h.Seq != 4+missed {
-		t.Fatalf("B's second hello %s; want seq %d", h.raw, 4+missed)
+		t.Fatalf("B's second hello %s; want seq %d", h.Raw, 4+missed)
 	}
 	b.send(t, fmt.Sprintf(`{"type":"sync","since":4,"epoch":%q}`, in.Epoch))
 	for _, w := range written {
 		wantPostEvent(t, "create", w, b)
 	}
 	if f := b.next(t); f.Type != "synced" || f.Seq != 4+missed {
-		t.Fatalf("B got %s after the replay; want synced seq %d", f.raw, 4+missed)
+		t.Fatalf("B got %s after the replay; want synced seq %d", f.Raw, 4+missed)
 	}
 	var live post
 	n.call(t, "POST", "/api/posts", n.token, map[string]string{"title": "live"}, http.StatusCreated, &live)
@@ -444,13 +405,13 @@ func TestServe_DrivenByLANPeers(t *testing.T) {
 	var gotSeqs []int64
 	joins := 0
 	for _, line := range strings.Split(strings.TrimSuffix(tl.Stdout.String(), "\n"), "\n") {
-		f := frame{raw: []byte(line)}
-		if err := json.Unmarshal([]byte(line), &f); err != nil || f.Type != "event" {
+		f, err := wiretest.Decode([]byte(line))
+		if err != nil || f.Type != "event" {
 			t.Fatalf("tail printed %q; want one JSON event per line", line)
 		}
 		switch f.Event {
 		case "posts":
-			_, p := f.postEvent(t)
+			_, p := f.PostEvent(t)
 			gotSeqs = append(gotSeqs, p.Seq)
 			if p.Seq == 4 && !p.Deleted {
 				t.Errorf("tail printed %s for seq 4; want the tombstone", line)
@@ -506,7 +467,7 @@ func TestServe_DrivenByLANPeers(t *testing.T) {
 	c := dial(t, n2, "C", "&since="+fmt.Sprint(live.Seq)+"&epoch="+in.Epoch)
 	c.hello(t)
 	if f := c.next(t); f.Type != "synced" || f.Seq != live.Seq {
-		t.Fatalf("C got %s; want synced seq %d at once", f.raw, live.Seq)
+		t.Fatalf("C got %s; want synced seq %d at once", f.Raw, live.Seq)
 	}
 	n2.stop(t)
 }
@@ -522,8 +483,8 @@ func tailSeqs(t *testing.T, tl *testproc.Proc, n int) []int64 {
 			if !ok {
 				t.Fatalf("tail exited after posts %v; want %d posts events", seqs, n)
 			}
-			f := frame{raw: []byte(line)}
-			if err := json.Unmarshal([]byte(line), &f); err != nil {
+			f, err := wiretest.Decode([]byte(line))
+			if err != nil {
 				t.Fatalf("tail printed %q; want JSON lines", line)
 			}
 			if f.Type == "event" && f.Event == "posts" {
