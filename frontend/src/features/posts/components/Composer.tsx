@@ -2,6 +2,7 @@ import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent 
 import { modKey } from '../../../lib/platform';
 import { toApiError, type ApiError } from '../../../transport';
 import { limits, validatePost, type FieldErrors } from '../api/limits';
+import { describeError } from '../lib/describeError';
 import { CharCounter } from './CharCounter';
 import styles from './Fields.module.css';
 
@@ -66,7 +67,7 @@ export function Composer({ onPublish, author }: ComposerProps) {
       requestAnimationFrame(() => (err.field === 'title' ? titleRef : bodyRef).current?.focus());
       return;
     }
-    setFormError(describe(err));
+    setFormError(describeError(err));
   }
 
   function onSubmit(e: FormEvent) {
@@ -169,22 +170,4 @@ export function Composer({ onPublish, author }: ComposerProps) {
       </fieldset>
     </form>
   );
-}
-
-/** describe says what went wrong in words for the errors not tied to a field. */
-export function describe(err: ApiError): string {
-  switch (err.code) {
-    case 'unauthorized':
-      return 'This device may not write. Enter the pairing token from the lanfeed app.';
-    case 'rate_limited':
-      return 'Too many posts too fast. Wait a moment and try again.';
-    case 'too_large':
-      return 'This post is too large for the node.';
-    case 'offline':
-      return 'Not connected to the node. Your text is kept; try again when it is back.';
-    case 'invalid':
-      return err.field === 'author' ? `Your display name can't be used: ${err.message}` : err.message;
-    default:
-      return err.message || 'Something went wrong.';
-  }
 }

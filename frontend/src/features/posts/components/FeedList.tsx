@@ -5,7 +5,7 @@ import { comparePosts } from '../api/feedStore';
 import { useFeed, useFeedController, useFeedStatus } from '../hooks/feedContext';
 import { useInfiniteScroll } from '../hooks/useInfiniteScroll';
 import { useNewPostsGate } from '../hooks/useNewPostsGate';
-import { describe } from './Composer';
+import { describeError } from '../lib/describeError';
 import { PostCard } from './PostCard';
 import styles from './FeedList.module.css';
 
@@ -64,7 +64,7 @@ export function FeedList() {
     return status.loadError ? (
       <div className={styles.empty} role="alert">
         <p className={styles.emptyTitle}>Can't load the feed</p>
-        <p>{describe(status.loadError)} Retrying…</p>
+        <p>{describeError(status.loadError)} Retrying…</p>
       </div>
     ) : (
       <div className={styles.skeletons} aria-busy="true" aria-label="Loading the feed">
@@ -113,7 +113,7 @@ export function FeedList() {
         {status.loadingMore && <span className={styles.spinner} aria-label="Loading older posts" />}
         {status.moreError && (
           <p role="alert">
-            Couldn't load older posts: {describe(status.moreError)}{' '}
+            Couldn't load older posts: {describeError(status.moreError)}{' '}
             <button type="button" className={styles.linkButton} onClick={loadMore}>
               Try again
             </button>

@@ -5,7 +5,7 @@ import { TimeAgo } from '../../../lib/TimeAgo';
 import { absoluteTime } from '../../../lib/time';
 import { toApiError, type Post, type PostPatch } from '../../../transport';
 import { validatePost, type FieldErrors } from '../api/limits';
-import { describe } from './Composer';
+import { describeError } from '../lib/describeError';
 import { PostEditor, type Draft } from './PostEditor';
 import styles from './PostCard.module.css';
 
@@ -113,7 +113,7 @@ export const PostCard = memo(function PostCard({
       else if (err.code === 'not_found') setConflict({ ...post, deleted: true });
       else if (err.code === 'invalid' && (err.field === 'title' || err.field === 'body'))
         setErrors({ [err.field]: err.message });
-      else setFormError(describe(err));
+      else setFormError(describeError(err));
     }
   }
 
@@ -129,7 +129,7 @@ export const PostCard = memo(function PostCard({
       setConfirming(false);
       if (err.code === 'conflict')
         setDeleteError('This post changed since you saw it. Take a look, then delete again if you still want to.');
-      else if (err.code !== 'not_found') setDeleteError(describe(err));
+      else if (err.code !== 'not_found') setDeleteError(describeError(err));
     }
   }
 
