@@ -7,6 +7,7 @@ import { codePoints } from '../../../lib/text';
 import { toApiError } from '../../../transport';
 import { useConnection, useNodeController, useNodeState, usePeers } from '../hooks/nodeContext';
 import { QrCode } from './QrCode';
+import a11y from '../../../styles/a11y.module.css';
 import styles from './NodePanel.module.css';
 
 /** shareURL is url with the token in the fragment, which never reaches a server log. */
@@ -296,7 +297,7 @@ function NameSection() {
         Display name
       </h2>
       <form onSubmit={(e) => void onSubmit(e)} className={styles.inlineForm} noValidate>
-        <label htmlFor={`${id}-name`} className={styles.srOnly}>
+        <label htmlFor={`${id}-name`} className={a11y.srOnly}>
           {desktop ? 'Node name' : 'Your name'}
         </label>
         <input

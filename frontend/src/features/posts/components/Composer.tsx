@@ -4,6 +4,7 @@ import { toApiError, type ApiError } from '../../../transport';
 import { limits, validatePost, type FieldErrors } from '../api/limits';
 import { describeError } from '../lib/describeError';
 import { CharCounter } from './CharCounter';
+import a11y from '../../../styles/a11y.module.css';
 import styles from './Fields.module.css';
 
 export interface ComposerProps {
@@ -92,7 +93,7 @@ export function Composer({ onPublish, author }: ComposerProps) {
     <form className={styles.composer} onSubmit={onSubmit} onKeyDown={onKeyDown} aria-label="New post" noValidate>
       <fieldset disabled={sending} className={styles.fieldset} aria-busy={sending}>
         <div className={styles.field}>
-          <label htmlFor={`${id}-title`} className={styles.srOnly}>
+          <label htmlFor={`${id}-title`} className={a11y.srOnly}>
             Title
           </label>
           <input
@@ -121,7 +122,7 @@ export function Composer({ onPublish, author }: ComposerProps) {
           </div>
         </div>
         <div className={styles.field}>
-          <label htmlFor={`${id}-body`} className={styles.srOnly}>
+          <label htmlFor={`${id}-body`} className={a11y.srOnly}>
             Text
           </label>
           <textarea

@@ -7,6 +7,7 @@ import { useInfiniteScroll } from '../hooks/useInfiniteScroll';
 import { useNewPostsGate } from '../hooks/useNewPostsGate';
 import { describeError } from '../lib/describeError';
 import { PostCard } from './PostCard';
+import a11y from '../../../styles/a11y.module.css';
 import styles from './FeedList.module.css';
 
 /**
@@ -85,7 +86,7 @@ export function FeedList() {
           </button>
         </div>
       )}
-      <div role="status" aria-live="polite" className={styles.srOnly}>
+      <div role="status" aria-live="polite" className={a11y.srOnly}>
         {held > 0 ? `${held} new ${held === 1 ? 'post' : 'posts'} above` : ''}
       </div>
       {visible.length === 0 && !feed.hasMore ? (

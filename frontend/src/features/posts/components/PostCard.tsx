@@ -7,6 +7,7 @@ import { toApiError, type Post, type PostPatch } from '../../../transport';
 import { validatePost, type FieldErrors } from '../api/limits';
 import { describeError } from '../lib/describeError';
 import { PostEditor, type Draft } from './PostEditor';
+import a11y from '../../../styles/a11y.module.css';
 import styles from './PostCard.module.css';
 
 export interface PostCardProps {
@@ -216,7 +217,7 @@ export const PostCard = memo(function PostCard({
         {draft ? (
           <>
             {/* keep the name the card is labelled by while the editor is open */}
-            <h2 id={`${id}-title`} className={styles.srOnly}>
+            <h2 id={`${id}-title`} className={a11y.srOnly}>
               {post.title}
             </h2>
             <PostEditor

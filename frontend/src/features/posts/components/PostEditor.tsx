@@ -3,6 +3,7 @@ import { modKey } from '../../../lib/platform';
 import type { Post } from '../../../transport';
 import { limits, type FieldErrors } from '../api/limits';
 import { CharCounter } from './CharCounter';
+import a11y from '../../../styles/a11y.module.css';
 import styles from './Fields.module.css';
 
 export interface Draft {
@@ -104,7 +105,7 @@ export function PostEditor(p: PostEditorProps) {
         </p>
       )}
       <div className={styles.field}>
-        <label htmlFor={`${id}-title`} className={styles.srOnly}>
+        <label htmlFor={`${id}-title`} className={a11y.srOnly}>
           Title
         </label>
         <input
@@ -129,7 +130,7 @@ export function PostEditor(p: PostEditorProps) {
         </div>
       </div>
       <div className={styles.field}>
-        <label htmlFor={`${id}-body`} className={styles.srOnly}>
+        <label htmlFor={`${id}-body`} className={a11y.srOnly}>
           Text
         </label>
         <textarea
