@@ -3,8 +3,7 @@ import { modKey } from '../../../lib/platform';
 import { toApiError, type ApiError } from '../../../transport';
 import { limits, validatePost, type FieldErrors } from '../api/limits';
 import { describeError } from '../lib/describeError';
-import { CharCounter } from './CharCounter';
-import a11y from '../../../styles/a11y.module.css';
+import { Field } from './Field';
 import styles from './Fields.module.css';
 
 export interface ComposerProps {
@@ -83,75 +82,43 @@ export function Composer({ onPublish, author }: ComposerProps) {
     }
   }
 
-  const titleErr = `${id}-title-error`;
-  const bodyErr = `${id}-body-error`;
-  const titleCount = `${id}-title-count`;
-  const bodyCount = `${id}-body-count`;
-  const formErr = `${id}-form-error`;
-
   return (
     <form className={styles.composer} onSubmit={onSubmit} onKeyDown={onKeyDown} aria-label="New post" noValidate>
       <fieldset disabled={sending} className={styles.fieldset} aria-busy={sending}>
-        <div className={styles.field}>
-          <label htmlFor={`${id}-title`} className={a11y.srOnly}>
-            Title
-          </label>
-          <input
-            ref={titleRef}
-            id={`${id}-title`}
-            className={styles.titleInput}
-            placeholder="Title"
-            value={title}
-            onChange={(e) => {
-              setTitle(e.target.value);
-              if (errors.title) setErrors((x) => ({ ...x, title: undefined }));
-            }}
-            aria-invalid={errors.title ? true : undefined}
-            aria-describedby={[errors.title ? titleErr : '', titleCount].join(' ').trim()}
-            autoComplete="off"
-          />
-          <div className={styles.meta}>
-            {errors.title ? (
-              <span id={titleErr} className={styles.error} role="alert">
-                {errors.title}
-              </span>
-            ) : (
-              <span />
-            )}
-            <CharCounter id={titleCount} value={title.trim()} limit={limits.title} />
-          </div>
-        </div>
-        <div className={styles.field}>
-          <label htmlFor={`${id}-body`} className={a11y.srOnly}>
-            Text
-          </label>
-          <textarea
-            ref={bodyRef}
-            id={`${id}-body`}
-            className={styles.bodyInput}
-            placeholder="What's happening on the LAN?"
-            rows={3}
-            value={body}
-            onChange={(e) => {
-              setBody(e.target.value);
-              if (errors.body) setErrors((x) => ({ ...x, body: undefined }));
-            }}
-            aria-invalid={errors.body ? true : undefined}
-            aria-describedby={[errors.body ? bodyErr : '', bodyCount].join(' ').trim()}
-          />
-          <div className={styles.meta}>
-            {errors.body ? (
-              <span id={bodyErr} className={styles.error} role="alert">
-                {errors.body}
-              </span>
-            ) : (
-              <span />
-            )}
-            <CharCounter id={bodyCount} value={body} limit={limits.body} />
-          </div>
-        </div>
+        <Field label="Title" counted={title.trim()} limit={limits.title} error={errors.title}>
+          {(control) => (
+            <input
+              {...control}
+              ref={titleRef}
+              className={styles.titleInput}
+              placeholder="Title"
+              value={title}
+              onChange={(e) => {
+                setTitle(e.target.value);
+                if (errors.title) setErrors((x) => ({ ...x, title: undefined }));
+              }}
+              autoComplete="off"
+            />
+          )}
+        </Field>
+        <Field label="Text" counted={body} limit={limits.body} error={errors.body}>
+          {(control) => (
+            <textarea
+              {...control}
+              ref={bodyRef}
+              className={styles.bodyInput}
+              placeholder="What's happening on the LAN?"
+              rows={3}
+              value={body}
+              onChange={(e) => {
+                setBody(e.target.value);
+                if (errors.body) setErrors((x) => ({ ...x, body: undefined }));
+              }}
+            />
+          )}
+        </Field>
         {formError && (
-          <p id={formErr} className={styles.formError} role="alert">
+          <p id={`${id}-form-error`} className={styles.formError} role="alert">
             {formError}
           </p>
         )}
