@@ -1,7 +1,8 @@
 // The browser transport: REST for reads (and writes while the socket is
 // down) and one websocket (protocol v1) for the live stream and writes.
 import { backoffDelay } from '../lib/backoff';
-import { codePoints, firstControlChar } from '../lib/text';
+import { nameLengthError } from '../features/posts/api/limits';
+import { firstControlChar } from '../lib/text';
 import { apiError, toApiError } from './errors';
 import type {
   ApiError,
@@ -447,12 +448,8 @@ export function createWebTransport(deps: Partial<WebDeps> = {}): Transport {
     setName(n: string) {
       const v = n.trim();
       // the node refuses a bad name at the upgrade, which would look like a lost connection
-      if (codePoints(v) < 1 || codePoints(v) > 64) {
-        return Promise.reject<string>({ code: 'invalid', field: 'name', message: 'A name has 1 to 64 characters.' });
-      }
-      if (firstControlChar(v)) {
-        return Promise.reject<string>({ code: 'invalid', field: 'name', message: 'A name cannot contain control characters.' });
-      }
+      const problem = nameLengthError(v) ?? (firstControlChar(v) ? 'A name cannot contain control characters.' : null);
+      if (problem) return Promise.reject<string>({ code: 'invalid', field: 'name', message: problem });
       d.storage.setItem(nameKey, v);
       reconnectNow();
       return Promise.resolve(v);

@@ -3,8 +3,8 @@ import { Avatar } from '../../../lib/Avatar';
 import { copyText } from '../../../lib/clipboard';
 import { CopyIcon, EyeIcon, RefreshIcon } from '../../../lib/icons';
 import { TimeAgo } from '../../../lib/TimeAgo';
-import { codePoints } from '../../../lib/text';
 import { toApiError } from '../../../transport';
+import { nameLengthError } from '../../posts/api/limits';
 import { useConnection, useNodeController, useNodeState, usePeers } from '../hooks/nodeContext';
 import { QrCode } from './QrCode';
 import a11y from '../../../styles/a11y.module.css';
@@ -272,9 +272,9 @@ function NameSection() {
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
     const v = value.trim();
-    const n = codePoints(v);
-    if (n < 1 || n > 64) {
-      setError('A name has 1 to 64 characters.');
+    const problem = nameLengthError(v);
+    if (problem) {
+      setError(problem);
       return;
     }
     setBusy(true);
