@@ -2,14 +2,9 @@ import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { modKey } from '../../../lib/platform';
 import type { Post } from '../../../transport';
 import { limits, type FieldErrors } from '../api/limits';
+import type { Draft } from '../hooks/usePostChanges';
 import { Field } from './Field';
 import styles from './Fields.module.css';
-
-export interface Draft {
-  title: string;
-  body: string;
-  version: number; // the version the edit is based on
-}
 
 export interface PostEditorProps {
   draft: Draft;
