@@ -267,7 +267,12 @@ function NameSection() {
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
 
-  useEffect(() => setValue(name), [name]);
+  // a name that changes (read from the node, or just saved) replaces the field's text
+  const [lastName, setLastName] = useState(name);
+  if (name !== lastName) {
+    setLastName(name);
+    setValue(name);
+  }
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();

@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useRef, type KeyboardEvent } from 'react';
+import { useCallback, type KeyboardEvent } from 'react';
 import { ArrowUpIcon } from '../../../lib/icons';
 import type { Post, PostPatch } from '../../../transport';
-import { comparePosts } from '../api/feedStore';
 import { useFeed, useFeedController, useFeedStatus } from '../hooks/feedContext';
+import { useArrivals } from '../hooks/useArrivals';
 import { useInfiniteScroll } from '../hooks/useInfiniteScroll';
 import { useNewPostsGate } from '../hooks/useNewPostsGate';
 import { describeError } from '../lib/describeError';
@@ -21,18 +21,7 @@ export function FeedList() {
   const controller = useFeedController();
   const { visible, held, release } = useNewPostsGate(feed.posts);
 
-  // Posts that arrive among those already shown slide in; the first page
-  // and older pages appended at the end just appear.
-  const seen = useRef<Set<string> | null>(null);
-  const oldest = useRef<Post | null>(null);
-  useEffect(() => {
-    if (!feed.loaded) return;
-    const s = (seen.current ??= new Set());
-    for (const p of visible) s.add(p.id);
-    oldest.current = visible[visible.length - 1] ?? null;
-  }, [visible, feed.loaded]);
-  const arrived = (p: Post) =>
-    seen.current !== null && !seen.current.has(p.id) && (oldest.current === null || comparePosts(p, oldest.current) < 0);
+  const arrived = useArrivals(visible, feed.loaded);
 
   const loadMore = useCallback(() => void controller.loadMore(), [controller]);
   const onUpdate = useCallback((id: string, patch: PostPatch) => controller.update(id, patch), [controller]);
@@ -103,7 +92,7 @@ export function FeedList() {
               setSize={feed.hasMore ? -1 : visible.length}
               post={p}
               canWrite={status.canWrite}
-              enter={arrived(p)}
+              enter={arrived.has(p.id)}
               onUpdate={onUpdate}
               onDelete={onDelete}
             />
