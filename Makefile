@@ -88,7 +88,7 @@ test-go: build-web
 	$(GO) test -race -count=1 ./...
 
 test-web: deps-web
-	cd frontend && npm run typecheck && npm test
+	cd frontend && npm run typecheck && npm run lint && npm test
 
 test-e2e: lanfeedd
 	cd frontend && LANFEEDD=$(CURDIR)/build/bin/lanfeedd npm run e2e
