@@ -1,7 +1,7 @@
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useId, useRef, useState, type ChangeEvent, type FormEvent, type KeyboardEvent } from 'react';
 import { modKey } from '../../../lib/platform';
 import { toApiError, type ApiError } from '../../../transport';
-import { limits, validatePost, type FieldErrors } from '../api/limits';
+import { limits, validatePost, type FieldErrors, type PostField } from '../api/limits';
 import { describeError } from '../lib/describeError';
 import { Field } from './Field';
 import styles from './Fields.module.css';
@@ -70,6 +70,14 @@ export function Composer({ onPublish, author }: ComposerProps) {
     setFormError(describeError(err));
   }
 
+  // typing handles a field's change: the new text, and its error gone
+  function typing(field: PostField, set: (text: string) => void) {
+    return (e: ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => {
+      set(e.target.value);
+      if (errors[field]) setErrors((x) => ({ ...x, [field]: undefined }));
+    };
+  }
+
   function onSubmit(e: FormEvent) {
     e.preventDefault();
     void publish();
@@ -93,10 +101,7 @@ export function Composer({ onPublish, author }: ComposerProps) {
               className={styles.titleInput}
               placeholder="Title"
               value={title}
-              onChange={(e) => {
-                setTitle(e.target.value);
-                if (errors.title) setErrors((x) => ({ ...x, title: undefined }));
-              }}
+              onChange={typing('title', setTitle)}
               autoComplete="off"
             />
           )}
@@ -110,10 +115,7 @@ export function Composer({ onPublish, author }: ComposerProps) {
               placeholder="What's happening on the LAN?"
               rows={3}
               value={body}
-              onChange={(e) => {
-                setBody(e.target.value);
-                if (errors.body) setErrors((x) => ({ ...x, body: undefined }));
-              }}
+              onChange={typing('body', setBody)}
             />
           )}
         </Field>
