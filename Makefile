@@ -122,7 +122,7 @@ lint-go: deps-staticcheck
 	$(STATICCHECK) ./...
 
 test-web: deps-web
-	cd frontend && npm run typecheck && npm test
+	cd frontend && npm run typecheck && npm run lint && npm test
 
 test-e2e: lanfeedd
 	cd frontend && LANFEEDD=$(CURDIR)/build/bin/lanfeedd npm run e2e

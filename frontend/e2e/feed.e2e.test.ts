@@ -72,7 +72,7 @@ async function setup(ctx: TestContext): Promise<Fixture> {
 
 /** socketCount is how many websockets the page has opened so far. */
 function socketCount(page: Page): Promise<number> {
-  return page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.length);
+  return page.evaluate(() => window.__sockets.length);
 }
 
 /** noPageErrors asserts that no page threw an uncaught exception. */
@@ -162,14 +162,14 @@ describe('web UI against lanfeedd', () => {
       for (const page of [a.page, b.page]) {
         await waitForTitles(page, ['From a robot'], 1500);
         expect((await feedItems(page))[0]).toEqual({
-          id: ack.data.id,
+          id: ack.data?.id,
           title: 'From a robot',
           body: 'beep boop',
           author: 'robot',
         });
       }
 
-      const upd = await peer.emit('posts.update', { id: ack.data.id, version: 1, title: 'From a robot, edited' });
+      const upd = await peer.emit('posts.update', { id: ack.data?.id, version: 1, title: 'From a robot, edited' });
       expect(upd).toMatchObject({ type: 'ack', data: { version: 2 } });
       await waitForTitles(a.page, ['From a robot, edited']);
       await waitForTitles(b.page, ['From a robot, edited']);
@@ -260,7 +260,7 @@ describe('web UI against lanfeedd', () => {
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ title: 'sneaky', body: '' }),
       });
-      return { status: res.status, json: await res.json() };
+      return { status: res.status, json: (await res.json()) as unknown };
     });
     expect(fromPage).toMatchObject({ status: 401, json: { code: 'unauthorized' } });
     const id = (await listPosts(node))[0]!.id;
@@ -271,7 +271,7 @@ describe('web UI against lanfeedd', () => {
     ] as const) {
       for (const token of ['', 'not-the-token']) {
         const res = await api(node, method, path, { token, body });
-        expect({ method, token, status: res.status, code: res.json?.code }).toEqual({
+        expect({ method, token, status: res.status, code: (res.json as { code?: string } | null)?.code }).toEqual({
           method,
           token,
           status: 401,
@@ -319,7 +319,7 @@ describe('web UI against lanfeedd', () => {
       const before = await socketCount(b.page);
       await dropConnection(b.page);
       for (let n = 5; n <= 8; n++) await createPost(node, title(n));
-      await waitFor(b.page, (n) => (window as any).__sockets.length > n, before);
+      await waitFor(b.page, (n) => window.__sockets.length > n, before);
       await waitLive(b.page);
       await waitForTitles(b.page, [8, 7, 6, 5, 4, 3, 2, 1].map(title));
 

@@ -11,6 +11,13 @@ import { createInterface } from 'node:readline';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import NodeWebSocket from 'ws';
 
+declare global {
+  interface Window {
+    /** __sockets are the page's websockets, newest last (see openTab). */
+    __sockets: WebSocket[];
+  }
+}
+
 const frontendDir = resolve(import.meta.dirname, '..');
 
 /** lanfeeddPath is the binary under test: $LANFEEDD, else ../build/bin/lanfeedd. */
@@ -77,8 +84,8 @@ export async function startNode(name = 'e2e-node'): Promise<Node> {
   );
   const lines: string[] = [];
   const log = () => lines.join('\n');
-  createInterface({ input: child.stderr! }).on('line', (l) => lines.push(l));
-  const out = createInterface({ input: child.stdout! });
+  createInterface({ input: child.stderr }).on('line', (l) => lines.push(l));
+  const out = createInterface({ input: child.stdout });
 
   let url = '';
   let token = '';
@@ -95,10 +102,10 @@ export async function startNode(name = 'e2e-node'): Promise<Node> {
       };
       out.on('line', (l) => {
         lines.push(l);
-        const listening = /^listening on (http:\/\/\S+)$/.exec(l);
-        if (listening) url = listening[1]!;
-        const tok = /^pairing token: (\S+)$/.exec(l);
-        if (tok) token = tok[1]!;
+        const listening = /^listening on (http:\/\/\S+)$/.exec(l)?.[1];
+        if (listening) url = listening;
+        const tok = /^pairing token: (\S+)$/.exec(l)?.[1];
+        if (tok) token = tok;
         if (url && token) done();
       });
       child.once('error', (e) => done(e));
@@ -107,7 +114,7 @@ export async function startNode(name = 'e2e-node'): Promise<Node> {
   } catch (e) {
     await stopChild(child);
     await rm(dataDir, { recursive: true, force: true });
-    throw new Error(`${(e as Error).message}\n${log()}`);
+    throw new Error(`${(e as Error).message}\n${log()}`, { cause: e });
   }
   if (!url.endsWith('/')) url += '/';
 
@@ -156,7 +163,7 @@ export async function api(
   method: string,
   path: string,
   opts: { token?: string; body?: unknown } = {},
-): Promise<{ status: number; json: any }> {
+): Promise<{ status: number; json: unknown }> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   const token = opts.token ?? node.token;
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -168,7 +175,7 @@ export async function api(
     signal: AbortSignal.timeout(actionTimeoutMs),
   });
   const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
+  return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null };
 }
 
 /** createPost writes a post over REST with the pairing token. */
@@ -182,16 +189,26 @@ export async function createPost(node: Node, title: string, body = ''): Promise<
 export async function listPosts(node: Node): Promise<WirePost[]> {
   const res = await api(node, 'GET', 'api/posts?limit=100', { token: '' });
   if (res.status !== 200) throw new Error(`GET /api/posts = ${res.status}; want 200`);
-  return res.json.posts as WirePost[];
+  return (res.json as { posts: WirePost[] }).posts;
 }
 
 // ---- a raw websocket peer (protocol v1) ----
 
+/** Frame is a message from /ws as the tests read it; which fields it has depends on type. */
+export interface Frame {
+  type: string;
+  id?: number;
+  proto?: number;
+  canWrite?: boolean;
+  code?: string;
+  data?: WirePost; // an ack's committed post
+}
+
 /** RawPeer is a program connected to /ws, speaking the protocol by hand. */
 export interface RawPeer {
-  hello: any;
+  hello: Frame;
   /** emit sends a write and resolves with the ack or error frame answering it. */
-  emit(event: string, data: unknown): Promise<any>;
+  emit(event: string, data: unknown): Promise<Frame>;
   close(): void;
 }
 
@@ -201,9 +218,9 @@ export async function connectPeer(node: Node, name: string, token = node.token):
   u.searchParams.set('name', name);
   if (token) u.searchParams.set('token', token);
   const sock = new NodeWebSocket(u);
-  const waiting = new Map<number, (frame: any) => void>();
+  const waiting = new Map<number, (frame: Frame) => void>();
   let nextID = 0;
-  const hello = await new Promise<any>((ok, fail) => {
+  const hello = await new Promise<Frame>((ok, fail) => {
     const timer = setTimeout(() => {
       sock.terminate();
       fail(new Error('no hello from /ws in time'));
@@ -214,7 +231,8 @@ export async function connectPeer(node: Node, name: string, token = node.token):
       fail(e);
     });
     sock.on('message', (raw) => {
-      const f = JSON.parse(raw.toString());
+      // a Buffer: the socket's binaryType is the default, 'nodebuffer'
+      const f = JSON.parse((raw as Buffer).toString()) as Frame;
       if (f.type === 'hello') {
         clearTimeout(timer);
         ok(f);
@@ -228,7 +246,7 @@ export async function connectPeer(node: Node, name: string, token = node.token):
     hello,
     emit(event, data) {
       const id = ++nextID;
-      return new Promise((ok, fail) => {
+      return new Promise<Frame>((ok, fail) => {
         const timer = setTimeout(() => fail(new Error(`no answer to emit ${id} (${event}) in time`)), actionTimeoutMs);
         waiting.set(id, (f) => {
           clearTimeout(timer);
@@ -273,7 +291,7 @@ export async function openTab(browser: Browser, url: string): Promise<Tab> {
   await context.addInitScript(() => {
     const Native = window.WebSocket;
     const sockets: WebSocket[] = [];
-    (window as any).__sockets = sockets;
+    window.__sockets = sockets;
     window.WebSocket = class extends Native {
       constructor(url: string | URL, protocols?: string | string[]) {
         super(url, protocols);
@@ -307,7 +325,7 @@ export async function waitWritable(page: Page): Promise<void> {
 /** dropConnection closes the page's live websocket from the client side. */
 export async function dropConnection(page: Page): Promise<void> {
   await page.evaluate(() => {
-    const open = ((window as any).__sockets as WebSocket[]).filter((s) => s.readyState === WebSocket.OPEN);
+    const open = window.__sockets.filter((s) => s.readyState === WebSocket.OPEN);
     for (const s of open) s.close(4000, 'e2e: dropped');
   });
 }
@@ -381,7 +399,9 @@ export async function waitForTitles(page: Page, titles: string[], timeout = acti
     );
   } catch (e) {
     const got = await feedTitles(page).catch(() => ['(page gone)']);
-    throw new Error(`feed titles = ${JSON.stringify(got)}; want ${JSON.stringify(titles)} (${(e as Error).message.split('\n')[0]})`);
+    throw new Error(`feed titles = ${JSON.stringify(got)}; want ${JSON.stringify(titles)} (${(e as Error).message.split('\n')[0]})`, {
+      cause: e,
+    });
   }
 }
 

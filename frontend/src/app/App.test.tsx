@@ -1,7 +1,7 @@
 import { act, cleanup, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { LiveListener, Post, Transport } from '../transport';
+import type { LiveListener, NewPost, Post, Transport } from '../transport';
 import { App } from './App';
 import { createSession } from './session';
 
@@ -29,7 +29,7 @@ function fakeTransport(kind: 'web' | 'desktop', canWrite: boolean) {
     kind,
     listPosts: () => Promise.resolve({ posts: [post(3), post(2), post(1)], next: '', seq: 3 }),
     getPost: vi.fn(),
-    createPost: vi.fn((input) => {
+    createPost: vi.fn((input: NewPost) => {
       const p = post(4, { ...input, author: input.author ?? 'desk', seq: 4 });
       listener?.ack(p, 4);
       return Promise.resolve(p);

@@ -8,6 +8,7 @@ import { FeedList } from '../features/posts/components/FeedList';
 import { FeedContext } from '../features/posts/hooks/feedContext';
 import { CloseIcon, UsersIcon } from '../lib/icons';
 import type { Session } from './session';
+import a11y from '../styles/a11y.module.css';
 import styles from './App.module.css';
 
 /** App is the whole UI for one session (one transport). */
@@ -90,7 +91,7 @@ function Shell({ desktop }: { desktop: boolean }) {
 
       <div className={styles.layout}>
         <main id="feed" className={styles.main} tabIndex={-1}>
-          <h1 className={styles.srOnly}>Feed{nodeName ? ` of ${nodeName}` : ''}</h1>
+          <h1 className={a11y.srOnly}>Feed{nodeName ? ` of ${nodeName}` : ''}</h1>
           <ComposerContainer
             {...(desktop ? {} : state.name ? { author: state.name } : {})}
             postingAs={desktop ? nodeName : state.name}

@@ -1,7 +1,7 @@
 import { absoluteTime, relativeTime } from './time';
 import { useNow } from './useNow';
 
-/** TimeAgo shows "3 min ago", keeps it current, and the full date on hover. */
+/** TimeAgo shows "3 min. ago", keeps it current, and the full date on hover. */
 export function TimeAgo({ iso, className }: { iso: string; className?: string }) {
   const now = useNow();
   return (

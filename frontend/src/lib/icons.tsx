@@ -57,22 +57,10 @@ export const UsersIcon = () => (
     <path d="M23 21v-2a4 4 0 0 0-3-3.9M16 3.1a4 4 0 0 1 0 7.8" />
   </Icon>
 );
-export const KeyIcon = () => (
-  <Icon>
-    <circle cx="7.5" cy="15.5" r="4.5" />
-    <path d="m10.7 12.3 9.8-9.8M17 6l3 3M14 9l2 2" />
-  </Icon>
-);
 export const EyeIcon = () => (
   <Icon>
     <path d="M1 12s4-8 11-8 11 8 11 8-4 8-11 8S1 12 1 12Z" />
     <circle cx="12" cy="12" r="3" />
-  </Icon>
-);
-export const PanelIcon = () => (
-  <Icon>
-    <rect x="3" y="3" width="18" height="18" rx="2" />
-    <path d="M15 3v18" />
   </Icon>
 );
 export const CloseIcon = () => (

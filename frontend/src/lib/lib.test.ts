@@ -8,11 +8,11 @@ describe('relativeTime', () => {
   const now = Date.parse('2026-11-22T12:00:00.000Z');
   const ago = (ms: number) => new Date(now - ms).toISOString();
   it.each([
-    [ago(5_000), 'just now'],
-    [ago(-3_000), 'just now'], // a clock slightly ahead
-    [ago(3 * 60_000), '3 min ago'],
-    [ago(59 * 60_000), '59 min ago'],
-    [ago(2 * 3600_000 + 60_000), '2 h ago'],
+    [ago(5_000), 'now'],
+    [ago(-3_000), 'now'], // a clock slightly ahead
+    [ago(3 * 60_000), '3 min. ago'],
+    [ago(59 * 60_000), '59 min. ago'],
+    [ago(2 * 3600_000 + 60_000), '2 hr. ago'],
     [ago(30 * 3600_000), 'yesterday'],
     [ago(4 * 86400_000), '4 days ago'],
   ])('%s is %s', (iso, want) => {

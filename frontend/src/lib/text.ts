@@ -19,7 +19,7 @@ export function codePoints(s: string): number {
  * C0, DEL and C1.
  */
 export function firstControlChar(s: string): string | null {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- finding control characters is what this is for
   const m = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.exec(s);
   return m ? m[0] : null;
 }

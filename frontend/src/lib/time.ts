@@ -2,27 +2,30 @@ const minute = 60_000;
 const hour = 60 * minute;
 const day = 24 * hour;
 
-const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+// English like the rest of the UI. numeric: 'auto' says "yesterday" and
+// "now" rather than "1 day ago" and "0 seconds ago"; short: "3 min. ago".
+const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto', style: 'short' });
+const monthDay = new Intl.DateTimeFormat('en', { month: 'short', day: 'numeric' });
+const monthDayYear = new Intl.DateTimeFormat('en', { month: 'short', day: 'numeric', year: 'numeric' });
 
 /**
- * relativeTime says how long ago iso was, the way people say it: "just now",
- * "3 min ago", "2 h ago", "yesterday", "4 days ago", then a date. now is in
- * ms since the epoch so that tests and one shared clock can pass it in.
+ * relativeTime says how long ago iso was: "now", "3 min. ago", "2 hr. ago",
+ * "yesterday", "4 days ago", then a date ("Nov 1", "Mar 3, 2025" in another
+ * year). now is in ms since the epoch so that tests and one shared clock can
+ * pass it in.
  */
 export function relativeTime(iso: string, now: number): string {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return '';
   const d = now - t;
-  // a clock a little ahead of ours is still "just now"
-  if (d < 45_000) return 'just now';
-  if (d < hour) return `${Math.max(1, Math.round(d / minute))} min ago`;
-  if (d < day) return `${Math.floor(d / hour)} h ago`;
+  // a clock a little ahead of ours is still "now"
+  if (d < 45_000) return relative.format(0, 'second');
+  if (d < hour) return relative.format(-Math.max(1, Math.round(d / minute)), 'minute');
+  if (d < day) return relative.format(-Math.floor(d / hour), 'hour');
   const days = Math.floor(d / day);
-  if (days === 1) return 'yesterday';
-  if (days < 7) return `${days} days ago`;
+  if (days < 7) return relative.format(-days, 'day');
   const date = new Date(t);
-  const label = `${months[date.getMonth()]} ${date.getDate()}`;
-  return date.getFullYear() === new Date(now).getFullYear() ? label : `${label}, ${date.getFullYear()}`;
+  return (date.getFullYear() === new Date(now).getFullYear() ? monthDay : monthDayYear).format(date);
 }
 
 /** absoluteTime is the full local date and time, for hover titles. */

@@ -1,4 +1,4 @@
-import type { ApiError, ErrorCode, Post } from './types';
+import type { ApiError, ErrorCode } from './types';
 
 const codes: ReadonlySet<string> = new Set<ErrorCode>([
   'invalid',
@@ -45,7 +45,7 @@ export function toApiError(x: unknown, fallback = 'Something went wrong'): ApiEr
 function clean(e: ApiError): ApiError {
   const out: ApiError = { code: e.code, message: e.message };
   if (typeof e.field === 'string' && e.field) out.field = e.field;
-  if (e.post && typeof e.post === 'object') out.post = e.post as Post;
+  if (e.post && typeof e.post === 'object') out.post = e.post;
   return out;
 }
 

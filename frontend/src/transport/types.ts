@@ -1,7 +1,7 @@
 // The wire types of lanfeed protocol v1 (docs/PROTOCOL.md) and the Transport
 // interface: the one boundary between the UI and the node. Everything above
 // this folder talks to a Transport; only wails.ts touches window.go and
-// window.runtime, and only web.ts touches fetch and WebSocket.
+// window.runtime, and only web/ touches fetch and WebSocket.
 
 /** Post is one entry of the feed, as the node sends it. */
 export interface Post {

@@ -1,3 +1,4 @@
+import { Observable } from '../../../lib/observable';
 import type { Peer, PeersEnvelope } from '../../../transport/types';
 
 /**
@@ -7,16 +8,12 @@ import type { Peer, PeersEnvelope } from '../../../transport/types';
  */
 export class PeersStore {
   private peers = new Map<string, Peer>();
-  private list: readonly Peer[] = [];
   private pending: PeersEnvelope[] | null = null;
-  private listeners = new Set<() => void>();
+  private readonly list = new Observable<readonly Peer[]>([]);
 
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  getSnapshot = (): readonly Peer[] => this.list;
+  /** subscribe and getSnapshot are for useSyncExternalStore. */
+  readonly subscribe = this.list.subscribe;
+  readonly getSnapshot = this.list.get;
 
   /** beginLoad starts reading a snapshot: events are held until load(). */
   beginLoad(): void {
@@ -49,9 +46,10 @@ export class PeersStore {
   }
 
   private emit(): void {
-    this.list = [...this.peers.values()].sort((a, b) =>
-      a.since === b.since ? (a.id < b.id ? -1 : 1) : a.since < b.since ? -1 : 1,
+    this.list.set(
+      [...this.peers.values()].sort((a, b) =>
+        a.since === b.since ? (a.id < b.id ? -1 : 1) : a.since < b.since ? -1 : 1,
+      ),
     );
-    for (const l of [...this.listeners]) l();
   }
 }

@@ -3,10 +3,11 @@ import { Avatar } from '../../../lib/Avatar';
 import { copyText } from '../../../lib/clipboard';
 import { CopyIcon, EyeIcon, RefreshIcon } from '../../../lib/icons';
 import { TimeAgo } from '../../../lib/TimeAgo';
-import { codePoints } from '../../../lib/text';
 import { toApiError } from '../../../transport';
+import { nameLengthError } from '../../posts/api/limits';
 import { useConnection, useNodeController, useNodeState, usePeers } from '../hooks/nodeContext';
 import { QrCode } from './QrCode';
+import a11y from '../../../styles/a11y.module.css';
 import styles from './NodePanel.module.css';
 
 /** shareURL is url with the token in the fragment, which never reaches a server log. */
@@ -266,14 +267,19 @@ function NameSection() {
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
 
-  useEffect(() => setValue(name), [name]);
+  // a name that changes (read from the node, or just saved) replaces the field's text
+  const [lastName, setLastName] = useState(name);
+  if (name !== lastName) {
+    setLastName(name);
+    setValue(name);
+  }
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
     const v = value.trim();
-    const n = codePoints(v);
-    if (n < 1 || n > 64) {
-      setError('A name has 1 to 64 characters.');
+    const problem = nameLengthError(v);
+    if (problem) {
+      setError(problem);
       return;
     }
     setBusy(true);
@@ -296,7 +302,7 @@ function NameSection() {
         Display name
       </h2>
       <form onSubmit={(e) => void onSubmit(e)} className={styles.inlineForm} noValidate>
-        <label htmlFor={`${id}-name`} className={styles.srOnly}>
+        <label htmlFor={`${id}-name`} className={a11y.srOnly}>
           {desktop ? 'Node name' : 'Your name'}
         </label>
         <input

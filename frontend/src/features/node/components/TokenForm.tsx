@@ -1,5 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
 import { useNodeController } from '../hooks/nodeContext';
+import a11y from '../../../styles/a11y.module.css';
 import styles from './NodePanel.module.css';
 
 /** TokenForm lets a browser enter the pairing token to write. */
@@ -18,7 +19,7 @@ export function TokenForm() {
 
   return (
     <form onSubmit={onSubmit} className={styles.inlineFormCompact} aria-label="Enter pairing token">
-      <label htmlFor={`${id}-token`} className={styles.srOnly}>
+      <label htmlFor={`${id}-token`} className={a11y.srOnly}>
         Pairing token
       </label>
       <input

@@ -1,3 +1,4 @@
+import { Observable } from '../../../lib/observable';
 import type { Page, Post, PostsEnvelope } from '../../../transport/types';
 
 /**
@@ -59,16 +60,12 @@ export class FeedStore {
   private needsResync = false;
   private epoch = '';
 
-  private snapshot: FeedSnapshot = this.makeSnapshot();
-  private dirty = false;
-  private listeners = new Set<() => void>();
+  private dirty = false; // a change since the last snapshot
+  private readonly snapshot = new Observable<FeedSnapshot>(this.makeSnapshot());
 
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  getSnapshot = (): FeedSnapshot => this.snapshot;
+  /** subscribe and getSnapshot are for useSyncExternalStore. */
+  readonly subscribe = this.snapshot.subscribe;
+  readonly getSnapshot = this.snapshot.get;
 
   /** get returns the post with id if it is loaded. */
   get(id: string): Post | undefined {
@@ -298,7 +295,6 @@ export class FeedStore {
   private emit(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    this.snapshot = this.makeSnapshot();
-    for (const l of [...this.listeners]) l();
+    this.snapshot.set(this.makeSnapshot());
   }
 }

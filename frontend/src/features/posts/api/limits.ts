@@ -31,3 +31,13 @@ export function validatePost(draft: { title: string; body: string }): FieldError
   }
   return errors;
 }
+
+/**
+ * nameLengthError says why a display name (already trimmed) is too short or
+ * too long, or returns null. A display name is what posts are signed with,
+ * so it has the author's limit; the node checks the same.
+ */
+export function nameLengthError(name: string): string | null {
+  const n = codePoints(name);
+  return n < 1 || n > limits.author ? `A name has 1 to ${limits.author} characters.` : null;
+}

@@ -8,9 +8,9 @@ afterEach(cleanup);
 function setup(onPublish = vi.fn(() => Promise.resolve())) {
   const user = userEvent.setup();
   render(<Composer onPublish={onPublish} author="alice" />);
-  const title = screen.getByLabelText('Title') as HTMLInputElement;
-  const body = screen.getByLabelText('Text') as HTMLTextAreaElement;
-  const button = screen.getByRole('button', { name: /publish/i }) as HTMLButtonElement;
+  const title = screen.getByLabelText<HTMLInputElement>('Title');
+  const body = screen.getByLabelText<HTMLTextAreaElement>('Text');
+  const button = screen.getByRole<HTMLButtonElement>('button', { name: /publish/i });
   return { user, title, body, button, onPublish };
 }
 

@@ -1,8 +1,9 @@
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useId, useRef, useState, type ChangeEvent, type FormEvent, type KeyboardEvent } from 'react';
 import { modKey } from '../../../lib/platform';
 import { toApiError, type ApiError } from '../../../transport';
-import { limits, validatePost, type FieldErrors } from '../api/limits';
-import { CharCounter } from './CharCounter';
+import { limits, validatePost, type FieldErrors, type PostField } from '../api/limits';
+import { describeError } from '../lib/describeError';
+import { Field } from './Field';
 import styles from './Fields.module.css';
 
 export interface ComposerProps {
@@ -66,7 +67,15 @@ export function Composer({ onPublish, author }: ComposerProps) {
       requestAnimationFrame(() => (err.field === 'title' ? titleRef : bodyRef).current?.focus());
       return;
     }
-    setFormError(describe(err));
+    setFormError(describeError(err));
+  }
+
+  // typing handles a field's change: the new text, and its error gone
+  function typing(field: PostField, set: (text: string) => void) {
+    return (e: ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => {
+      set(e.target.value);
+      if (errors[field]) setErrors((x) => ({ ...x, [field]: undefined }));
+    };
   }
 
   function onSubmit(e: FormEvent) {
@@ -81,75 +90,37 @@ export function Composer({ onPublish, author }: ComposerProps) {
     }
   }
 
-  const titleErr = `${id}-title-error`;
-  const bodyErr = `${id}-body-error`;
-  const titleCount = `${id}-title-count`;
-  const bodyCount = `${id}-body-count`;
-  const formErr = `${id}-form-error`;
-
   return (
     <form className={styles.composer} onSubmit={onSubmit} onKeyDown={onKeyDown} aria-label="New post" noValidate>
       <fieldset disabled={sending} className={styles.fieldset} aria-busy={sending}>
-        <div className={styles.field}>
-          <label htmlFor={`${id}-title`} className={styles.srOnly}>
-            Title
-          </label>
-          <input
-            ref={titleRef}
-            id={`${id}-title`}
-            className={styles.titleInput}
-            placeholder="Title"
-            value={title}
-            onChange={(e) => {
-              setTitle(e.target.value);
-              if (errors.title) setErrors((x) => ({ ...x, title: undefined }));
-            }}
-            aria-invalid={errors.title ? true : undefined}
-            aria-describedby={[errors.title ? titleErr : '', titleCount].join(' ').trim()}
-            autoComplete="off"
-          />
-          <div className={styles.meta}>
-            {errors.title ? (
-              <span id={titleErr} className={styles.error} role="alert">
-                {errors.title}
-              </span>
-            ) : (
-              <span />
-            )}
-            <CharCounter id={titleCount} value={title.trim()} limit={limits.title} />
-          </div>
-        </div>
-        <div className={styles.field}>
-          <label htmlFor={`${id}-body`} className={styles.srOnly}>
-            Text
-          </label>
-          <textarea
-            ref={bodyRef}
-            id={`${id}-body`}
-            className={styles.bodyInput}
-            placeholder="What's happening on the LAN?"
-            rows={3}
-            value={body}
-            onChange={(e) => {
-              setBody(e.target.value);
-              if (errors.body) setErrors((x) => ({ ...x, body: undefined }));
-            }}
-            aria-invalid={errors.body ? true : undefined}
-            aria-describedby={[errors.body ? bodyErr : '', bodyCount].join(' ').trim()}
-          />
-          <div className={styles.meta}>
-            {errors.body ? (
-              <span id={bodyErr} className={styles.error} role="alert">
-                {errors.body}
-              </span>
-            ) : (
-              <span />
-            )}
-            <CharCounter id={bodyCount} value={body} limit={limits.body} />
-          </div>
-        </div>
+        <Field label="Title" counted={title.trim()} limit={limits.title} error={errors.title}>
+          {(control) => (
+            <input
+              {...control}
+              ref={titleRef}
+              className={styles.titleInput}
+              placeholder="Title"
+              value={title}
+              onChange={typing('title', setTitle)}
+              autoComplete="off"
+            />
+          )}
+        </Field>
+        <Field label="Text" counted={body} limit={limits.body} error={errors.body}>
+          {(control) => (
+            <textarea
+              {...control}
+              ref={bodyRef}
+              className={styles.bodyInput}
+              placeholder="What's happening on the LAN?"
+              rows={3}
+              value={body}
+              onChange={typing('body', setBody)}
+            />
+          )}
+        </Field>
         {formError && (
-          <p id={formErr} className={styles.formError} role="alert">
+          <p id={`${id}-form-error`} className={styles.formError} role="alert">
             {formError}
           </p>
         )}
@@ -169,22 +140,4 @@ export function Composer({ onPublish, author }: ComposerProps) {
       </fieldset>
     </form>
   );
-}
-
-/** describe says what went wrong in words for the errors not tied to a field. */
-export function describe(err: ApiError): string {
-  switch (err.code) {
-    case 'unauthorized':
-      return 'This device may not write. Enter the pairing token from the lanfeed app.';
-    case 'rate_limited':
-      return 'Too many posts too fast. Wait a moment and try again.';
-    case 'too_large':
-      return 'This post is too large for the node.';
-    case 'offline':
-      return 'Not connected to the node. Your text is kept; try again when it is back.';
-    case 'invalid':
-      return err.field === 'author' ? `Your display name can't be used: ${err.message}` : err.message;
-    default:
-      return err.message || 'Something went wrong.';
-  }
 }

@@ -1,12 +1,13 @@
-import { useCallback, useEffect, useRef, type KeyboardEvent } from 'react';
+import { useCallback, type KeyboardEvent } from 'react';
 import { ArrowUpIcon } from '../../../lib/icons';
 import type { Post, PostPatch } from '../../../transport';
-import { comparePosts } from '../api/feedStore';
 import { useFeed, useFeedController, useFeedStatus } from '../hooks/feedContext';
+import { useArrivals } from '../hooks/useArrivals';
 import { useInfiniteScroll } from '../hooks/useInfiniteScroll';
 import { useNewPostsGate } from '../hooks/useNewPostsGate';
-import { describe } from './Composer';
+import { describeError } from '../lib/describeError';
 import { PostCard } from './PostCard';
+import a11y from '../../../styles/a11y.module.css';
 import styles from './FeedList.module.css';
 
 /**
@@ -20,18 +21,7 @@ export function FeedList() {
   const controller = useFeedController();
   const { visible, held, release } = useNewPostsGate(feed.posts);
 
-  // Posts that arrive among those already shown slide in; the first page
-  // and older pages appended at the end just appear.
-  const seen = useRef<Set<string> | null>(null);
-  const oldest = useRef<Post | null>(null);
-  useEffect(() => {
-    if (!feed.loaded) return;
-    const s = (seen.current ??= new Set());
-    for (const p of visible) s.add(p.id);
-    oldest.current = visible[visible.length - 1] ?? null;
-  }, [visible, feed.loaded]);
-  const arrived = (p: Post) =>
-    seen.current !== null && !seen.current.has(p.id) && (oldest.current === null || comparePosts(p, oldest.current) < 0);
+  const arrived = useArrivals(visible, feed.loaded);
 
   const loadMore = useCallback(() => void controller.loadMore(), [controller]);
   const onUpdate = useCallback((id: string, patch: PostPatch) => controller.update(id, patch), [controller]);
@@ -64,7 +54,7 @@ export function FeedList() {
     return status.loadError ? (
       <div className={styles.empty} role="alert">
         <p className={styles.emptyTitle}>Can't load the feed</p>
-        <p>{describe(status.loadError)} Retrying…</p>
+        <p>{describeError(status.loadError)} Retrying…</p>
       </div>
     ) : (
       <div className={styles.skeletons} aria-busy="true" aria-label="Loading the feed">
@@ -85,7 +75,7 @@ export function FeedList() {
           </button>
         </div>
       )}
-      <div role="status" aria-live="polite" className={styles.srOnly}>
+      <div role="status" aria-live="polite" className={a11y.srOnly}>
         {held > 0 ? `${held} new ${held === 1 ? 'post' : 'posts'} above` : ''}
       </div>
       {visible.length === 0 && !feed.hasMore ? (
@@ -102,7 +92,7 @@ export function FeedList() {
               setSize={feed.hasMore ? -1 : visible.length}
               post={p}
               canWrite={status.canWrite}
-              enter={arrived(p)}
+              enter={arrived.has(p.id)}
               onUpdate={onUpdate}
               onDelete={onDelete}
             />
@@ -113,7 +103,7 @@ export function FeedList() {
         {status.loadingMore && <span className={styles.spinner} aria-label="Loading older posts" />}
         {status.moreError && (
           <p role="alert">
-            Couldn't load older posts: {describe(status.moreError)}{' '}
+            Couldn't load older posts: {describeError(status.moreError)}{' '}
             <button type="button" className={styles.linkButton} onClick={loadMore}>
               Try again
             </button>

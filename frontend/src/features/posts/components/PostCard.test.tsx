@@ -92,7 +92,7 @@ describe('PostCard', () => {
     expect(alert.textContent).toMatch(/changed this post while you were editing/);
     expect(alert.textContent).toContain('Lunch at 12:30');
     expect(alert.textContent).toContain('Booked');
-    expect((screen.getByLabelText('Title') as HTMLInputElement).value).toBe('Mine');
+    expect(screen.getByLabelText<HTMLInputElement>('Title').value).toBe('Mine');
     await user.click(screen.getByRole('button', { name: /keep mine/i }));
     await user.click(screen.getByRole('button', { name: 'Save' }));
     expect(onUpdate).toHaveBeenLastCalledWith(base.id, { version: 2, title: 'Mine', body: 'At noon' });
@@ -106,8 +106,8 @@ describe('PostCard', () => {
     await user.type(screen.getByLabelText('Title'), '!');
     await user.click(screen.getByRole('button', { name: 'Save' }));
     await user.click(await screen.findByRole('button', { name: 'Edit theirs' }));
-    expect((screen.getByLabelText('Title') as HTMLInputElement).value).toBe('Theirs');
-    expect((screen.getByLabelText('Text') as HTMLTextAreaElement).value).toBe('Their body');
+    expect(screen.getByLabelText<HTMLInputElement>('Title').value).toBe('Theirs');
+    expect(screen.getByLabelText<HTMLTextAreaElement>('Text').value).toBe('Their body');
   });
 
   it('cancels an edit with Escape', async () => {

@@ -3,10 +3,10 @@ import { Avatar } from '../../../lib/Avatar';
 import { EditIcon, TrashIcon } from '../../../lib/icons';
 import { TimeAgo } from '../../../lib/TimeAgo';
 import { absoluteTime } from '../../../lib/time';
-import { toApiError, type Post, type PostPatch } from '../../../transport';
-import { validatePost, type FieldErrors } from '../api/limits';
-import { describe } from './Composer';
-import { PostEditor, type Draft } from './PostEditor';
+import type { Post, PostPatch } from '../../../transport';
+import { usePostChanges } from '../hooks/usePostChanges';
+import { PostEditor } from './PostEditor';
+import a11y from '../../../styles/a11y.module.css';
 import styles from './PostCard.module.css';
 
 export interface PostCardProps {
@@ -42,20 +42,18 @@ export const PostCard = memo(function PostCard({
 }: PostCardProps) {
   const id = useId();
   const [enterOnMount] = useState(enter);
-  const [draft, setDraft] = useState<Draft | null>(null);
-  const [saving, setSaving] = useState<{ title: string; body: string } | null>(null);
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [conflict, setConflict] = useState<Post | null>(null);
-  const [confirming, setConfirming] = useState(false);
-  const [deleting, setDeleting] = useState(false);
-  const [deleteError, setDeleteError] = useState<string | null>(null);
   const [expanded, setExpanded] = useState(false);
   const [flash, setFlash] = useState(false);
   const lastVersion = useRef(post.version);
   const articleRef = useRef<HTMLElement>(null);
   const editButton = useRef<HTMLButtonElement>(null);
   const confirmCancel = useRef<HTMLButtonElement>(null);
+  const { editing, saving, confirming, deleting, deleteError, ...actions } = usePostChanges(post, {
+    onUpdate,
+    onDelete,
+    onClosed: () => requestAnimationFrame(() => (editButton.current ?? articleRef.current)?.focus()),
+    onSaved: () => requestAnimationFrame(() => articleRef.current?.focus()),
+  });
 
   // a brief highlight whenever a newer version arrives
   useEffect(() => {
@@ -70,77 +68,19 @@ export const PostCard = memo(function PostCard({
     if (confirming) confirmCancel.current?.focus();
   }, [confirming]);
 
-  function startEdit() {
-    setDraft({ title: post.title, body: post.body, version: post.version });
-    setErrors({});
-    setFormError(null);
-    setConflict(null);
-    setConfirming(false);
-  }
-
-  function closeEditor() {
-    setDraft(null);
-    setConflict(null);
-    setErrors({});
-    setFormError(null);
-    requestAnimationFrame(() => (editButton.current ?? articleRef.current)?.focus());
-  }
-
-  async function save() {
-    if (!draft) return;
-    const found = validatePost(draft);
-    setErrors(found);
-    if (found.title || found.body) return;
-    const d = { ...draft, title: draft.title.trim() };
-    if (d.title === post.title && d.body === post.body && d.version === post.version) {
-      closeEditor();
-      return;
-    }
-    // optimistic: show the new text now, put the editor back if refused
-    setSaving({ title: d.title, body: d.body });
-    setDraft(null);
-    setConflict(null);
-    setFormError(null);
-    try {
-      await onUpdate(post.id, { version: d.version, title: d.title, body: d.body });
-      setSaving(null);
-      requestAnimationFrame(() => articleRef.current?.focus());
-    } catch (e) {
-      const err = toApiError(e);
-      setSaving(null);
-      setDraft(d);
-      if (err.code === 'conflict' && err.post) setConflict(err.post);
-      else if (err.code === 'not_found') setConflict({ ...post, deleted: true });
-      else if (err.code === 'invalid' && (err.field === 'title' || err.field === 'body'))
-        setErrors({ [err.field]: err.message });
-      else setFormError(describe(err));
-    }
-  }
-
-  async function confirmDelete() {
-    setDeleting(true);
-    setDeleteError(null);
-    try {
-      await onDelete(post.id, post.version);
-      // the card goes away when the store drops the post
-    } catch (e) {
-      const err = toApiError(e);
-      setDeleting(false);
-      setConfirming(false);
-      if (err.code === 'conflict')
-        setDeleteError('This post changed since you saw it. Take a look, then delete again if you still want to.');
-      else if (err.code !== 'not_found') setDeleteError(describe(err));
-    }
+  function cancelDelete() {
+    actions.cancelDelete();
+    articleRef.current?.focus();
   }
 
   function onKeyDown(e: KeyboardEvent<HTMLElement>) {
-    if (e.target !== e.currentTarget || !canWrite || draft) return;
+    if (e.target !== e.currentTarget || !canWrite || editing) return;
     if (e.key === 'e' || e.key === 'E') {
       e.preventDefault();
-      startEdit();
+      actions.startEdit();
     } else if (e.key === 'Delete' || e.key === 'Backspace') {
       e.preventDefault();
-      setConfirming(true);
+      actions.askDelete();
     }
   }
 
@@ -186,13 +126,13 @@ export const PostCard = memo(function PostCard({
             {saving && <span className={styles.status}>· saving…</span>}
             {deleting && <span className={styles.status}>· deleting…</span>}
           </div>
-          {canWrite && !draft && !confirming && (
+          {canWrite && !editing && !confirming && (
             <div className={styles.tools}>
               <button
                 ref={editButton}
                 type="button"
                 className={styles.iconButton}
-                onClick={startEdit}
+                onClick={actions.startEdit}
                 aria-label={`Edit “${post.title}”`}
                 title="Edit (E)"
                 disabled={Boolean(saving || deleting)}
@@ -202,7 +142,7 @@ export const PostCard = memo(function PostCard({
               <button
                 type="button"
                 className={styles.iconButton}
-                onClick={() => setConfirming(true)}
+                onClick={actions.askDelete}
                 aria-label={`Delete “${post.title}”`}
                 title="Delete (Del)"
                 disabled={Boolean(saving || deleting)}
@@ -213,32 +153,24 @@ export const PostCard = memo(function PostCard({
           )}
         </header>
 
-        {draft ? (
+        {editing ? (
           <>
             {/* keep the name the card is labelled by while the editor is open */}
-            <h2 id={`${id}-title`} className={styles.srOnly}>
+            <h2 id={`${id}-title`} className={a11y.srOnly}>
               {post.title}
             </h2>
             <PostEditor
-              draft={draft}
-              onChange={setDraft}
-              onSave={() => void save()}
-              onCancel={closeEditor}
-              errors={errors}
-              formError={formError}
-              conflict={conflict}
-              changedMeanwhile={post.version > draft.version}
-              onUseTheirs={closeEditor}
-              onCopyTheirs={() => {
-                if (!conflict) return;
-                setDraft({ title: conflict.title, body: conflict.body, version: conflict.version });
-                setConflict(null);
-              }}
-              onKeepMine={() => {
-                if (!conflict) return;
-                setDraft({ ...draft, version: conflict.version });
-                setConflict(null);
-              }}
+              draft={editing.draft}
+              onChange={actions.setDraft}
+              onSave={actions.save}
+              onCancel={actions.close}
+              errors={editing.errors}
+              formError={editing.formError}
+              conflict={editing.conflict}
+              changedMeanwhile={post.version > editing.draft.version}
+              onUseTheirs={actions.close}
+              onCopyTheirs={actions.takeTheirs}
+              onKeepMine={actions.keepMine}
             />
           </>
         ) : (
@@ -267,8 +199,7 @@ export const PostCard = memo(function PostCard({
             onKeyDown={(e) => {
               if (e.key === 'Escape' && !deleting) {
                 e.stopPropagation();
-                setConfirming(false);
-                articleRef.current?.focus();
+                cancelDelete();
               }
             }}
           >
@@ -278,15 +209,12 @@ export const PostCard = memo(function PostCard({
                 ref={confirmCancel}
                 type="button"
                 className={styles.ghostButton}
-                onClick={() => {
-                  setConfirming(false);
-                  articleRef.current?.focus();
-                }}
+                onClick={cancelDelete}
                 disabled={deleting}
               >
                 Cancel
               </button>
-              <button type="button" className={styles.dangerButton} onClick={() => void confirmDelete()} disabled={deleting}>
+              <button type="button" className={styles.dangerButton} onClick={actions.confirmDelete} disabled={deleting}>
                 {deleting ? 'Deleting…' : 'Delete'}
               </button>
             </span>

@@ -1,15 +1,10 @@
-import { useEffect, useId, useRef, type KeyboardEvent } from 'react';
+import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { modKey } from '../../../lib/platform';
 import type { Post } from '../../../transport';
 import { limits, type FieldErrors } from '../api/limits';
-import { CharCounter } from './CharCounter';
+import type { Draft } from '../hooks/usePostChanges';
+import { Field } from './Field';
 import styles from './Fields.module.css';
-
-export interface Draft {
-  title: string;
-  body: string;
-  version: number; // the version the edit is based on
-}
 
 export interface PostEditorProps {
   draft: Draft;
@@ -29,7 +24,6 @@ export interface PostEditorProps {
 
 /** PostEditor edits a post in place; Esc cancels, Ctrl/Cmd+Enter saves. */
 export function PostEditor(p: PostEditorProps) {
-  const id = useId();
   const titleRef = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
@@ -103,55 +97,29 @@ export function PostEditor(p: PostEditorProps) {
           Someone else just changed this post. Saving will show you both versions.
         </p>
       )}
-      <div className={styles.field}>
-        <label htmlFor={`${id}-title`} className={styles.srOnly}>
-          Title
-        </label>
-        <input
-          ref={titleRef}
-          id={`${id}-title`}
-          className={styles.titleInput}
-          value={draft.title}
-          onChange={(e) => p.onChange({ ...draft, title: e.target.value })}
-          aria-invalid={errors.title ? true : undefined}
-          aria-describedby={errors.title ? `${id}-title-error` : `${id}-title-count`}
-          autoComplete="off"
-        />
-        <div className={styles.meta}>
-          {errors.title ? (
-            <span id={`${id}-title-error`} className={styles.error} role="alert">
-              {errors.title}
-            </span>
-          ) : (
-            <span />
-          )}
-          <CharCounter id={`${id}-title-count`} value={draft.title.trim()} limit={limits.title} />
-        </div>
-      </div>
-      <div className={styles.field}>
-        <label htmlFor={`${id}-body`} className={styles.srOnly}>
-          Text
-        </label>
-        <textarea
-          id={`${id}-body`}
-          className={styles.bodyInput}
-          rows={4}
-          value={draft.body}
-          onChange={(e) => p.onChange({ ...draft, body: e.target.value })}
-          aria-invalid={errors.body ? true : undefined}
-          aria-describedby={errors.body ? `${id}-body-error` : `${id}-body-count`}
-        />
-        <div className={styles.meta}>
-          {errors.body ? (
-            <span id={`${id}-body-error`} className={styles.error} role="alert">
-              {errors.body}
-            </span>
-          ) : (
-            <span />
-          )}
-          <CharCounter id={`${id}-body-count`} value={draft.body} limit={limits.body} />
-        </div>
-      </div>
+      <Field label="Title" counted={draft.title.trim()} limit={limits.title} error={errors.title}>
+        {(control) => (
+          <input
+            {...control}
+            ref={titleRef}
+            className={styles.titleInput}
+            value={draft.title}
+            onChange={(e) => p.onChange({ ...draft, title: e.target.value })}
+            autoComplete="off"
+          />
+        )}
+      </Field>
+      <Field label="Text" counted={draft.body} limit={limits.body} error={errors.body}>
+        {(control) => (
+          <textarea
+            {...control}
+            className={styles.bodyInput}
+            rows={4}
+            value={draft.body}
+            onChange={(e) => p.onChange({ ...draft, body: e.target.value })}
+          />
+        )}
+      </Field>
       {p.formError && (
         <p className={styles.formError} role="alert">
           {p.formError}

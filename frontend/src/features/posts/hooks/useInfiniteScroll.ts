@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useEffectEvent, useRef } from 'react';
 
 /**
  * useInfiniteScroll calls onReach when the returned element comes within
@@ -8,13 +8,12 @@ import { useEffect, useRef } from 'react';
  */
 export function useInfiniteScroll<T extends Element>(enabled: boolean, onReach: () => void, key: unknown) {
   const ref = useRef<T>(null);
-  const cb = useRef(onReach);
-  cb.current = onReach;
+  const reach = useEffectEvent(onReach); // the latest onReach, without observing again
   useEffect(() => {
     const el = ref.current;
     if (!enabled || !el || typeof IntersectionObserver === 'undefined') return;
     const io = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) cb.current();
+      if (entries.some((e) => e.isIntersecting)) reach();
     }, { rootMargin: '600px 0px' });
     io.observe(el);
     return () => io.disconnect();

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useEffectEvent, useMemo, useState } from 'react';
 import type { Post } from '../../../transport';
 import { comparePosts } from '../api/feedStore';
 
@@ -25,18 +25,21 @@ function atTop(): boolean {
  */
 export function useNewPostsGate(posts: readonly Post[]) {
   const [frontier, setFrontier] = useState<Post | null>(null);
-  const postsRef = useRef(posts);
-  postsRef.current = posts;
+
+  // an effect event: it sees the latest posts, and the listener stays put
+  const check = useEffectEvent(() => {
+    if (atTop()) setFrontier(null);
+    else setFrontier((f) => f ?? posts[0] ?? null);
+  });
 
   useEffect(() => {
     let frame = 0;
-    const check = () => {
-      frame = 0;
-      if (atTop()) setFrontier(null);
-      else setFrontier((f) => f ?? postsRef.current[0] ?? null);
-    };
     const onScroll = () => {
-      if (!frame) frame = requestAnimationFrame(check);
+      if (frame) return;
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        check();
+      });
     };
     window.addEventListener('scroll', onScroll, { passive: true });
     return () => {

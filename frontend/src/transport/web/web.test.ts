@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ConnStatus, LiveListener, Post } from './types';
-import { createWebTransport, takeTokenFromURL, type WebDeps } from './web';
+import type { ConnStatus, LiveListener, Post } from '../types';
+import { memoryStorage } from './deps';
+import { createWebTransport, type WebDeps } from './index';
 
 // FakeSocket stands in for the browser's WebSocket; tests play the node.
 class FakeSocket {
@@ -32,20 +33,11 @@ class FakeSocket {
   }
 }
 
-function memStorage(init: Record<string, string> = {}) {
-  const m = new Map(Object.entries(init));
-  return {
-    getItem: (k: string) => m.get(k) ?? null,
-    setItem: (k: string, v: string) => void m.set(k, v),
-    removeItem: (k: string) => void m.delete(k),
-  };
-}
-
 function deps(over: Partial<WebDeps> = {}): Partial<WebDeps> {
   return {
     location: { href: 'http://192.168.1.5:7700/', hash: '', pathname: '/', search: '' },
     history: { replaceState: vi.fn() },
-    storage: memStorage({ 'lanfeed.name': 'bob' }),
+    storage: memoryStorage({ 'lanfeed.name': 'bob' }),
     fetch: vi.fn(() => Promise.reject(new Error('no fetch in this test'))),
     WebSocket: FakeSocket as unknown as WebDeps['WebSocket'],
     online: () => true,
@@ -102,23 +94,9 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('takeTokenFromURL', () => {
-  it('stores the token from the fragment and removes it from the address bar', () => {
-    const storage = memStorage();
-    const history = { replaceState: vi.fn() };
-    takeTokenFromURL({
-      location: { href: 'http://h/#token=s3cret', hash: '#token=s3cret', pathname: '/', search: '?a=1' },
-      history,
-      storage,
-    });
-    expect(storage.getItem('lanfeed.token')).toBe('s3cret');
-    expect(history.replaceState).toHaveBeenCalledWith(null, '', '/?a=1');
-  });
-});
-
 describe('web transport live stream', () => {
   it('connects with name and token, reports hello, sends sync', () => {
-    const t = createWebTransport(deps({ storage: memStorage({ 'lanfeed.name': 'bob', 'lanfeed.token': 'tok' }) }));
+    const t = createWebTransport(deps({ storage: memoryStorage({ 'lanfeed.name': 'bob', 'lanfeed.token': 'tok' }) }));
     const r = recorder();
     t.connect(r.l);
     const s = FakeSocket.last();
@@ -198,7 +176,7 @@ describe('web transport live stream', () => {
   });
 
   it('treats a token refused at the upgrade as rejected and goes on read-only', async () => {
-    const storage = memStorage({ 'lanfeed.name': 'bob', 'lanfeed.token': 'wrong' });
+    const storage = memoryStorage({ 'lanfeed.name': 'bob', 'lanfeed.token': 'wrong' });
     const fetch = vi.fn(() => Promise.resolve(new Response('{}', { status: 200 })));
     const t = createWebTransport(deps({ storage, fetch: fetch as unknown as typeof globalThis.fetch }));
     const r = recorder();
@@ -213,7 +191,7 @@ describe('web transport live stream', () => {
   });
 
   it('drops the token and goes read-only when the node rotates it', () => {
-    const storage = memStorage({ 'lanfeed.name': 'bob', 'lanfeed.token': 'old' });
+    const storage = memoryStorage({ 'lanfeed.name': 'bob', 'lanfeed.token': 'old' });
     const t = createWebTransport(deps({ storage }));
     const r = recorder();
     t.connect(r.l);
@@ -251,7 +229,7 @@ describe('web transport REST', () => {
     const t = createWebTransport(
       deps({
         location: { href: 'http://h:7700/feed/', hash: '', pathname: '/feed/', search: '' },
-        storage: memStorage({ 'lanfeed.token': 'tok' }),
+        storage: memoryStorage({ 'lanfeed.token': 'tok' }),
         fetch: fetch as unknown as typeof globalThis.fetch,
       }),
     );
