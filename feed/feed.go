@@ -36,6 +36,7 @@ type Post struct {
 	Title     string `json:"title"`
 	Body      string `json:"body"`
 	Author    string `json:"author"`
+	Origin    string `json:"origin"` // id of the node that owns the post; only that node changes it
 	CreatedAt Time   `json:"createdAt"`
 	UpdatedAt Time   `json:"updatedAt"`
 	Version   int64  `json:"version"` // 1 on create, +1 per update or delete

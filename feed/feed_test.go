@@ -274,6 +274,7 @@ func TestTime_JSONRoundTrip(t *testing.T) {
 func TestPost_JSON(t *testing.T) {
 	p := Post{
 		ID: "0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b", Title: "t", Body: "b", Author: "a",
+		Origin:    "0193a1b2-0000-7000-8000-00000000000a",
 		CreatedAt: UnixMilli(time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC).UnixMilli()),
 		UpdatedAt: UnixMilli(time.Date(2026, 11, 22, 9, 30, 0, 50e6, time.UTC).UnixMilli()),
 		Version:   2, Seq: 7,
@@ -283,6 +284,7 @@ func TestPost_JSON(t *testing.T) {
 		t.Fatalf("Marshal() error = %v", err)
 	}
 	want := `{"id":"0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b","title":"t","body":"b","author":"a",` +
+		`"origin":"0193a1b2-0000-7000-8000-00000000000a",` +
 		`"createdAt":"2026-11-22T09:30:00.000Z","updatedAt":"2026-11-22T09:30:00.050Z","version":2,"deleted":false,"seq":7}`
 	if string(b) != want {
 		t.Fatalf("Marshal() = %s; want %s", b, want)
@@ -410,7 +412,7 @@ func TestError_JSON(t *testing.T) {
 		{"Invalid", Invalid("body", "body is too long"), `{"code":"invalid","message":"body is too long","field":"body"}`},
 		{"NoFieldNoPost", Errorf(CodeNotFound, "gone"), `{"code":"not_found","message":"gone"}`},
 		{"ConflictCarriesPost", &Error{Code: CodeConflict, Message: "m", Post: &Post{ID: "p", Version: 3, CreatedAt: UnixMilli(0), UpdatedAt: UnixMilli(0)}},
-			`{"code":"conflict","message":"m","post":{"id":"p","title":"","body":"","author":"",` +
+			`{"code":"conflict","message":"m","post":{"id":"p","title":"","body":"","author":"","origin":"",` +
 				`"createdAt":"1970-01-01T00:00:00.000Z","updatedAt":"1970-01-01T00:00:00.000Z","version":3,"deleted":false,"seq":0}}`},
 	}
 	for _, tt := range tests {
