@@ -83,6 +83,7 @@ export type ErrorCode =
   | 'invalid'
   | 'not_found'
   | 'conflict'
+  | 'read_only' // the post belongs to another node; the message names it
   | 'unauthorized'
   | 'bad_request'
   | 'rate_limited'
