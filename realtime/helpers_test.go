@@ -214,6 +214,7 @@ type wirePost struct {
 	Title     string `json:"title"`
 	Body      string `json:"body"`
 	Author    string `json:"author"`
+	Origin    string `json:"origin"`
 	CreatedAt string `json:"createdAt"`
 	UpdatedAt string `json:"updatedAt"`
 	Version   int64  `json:"version"`

@@ -66,6 +66,7 @@ type Store struct {
 	r    *sql.DB // read-only pool
 	now  func() time.Time
 	lock *os.File // held while open; see ErrLocked
+	self string   // this node's id: the origin of the posts it writes
 
 	mu     sync.Mutex // serialises writes and guards seq and closed
 	seq    int64      // seq of the last committed change
@@ -150,9 +151,10 @@ func open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if err := w.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM posts`).Scan(&s.seq); err != nil {
+	err = w.QueryRowContext(ctx, `SELECT (SELECT id FROM node), (SELECT COALESCE(MAX(seq), 0) FROM posts)`).Scan(&s.self, &s.seq)
+	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("store: read seq: %w", err)
+		return nil, fmt.Errorf("store: read node id and seq: %w", err)
 	}
 	return s, nil
 }
