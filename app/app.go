@@ -238,7 +238,7 @@ func (s *Service) lead() {
 	for i, res := range s.store.Apply(context.Background(), ops) {
 		r := live[i]
 		r.result = res
-		if res.Err == nil {
+		if res.Err == nil && !res.Unchanged { // an op that changed nothing took no seq: no event
 			s.publish(Event{Name: feed.EventPosts, Seq: res.Post.Seq,
 				Envelope: feed.EncodePostEvent(r.action, res.Post), By: r.by, Post: res.Post})
 		}

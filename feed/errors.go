@@ -11,6 +11,7 @@ const (
 	CodeInvalid      = "invalid"      // a field breaks a rule; Field names it
 	CodeNotFound     = "not_found"    // no such post (or it was deleted)
 	CodeConflict     = "conflict"     // version mismatch; Post is the current state
+	CodeReadOnly     = "read_only"    // the post belongs to another node: only that node changes it
 	CodeUnauthorized = "unauthorized" // a write without the pairing token
 	CodeBadRequest   = "bad_request"  // malformed message: bad JSON, unknown type or event
 	CodeRateLimited  = "rate_limited" // too many writes too fast

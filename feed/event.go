@@ -99,7 +99,7 @@ func EncodePostEvent(action string, p Post) []byte {
 // PostFrameSize is room enough for a frame carrying p when nothing needs
 // escaping, so that most encodings allocate once.
 func PostFrameSize(p Post) int {
-	return 256 + len(p.ID) + len(p.Title) + len(p.Body) + len(p.Author)
+	return 256 + len(p.ID) + len(p.Title) + len(p.Body) + len(p.Author) + len(p.Origin)
 }
 
 // EncodePeersEvent returns the envelope of a peers event.

@@ -11,8 +11,8 @@ func TestEncodePostEvent_SameBytesAsEncodingJSON(t *testing.T) {
 	at := UnixMilli(time.Date(2026, 12, 1, 9, 5, 7, 89e6, time.UTC).UnixMilli())
 	posts := []Post{
 		{ID: NewID(), Title: "Lunch <b>&</b> \"soup\"", Body: "line 1\nline 2\t\u2028 caf\u00e9 \xff",
-			Author: "L\u00e9a", CreatedAt: at, UpdatedAt: at, Version: 1, Seq: 42},
-		{ID: NewID(), Author: "bob", CreatedAt: at, UpdatedAt: at, Version: 3, Deleted: true, Seq: 1 << 53},
+			Author: "L\u00e9a", Origin: NewID(), CreatedAt: at, UpdatedAt: at, Version: 1, Seq: 42},
+		{ID: NewID(), Author: "bob", Origin: "<&\u2028>", CreatedAt: at, UpdatedAt: at, Version: 3, Deleted: true, Seq: 1 << 53},
 		{Title: strings.Repeat("x", 200)}, // seq 0: omitted from the event, as omitempty does
 	}
 	for _, p := range posts {

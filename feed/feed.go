@@ -36,6 +36,7 @@ type Post struct {
 	Title     string `json:"title"`
 	Body      string `json:"body"`
 	Author    string `json:"author"`
+	Origin    string `json:"origin"` // id of the node that owns the post; only that node changes it
 	CreatedAt Time   `json:"createdAt"`
 	UpdatedAt Time   `json:"updatedAt"`
 	Version   int64  `json:"version"` // 1 on create, +1 per update or delete
@@ -118,6 +119,58 @@ func (p *PostPatch) Normalize() error {
 		return checkText("body", *p.Body, 0, MaxBody)
 	}
 	return nil
+}
+
+// Validate checks p as it arrives whole from another node: every field
+// holds what a lanfeed node can commit. Ids are UUIDv7s; title and author
+// are trimmed and within their limits (a tombstone has neither title nor
+// body); version is 1 or more; createdAt is not before 1970 and updatedAt
+// not before createdAt nor after year 9999. Seq is the sender's and is not
+// checked. Like Normalize it returns an *Error with CodeInvalid naming the
+// first field that fails, and changes nothing.
+func (p Post) Validate() error {
+	if err := CheckID("id", p.ID); err != nil {
+		return err
+	}
+	if err := CheckID("origin", p.Origin); err != nil {
+		return err
+	}
+	if p.Deleted {
+		if p.Title != "" || p.Body != "" {
+			return Invalid("title", "a deleted post keeps no title or body")
+		}
+	} else {
+		if err := checkTrimmed("title", p.Title, MaxTitle); err != nil {
+			return err
+		}
+		if err := checkText("body", p.Body, 0, MaxBody); err != nil {
+			return err
+		}
+	}
+	if err := checkTrimmed("author", p.Author, MaxAuthor); err != nil {
+		return err
+	}
+	if p.Version < 1 {
+		return Invalid("version", "version must be 1 or more")
+	}
+	switch {
+	case p.CreatedAt.UnixMilli() < 0:
+		return Invalid("createdAt", "createdAt is before 1970")
+	case p.UpdatedAt.Before(p.CreatedAt.Time):
+		return Invalid("updatedAt", "updatedAt is before createdAt")
+	case p.UpdatedAt.Year() > 9999:
+		return Invalid("updatedAt", "updatedAt is after the year 9999")
+	}
+	return nil
+}
+
+// checkTrimmed is checkText for a required field that Normalize trims: text
+// with surrounding white space was not written by a lanfeed node.
+func checkTrimmed(field, s string, max int) error {
+	if s != strings.TrimSpace(s) {
+		return Invalid(field, field+" has surrounding white space")
+	}
+	return checkText(field, s, 1, max)
 }
 
 // CheckName validates a node or peer display name.

@@ -275,6 +275,7 @@ func TestTime_JSONRoundTrip(t *testing.T) {
 func TestPost_JSON(t *testing.T) {
 	p := Post{
 		ID: "0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b", Title: "t", Body: "b", Author: "a",
+		Origin:    "0193a1b2-0000-7000-8000-00000000000a",
 		CreatedAt: UnixMilli(time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC).UnixMilli()),
 		UpdatedAt: UnixMilli(time.Date(2026, 11, 22, 9, 30, 0, 50e6, time.UTC).UnixMilli()),
 		Version:   2, Seq: 7,
@@ -284,6 +285,7 @@ func TestPost_JSON(t *testing.T) {
 		t.Fatalf("Marshal() error = %v", err)
 	}
 	want := `{"id":"0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b","title":"t","body":"b","author":"a",` +
+		`"origin":"0193a1b2-0000-7000-8000-00000000000a",` +
 		`"createdAt":"2026-11-22T09:30:00.000Z","updatedAt":"2026-11-22T09:30:00.050Z","version":2,"deleted":false,"seq":7}`
 	if string(b) != want {
 		t.Fatalf("Marshal() = %s; want %s", b, want)
@@ -388,7 +390,7 @@ func TestError_JSON(t *testing.T) {
 		{"Invalid", Invalid("body", "body is too long"), `{"code":"invalid","message":"body is too long","field":"body"}`},
 		{"NoFieldNoPost", Errorf(CodeNotFound, "gone"), `{"code":"not_found","message":"gone"}`},
 		{"ConflictCarriesPost", &Error{Code: CodeConflict, Message: "m", Post: &Post{ID: "p", Version: 3, CreatedAt: UnixMilli(0), UpdatedAt: UnixMilli(0)}},
-			`{"code":"conflict","message":"m","post":{"id":"p","title":"","body":"","author":"",` +
+			`{"code":"conflict","message":"m","post":{"id":"p","title":"","body":"","author":"","origin":"",` +
 				`"createdAt":"1970-01-01T00:00:00.000Z","updatedAt":"1970-01-01T00:00:00.000Z","version":3,"deleted":false,"seq":0}}`},
 	}
 	for _, tt := range tests {
@@ -484,4 +486,89 @@ func TestNewID_StrictlyIncreasingWhenTheClockStepsBack(t *testing.T) {
 			prev = id
 		}
 	})
+}
+
+func TestPost_Validate(t *testing.T) {
+	at := UnixMilli(time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC).UnixMilli())
+	good := Post{ID: NewID(), Origin: NewID(), Title: "Lunch", Body: "at noon\n\tbring a mug", Author: "Ana",
+		CreatedAt: at, UpdatedAt: UnixMilli(at.UnixMilli() + 5), Version: 3, Seq: 99}
+	tomb := good
+	tomb.Title, tomb.Body, tomb.Deleted = "", "", true
+	valid := []struct {
+		name string
+		p    Post
+	}{
+		{"Live", good},
+		{"Tombstone", tomb},
+		{"EmptyBody", func() Post { p := good; p.Body = ""; return p }()},
+		{"SeqIsNotChecked", func() Post { p := good; p.Seq = -5; return p }()},
+		{"UpdatedEqualsCreated", func() Post { p := good; p.UpdatedAt = p.CreatedAt; return p }()},
+		{"MaxLengths", func() Post {
+			p := good
+			p.Title, p.Body, p.Author = strings.Repeat("é", MaxTitle), strings.Repeat("😀", MaxBody), strings.Repeat("a", MaxAuthor)
+			return p
+		}()},
+	}
+	for _, tt := range valid {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.p.Validate(); err != nil {
+				t.Fatalf("Validate() = %v; want nil", err)
+			}
+		})
+	}
+	invalid := []struct {
+		name  string
+		edit  func(*Post)
+		field string
+	}{
+		{"ErrIDNotUUID", func(p *Post) { p.ID = "nope" }, "id"},
+		{"ErrIDUpperCase", func(p *Post) { p.ID = strings.ToUpper(p.ID) }, "id"},
+		{"ErrIDSQL", func(p *Post) { p.ID = "' OR 1=1; --" + strings.Repeat("x", 24) }, "id"},
+		{"ErrOriginEmpty", func(p *Post) { p.Origin = "" }, "origin"},
+		{"ErrOriginNotV7", func(p *Post) { p.Origin = "0190a1b2-c3d4-4e5f-8a6b-7c8d9e0f1a2b" }, "origin"},
+		{"ErrTitleEmpty", func(p *Post) { p.Title = "" }, "title"},
+		{"ErrTitleUntrimmed", func(p *Post) { p.Title = " Lunch" }, "title"},
+		{"ErrTitleTooLong", func(p *Post) { p.Title = strings.Repeat("x", MaxTitle+1) }, "title"},
+		{"ErrTitleControl", func(p *Post) { p.Title = "a\x00b" }, "title"},
+		{"ErrBodyTooLong", func(p *Post) { p.Body = strings.Repeat("y", MaxBody+1) }, "body"},
+		{"ErrBodyInvalidUTF8", func(p *Post) { p.Body = "\xff" }, "body"},
+		{"ErrTombstoneWithTitle", func(p *Post) { p.Deleted = true; p.Body = "" }, "title"},
+		{"ErrTombstoneWithBody", func(p *Post) { p.Deleted, p.Title = true, "" }, "title"},
+		{"ErrAuthorEmpty", func(p *Post) { p.Author = "" }, "author"},
+		{"ErrAuthorUntrimmed", func(p *Post) { p.Author = "Ana\t" }, "author"},
+		{"ErrAuthorTooLong", func(p *Post) { p.Author = strings.Repeat("z", MaxAuthor+1) }, "author"},
+		{"ErrVersionZero", func(p *Post) { p.Version = 0 }, "version"},
+		{"ErrVersionNegative", func(p *Post) { p.Version = -1 }, "version"},
+		{"ErrCreatedZeroTime", func(p *Post) { p.CreatedAt = Time{} }, "createdAt"},
+		{"ErrCreatedBefore1970", func(p *Post) { p.CreatedAt = UnixMilli(-1) }, "createdAt"},
+		{"ErrUpdatedBeforeCreated", func(p *Post) { p.UpdatedAt = UnixMilli(p.CreatedAt.UnixMilli() - 1) }, "updatedAt"},
+		{"ErrUpdatedAfter9999", func(p *Post) { p.UpdatedAt = UnixMilli(253402300800000) }, "updatedAt"},
+	}
+	for _, tt := range invalid {
+		t.Run(tt.name, func(t *testing.T) {
+			p := good
+			tt.edit(&p)
+			wantInvalid(t, "Validate()", p.Validate(), tt.field)
+		})
+	}
+}
+
+func TestCheckID(t *testing.T) {
+	for _, id := range []string{NewID(), "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b", "00000000-0000-7000-b000-000000000000"} {
+		if err := CheckID("id", id); err != nil {
+			t.Errorf("CheckID(%q) = %v; want nil", id, err)
+		}
+	}
+	for _, id := range []string{
+		"", "x", "0190a1b2c3d47e5f8a6b7c8d9e0f1a2b", "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2", // no dashes, short
+		"0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b0", "{0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b}", // long, braced
+		"0190A1B2-C3D4-7E5F-8A6B-7C8D9E0F1A2B", "0190a1b2-c3d4-4e5f-8a6b-7c8d9e0f1a2b", // upper case, version 4
+		"0190a1b2-c3d4-7e5f-ca6b-7c8d9e0f1a2b", "0190a1b2_c3d4-7e5f-8a6b-7c8d9e0f1a2b", // variant, separator
+		"0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2g", "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1\x00b", // not hex
+	} {
+		wantInvalid(t, fmt.Sprintf("CheckID(%q)", id), CheckID("node", id), "node")
+		if e := AsError(CheckID("node", id)); len(id) > 8 && strings.Contains(e.Message, id) {
+			t.Errorf("CheckID(%q) message %q quotes the value; want it left out", id, e.Message)
+		}
+	}
 }

@@ -19,6 +19,8 @@ func (p Post) AppendJSON(b []byte) []byte {
 	b = AppendJSONString(b, p.Body)
 	b = append(b, `,"author":`...)
 	b = AppendJSONString(b, p.Author)
+	b = append(b, `,"origin":`...)
+	b = AppendJSONString(b, p.Origin)
 	b = append(b, `,"createdAt":`...)
 	b = p.CreatedAt.AppendJSON(b)
 	b = append(b, `,"updatedAt":`...)

@@ -27,8 +27,8 @@ func TestPost_AppendJSONIsJSONMarshal(t *testing.T) {
 	at := UnixMilli(time.Date(2026, 12, 1, 9, 5, 7, 89e6, time.UTC).UnixMilli())
 	for _, text := range jsonStrings() {
 		for _, p := range []Post{
-			{ID: NewID(), Title: text, Body: text, Author: text, CreatedAt: at, UpdatedAt: at, Version: 1, Seq: 1},
-			{ID: text, Deleted: true, Version: 1 << 62, Seq: -1},
+			{ID: NewID(), Title: text, Body: text, Author: text, Origin: NewID(), CreatedAt: at, UpdatedAt: at, Version: 1, Seq: 1},
+			{ID: text, Origin: text, Deleted: true, Version: 1 << 62, Seq: -1},
 			{}, // the zero Post, zero Times included
 		} {
 			want, err := json.Marshal(p)
@@ -63,12 +63,12 @@ func TestTime_AppendJSONIsAppendFormat(t *testing.T) {
 // FuzzPostJSON holds AppendJSON to json.Marshal for any text and numbers.
 func FuzzPostJSON(f *testing.F) {
 	for _, s := range jsonStrings() {
-		f.Add(s, s, int64(1764579907089), int64(1), int64(1), false)
+		f.Add(s, s, s, int64(1764579907089), int64(1), int64(1), false)
 	}
-	f.Add("a", "b\u2028", int64(-62135596800000), int64(-1), int64(1)<<62, true)
-	f.Fuzz(func(t *testing.T, title, body string, ms, version, seq int64, deleted bool) {
+	f.Add("a", "b\u2028", NewID(), int64(-62135596800000), int64(-1), int64(1)<<62, true)
+	f.Fuzz(func(t *testing.T, title, body, origin string, ms, version, seq int64, deleted bool) {
 		at := UnixMilli(ms)
-		p := Post{ID: title, Title: title, Body: body, Author: body, CreatedAt: at, UpdatedAt: at,
+		p := Post{ID: title, Title: title, Body: body, Author: body, Origin: origin, CreatedAt: at, UpdatedAt: at,
 			Version: version, Deleted: deleted, Seq: seq}
 		want, err := json.Marshal(p)
 		if err != nil {

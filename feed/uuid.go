@@ -3,6 +3,7 @@ package feed
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 
 	"github.com/google/uuid"
 )
@@ -19,6 +20,35 @@ func NewID() string {
 	// NewV7 fails only if crypto/rand does, which since Go 1.24 never returns
 	// an error.
 	return uuid.Must(uuid.NewV7()).String()
+}
+
+// CheckID reports whether id has the shape NewID gives every post and node
+// id: a UUIDv7 in canonical lowercase form. field names the input in the
+// error, which never quotes the value (it may be anything a peer sent).
+func CheckID(field, id string) error {
+	if !isUUIDv7(id) {
+		return Invalid(field, field+" must be a UUIDv7: 8-4-4-4-12 lowercase hex digits, version 7")
+	}
+	return nil
+}
+
+func isUUIDv7(s string) bool {
+	if len(s) != 36 || s[14] != '7' || !strings.ContainsRune("89ab", rune(s[19])) {
+		return false
+	}
+	for i := range len(s) {
+		switch c := s[i]; i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // RandomToken returns n random bytes as lowercase hex.

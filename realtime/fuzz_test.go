@@ -25,6 +25,7 @@ var restStatus = map[string]int{
 	feed.CodeUnauthorized: http.StatusUnauthorized,
 	feed.CodeNotFound:     http.StatusNotFound,
 	feed.CodeConflict:     http.StatusConflict,
+	feed.CodeReadOnly:     http.StatusForbidden,
 	feed.CodeTooLarge:     http.StatusRequestEntityTooLarge,
 	feed.CodeRateLimited:  http.StatusTooManyRequests,
 }

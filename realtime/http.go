@@ -318,6 +318,7 @@ var statusOf = map[string]int{
 	feed.CodeUnauthorized: http.StatusUnauthorized,
 	feed.CodeNotFound:     http.StatusNotFound,
 	feed.CodeConflict:     http.StatusConflict,
+	feed.CodeReadOnly:     http.StatusForbidden,
 	feed.CodeTooLarge:     http.StatusRequestEntityTooLarge,
 	feed.CodeRateLimited:  http.StatusTooManyRequests,
 	feed.CodeInternal:     http.StatusInternalServerError,

@@ -30,8 +30,9 @@ func TestREST_PostLifecycle(t *testing.T) {
 	if status := n.do(t, "POST", "/api/posts", auth, map[string]string{"title": " Lunch ", "body": "at noon", "author": "Ana"}, &created); status != http.StatusCreated {
 		t.Fatalf("POST /api/posts = %d; want %d", status, http.StatusCreated)
 	}
-	if created.Title != "Lunch" || created.Body != "at noon" || created.Author != "Ana" || created.Version != 1 || created.Seq != 1 || created.ID == "" {
-		t.Errorf("created = %+v; want title Lunch, body, author Ana, version 1, seq 1", created)
+	if created.Title != "Lunch" || created.Body != "at noon" || created.Author != "Ana" || created.Origin != n.id ||
+		created.Version != 1 || created.Seq != 1 || created.ID == "" {
+		t.Errorf("created = %+v; want title Lunch, body, author Ana, origin %s (this node), version 1, seq 1", created, n.id)
 	}
 
 	var got wirePost

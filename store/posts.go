@@ -17,74 +17,101 @@ import (
 // MaxChanges bounds one Changes call, so a replay is always read in pages.
 const MaxChanges = 1000
 
-const postColumns = `id, title, body, author, created_at, updated_at, version, deleted, seq`
+// postColumns are what clients see of a stored post; rowColumns add what
+// only the store uses.
+const (
+	postColumns = `id, title, body, author, origin, created_at, updated_at, version, deleted, seq`
+	rowColumns  = postColumns + `, origin_version, dropped`
+)
 
-// Op is one write for Apply; build it with CreateOp, UpdateOp or DeleteOp.
+// Op is one write for Apply; build it with CreateOp, UpdateOp, DeleteOp,
+// ReplicaOp, DropOp or PositionOp.
 type Op struct {
 	name string
 	// invalid is what validating the input found when the op was built;
 	// an invalid op fails without touching the database.
 	invalid error
-	// run performs the write in tx with the change's seq and time.
-	run func(ctx context.Context, tx *sql.Tx, seq, now int64) (feed.Post, error)
+	// node is the followed node a replica, drop or position op is about.
+	node string
+	// position marks a position op: it fails if an earlier op of its batch
+	// about the same node failed, so that a position never passes a change
+	// that was not applied.
+	position bool
+	// run performs the write. changed reports whether it changed a post:
+	// only then does the op take w.seq and is an event due.
+	run func(ctx context.Context, w opTx) (p feed.Post, changed bool, err error)
+}
+
+// opTx is what an op runs with: the batch's transaction, the seq its
+// change takes if it makes one, the time, and this node's id.
+type opTx struct {
+	tx   *sql.Tx
+	seq  int64
+	now  int64 // Unix milliseconds
+	self string
 }
 
 // Result is the outcome of one Op: the post as committed, or why not.
 type Result struct {
 	Post feed.Post
-	Err  error
+	// Unchanged is set when the op succeeded without changing a post (a
+	// replica no newer than the one held, a position): it took no seq and
+	// no event is due. Post is then the post as stored, if there is one.
+	Unchanged bool
+	Err       error
 }
 
-// CreateOp creates a new post. An empty author becomes the node's name.
+// CreateOp creates a new post owned by this node. An empty author becomes
+// the node's name.
 func CreateOp(in feed.NewPost) Op {
 	return Op{name: "create post", invalid: in.Normalize(),
-		run: func(ctx context.Context, tx *sql.Tx, seq, now int64) (feed.Post, error) {
+		run: func(ctx context.Context, w opTx) (feed.Post, bool, error) {
 			if in.Author == "" {
-				if err := tx.QueryRowContext(ctx, `SELECT name FROM node`).Scan(&in.Author); err != nil {
-					return feed.Post{}, err
+				if err := w.tx.QueryRowContext(ctx, `SELECT name FROM node`).Scan(&in.Author); err != nil {
+					return feed.Post{}, false, err
 				}
 			}
-			p := feed.Post{
-				ID: feed.NewID(), Title: in.Title, Body: in.Body, Author: in.Author,
-				CreatedAt: feed.UnixMilli(now), UpdatedAt: feed.UnixMilli(now), Version: 1, Seq: seq,
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO posts (`+postColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
-				p.ID, p.Title, p.Body, p.Author, now, now, p.Version, seq)
-			return p, err
+			r := row{Post: feed.Post{
+				ID: feed.NewID(), Title: in.Title, Body: in.Body, Author: in.Author, Origin: w.self,
+				CreatedAt: feed.UnixMilli(w.now), UpdatedAt: feed.UnixMilli(w.now), Version: 1, Seq: w.seq,
+			}, originVersion: 1}
+			return r.Post, true, putRow(ctx, w.tx, r)
 		}}
 }
 
 // UpdateOp applies patch to post id if patch.Version is its current version;
 // otherwise the op fails with a conflict error carrying the current post.
+// A post of another node fails with read_only.
 func UpdateOp(id string, patch feed.PostPatch) Op {
 	return Op{name: "update post", invalid: patch.Normalize(),
-		run: func(ctx context.Context, tx *sql.Tx, seq, now int64) (feed.Post, error) {
-			p, err := liveForWrite(ctx, tx, id, patch.Version)
+		run: func(ctx context.Context, w opTx) (feed.Post, bool, error) {
+			r, err := ownForWrite(ctx, w, id, patch.Version)
 			if err != nil {
-				return p, err
+				return r.Post, false, err
 			}
 			if patch.Title != nil {
-				p.Title = *patch.Title
+				r.Title = *patch.Title
 			}
 			if patch.Body != nil {
-				p.Body = *patch.Body
+				r.Body = *patch.Body
 			}
-			return p, saveChange(ctx, tx, &p, seq, now)
+			return r.Post, true, saveChange(ctx, w, &r)
 		}}
 }
 
 // DeleteOp turns post id into a tombstone: title and body are erased,
 // Deleted is set, and the change gets a seq like any other. version 0
 // deletes whatever the current version is; any other value must match it.
+// A post of another node fails with read_only.
 func DeleteOp(id string, version int64) Op {
 	op := Op{name: "delete post",
-		run: func(ctx context.Context, tx *sql.Tx, seq, now int64) (feed.Post, error) {
-			p, err := liveForWrite(ctx, tx, id, version)
+		run: func(ctx context.Context, w opTx) (feed.Post, bool, error) {
+			r, err := ownForWrite(ctx, w, id, version)
 			if err != nil {
-				return p, err
+				return r.Post, false, err
 			}
-			p.Title, p.Body, p.Deleted = "", "", true
-			return p, saveChange(ctx, tx, &p, seq, now)
+			r.Title, r.Body, r.Deleted = "", "", true
+			return r.Post, true, saveChange(ctx, w, &r)
 		}}
 	if version < 0 {
 		op.invalid = feed.Invalid("version", "version must be 1 or more, or left out")
@@ -124,10 +151,13 @@ func (s *Store) applyOne(ctx context.Context, op Op) (feed.Post, error) {
 // Apply commits ops in one transaction, so that they share one fsync: this
 // is the group commit that lets many writers go faster than one commit per
 // post. Each op still succeeds or fails on its own: a failed op (invalid,
-// not found, conflict) is rolled back to its savepoint, leaves no trace and
-// takes no seq; the others get consecutive seqs in the order given. If the
-// transaction cannot commit, every op fails with that error and the seq
-// counter does not move. Results are in the order of ops.
+// not found, conflict, read only) is rolled back to its savepoint, leaves no
+// trace and takes no seq. Each op that changes a post takes the next seq, in
+// the order given, so seqs stay gap-free; an op that succeeds without a
+// change (Result.Unchanged) takes none. If the transaction cannot commit,
+// every op fails with that error and the seq counter does not move: a
+// follower's position and the replicas applied with it commit together or
+// not at all. Results are in the order of ops.
 func (s *Store) Apply(ctx context.Context, ops []Op) []Result {
 	results := make([]Result, len(ops))
 	todo := make([]int, 0, len(ops)) // indexes of the valid ops
@@ -153,7 +183,13 @@ func (s *Store) Apply(ctx context.Context, ops []Op) []Result {
 	single := len(todo) == 1 // one op needs no savepoint: the transaction is its own
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, i := range todo {
-			p, err := s.runOp(ctx, tx, ops[i], seq+1, single)
+			if ops[i].position && failedBefore(ops, results, i) {
+				results[i].Err = feed.Errorf(feed.CodeInvalid,
+					"position in node %s's log not recorded: a change from it in the same batch failed", ops[i].node)
+				continue
+			}
+			w := opTx{tx: tx, seq: seq + 1, now: s.now().UnixMilli(), self: s.self}
+			p, changed, err := runOp(ctx, w, ops[i], single)
 			if err != nil {
 				if single || errors.Is(err, errTxBroken) {
 					return err
@@ -161,8 +197,10 @@ func (s *Store) Apply(ctx context.Context, ops []Op) []Result {
 				results[i].Err = wrap(ops[i].name, err)
 				continue
 			}
-			seq++
-			results[i].Post = p
+			if changed {
+				seq++
+			}
+			results[i] = Result{Post: p, Unchanged: !changed}
 		}
 		return nil
 	})
@@ -176,62 +214,122 @@ func (s *Store) Apply(ctx context.Context, ops []Op) []Result {
 	return results
 }
 
+// failedBefore reports whether an op before ops[i] about the same node
+// failed.
+func failedBefore(ops []Op, results []Result, i int) bool {
+	for j := range i {
+		if ops[j].node == ops[i].node && results[j].Err != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // errTxBroken marks a savepoint that could not be rolled back: the whole
 // transaction must go.
 var errTxBroken = errors.New("store: savepoint rollback failed")
 
 // runOp runs one op of a batch inside its own savepoint.
-func (s *Store) runOp(ctx context.Context, tx *sql.Tx, op Op, seq int64, single bool) (feed.Post, error) {
-	now := s.now().UnixMilli()
+func runOp(ctx context.Context, w opTx, op Op, single bool) (feed.Post, bool, error) {
 	if single {
-		return op.run(ctx, tx, seq, now)
+		return op.run(ctx, w)
 	}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
-		return feed.Post{}, fmt.Errorf("%w: %w", errTxBroken, err)
+	if _, err := w.tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
+		return feed.Post{}, false, fmt.Errorf("%w: %w", errTxBroken, err)
 	}
-	p, err := op.run(ctx, tx, seq, now)
+	p, changed, err := op.run(ctx, w)
 	if err != nil {
-		if _, rbErr := tx.ExecContext(ctx, `ROLLBACK TO op; RELEASE op`); rbErr != nil {
-			return feed.Post{}, fmt.Errorf("%w: %w (after %w)", errTxBroken, rbErr, err)
+		if _, rbErr := w.tx.ExecContext(ctx, `ROLLBACK TO op; RELEASE op`); rbErr != nil {
+			return feed.Post{}, false, fmt.Errorf("%w: %w (after %w)", errTxBroken, rbErr, err)
 		}
-		return feed.Post{}, err
+		return feed.Post{}, false, err
 	}
-	if _, err := tx.ExecContext(ctx, `RELEASE op`); err != nil {
-		return feed.Post{}, fmt.Errorf("%w: %w", errTxBroken, err)
+	if _, err := w.tx.ExecContext(ctx, `RELEASE op`); err != nil {
+		return feed.Post{}, false, fmt.Errorf("%w: %w", errTxBroken, err)
 	}
-	return p, nil
+	return p, changed, nil
 }
 
-// liveForWrite loads a post that is about to change and checks its version
-// (0 skips the check).
-func liveForWrite(ctx context.Context, tx *sql.Tx, id string, version int64) (feed.Post, error) {
-	p, err := scanPost(tx.QueryRowContext(ctx, `SELECT `+postColumns+` FROM posts WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && p.Deleted) {
-		return p, notFound(id)
+// row is a post as stored: what clients see and what only the store uses.
+type row struct {
+	feed.Post
+	originVersion int64 // the origin's version of the text; see the migration 0002
+	dropped       bool  // a replica dropped here: a tombstone the origin's next copy replaces
+}
+
+// loadRow reads post id for a write; sql.ErrNoRows if there is none.
+func loadRow(ctx context.Context, tx *sql.Tx, id string) (row, error) {
+	var r row
+	var err error
+	r.Post, err = scanPost(tx.QueryRowContext(ctx, `SELECT `+rowColumns+` FROM posts WHERE id = ?`, id),
+		&r.originVersion, &r.dropped)
+	return r, err
+}
+
+// putRow writes every column of r, inserting or replacing post r.ID.
+func putRow(ctx context.Context, tx *sql.Tx, r row) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO posts (`+rowColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, author = excluded.author,
+			origin = excluded.origin, created_at = excluded.created_at, updated_at = excluded.updated_at,
+			version = excluded.version, deleted = excluded.deleted, seq = excluded.seq,
+			origin_version = excluded.origin_version, dropped = excluded.dropped`,
+		r.ID, r.Title, r.Body, r.Author, r.Origin, r.CreatedAt.UnixMilli(), r.UpdatedAt.UnixMilli(),
+		r.Version, r.Deleted, r.Seq, r.originVersion, r.dropped)
+	return err
+}
+
+// ownForWrite loads a post of this node that is about to change and checks
+// its version (0 skips the check).
+func ownForWrite(ctx context.Context, w opTx, id string, version int64) (row, error) {
+	r, err := loadRow(ctx, w.tx, id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && r.Deleted) {
+		return r, notFound(id)
 	}
 	if err != nil {
-		return p, err
+		return r, err
 	}
-	if version != 0 && version != p.Version {
-		current := p
-		return p, &feed.Error{Code: feed.CodeConflict, Post: &current,
-			Message: fmt.Sprintf("post was changed meanwhile: you edited version %d, the current version is %d", version, p.Version)}
+	if r.Origin != w.self {
+		owner, err := ownerName(ctx, w, r.Origin)
+		if err != nil {
+			return r, err
+		}
+		return r, feed.Errorf(feed.CodeReadOnly,
+			"post %s belongs to %s: only that node can change it; edit or delete it there", id, owner)
 	}
-	return p, nil
+	if version != 0 && version != r.Version {
+		current := r.Post
+		return r, &feed.Error{Code: feed.CodeConflict, Post: &current,
+			Message: fmt.Sprintf("post was changed meanwhile: you edited version %d, the current version is %d", version, r.Version)}
+	}
+	return r, nil
 }
 
-// saveChange writes p back as its next version with the given seq.
-func saveChange(ctx context.Context, tx *sql.Tx, p *feed.Post, seq, now int64) error {
-	if now < p.UpdatedAt.UnixMilli() { // a clock stepping back never makes updatedAt go back
-		now = p.UpdatedAt.UnixMilli()
+// ownerName names node for a message: "this node", the name it has in
+// follows with its id, or its id alone.
+func ownerName(ctx context.Context, w opTx, node string) (string, error) {
+	if node == w.self {
+		return "this node", nil
 	}
-	p.Version++
-	p.Seq = seq
-	p.UpdatedAt = feed.UnixMilli(now)
-	_, err := tx.ExecContext(ctx,
-		`UPDATE posts SET title = ?, body = ?, updated_at = ?, version = ?, deleted = ?, seq = ? WHERE id = ?`,
-		p.Title, p.Body, now, p.Version, p.Deleted, seq, p.ID)
-	return err
+	var name string
+	err := w.tx.QueryRowContext(ctx, `SELECT name FROM follows WHERE node = ?`, node).Scan(&name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "node " + node, nil
+	case err != nil:
+		return "", err
+	}
+	return fmt.Sprintf("node %q (%s)", name, node), nil
+}
+
+// saveChange writes r, a post of this node, back as its next version with
+// the op's seq.
+func saveChange(ctx context.Context, w opTx, r *row) error {
+	// A clock stepping back never makes updatedAt go back.
+	r.UpdatedAt = feed.UnixMilli(max(w.now, r.UpdatedAt.UnixMilli()))
+	r.Version++
+	r.originVersion = r.Version
+	r.Seq = w.seq
+	return putRow(ctx, w.tx, *r)
 }
 
 // Get returns post id; deleted posts are not found.
@@ -324,10 +422,12 @@ func queryPosts(ctx context.Context, q querier, query string, args ...any) ([]fe
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanPost(row scanner) (feed.Post, error) {
+// scanPost scans the postColumns, then into extra the columns after them.
+func scanPost(row scanner, extra ...any) (feed.Post, error) {
 	var p feed.Post
 	var created, updated int64
-	err := row.Scan(&p.ID, &p.Title, &p.Body, &p.Author, &created, &updated, &p.Version, &p.Deleted, &p.Seq)
+	err := row.Scan(append([]any{&p.ID, &p.Title, &p.Body, &p.Author, &p.Origin, &created, &updated, &p.Version, &p.Deleted, &p.Seq},
+		extra...)...)
 	p.CreatedAt, p.UpdatedAt = feed.UnixMilli(created), feed.UnixMilli(updated)
 	return p, err
 }

@@ -112,7 +112,7 @@ func TestStore_Create(t *testing.T) {
 				t.Fatalf("Create() = %v; want nil error", err)
 			}
 			want := tt.want
-			want.ID = got.ID
+			want.ID, want.Origin = got.ID, mustNode(t, s).ID
 			want.CreatedAt, want.UpdatedAt = feed.Time{Time: t0}, feed.Time{Time: t0}
 			want.Version, want.Seq = 1, 1
 			if got != want {

@@ -1,15 +1,32 @@
-// Package store keeps lanfeed's posts and node identity in one SQLite file.
+// Package store keeps lanfeed's posts, the node identity and the nodes it
+// follows in one SQLite file.
 //
 // Guarantees:
 //   - Durability: with the default synchronous=FULL, a write whose method has
 //     returned is on disk and survives a crash or power loss.
 //   - Ordering: writes go through one connection, one batch at a time. Every
-//     committed change takes the next value of a database-wide sequence number
-//     (seq), so seq order is commit order and seq never goes backwards.
+//     committed change of a post takes the next value of a database-wide
+//     sequence number (seq), so seq order is commit order, seq never goes
+//     backwards and has no gaps: an op that changes no post takes none.
 //   - Atomicity: a write that fails (bad input, conflict, full disk) leaves the
 //     database and the seq counter as they were. Apply commits a batch of
 //     writes in one transaction (one fsync for all: group commit), each in its
 //     own savepoint, so one failing write does not take the others with it.
+//   - Ownership: every post has an origin, the node that owns it. Only this
+//     node's own posts can be created, edited or deleted here; a replica of
+//     another node's post changes only through ReplicaOp, from that node
+//     (read_only otherwise), and no followed node can overwrite a post it
+//     does not own.
+//   - Replicas: an applied change of a followed node's post takes the next
+//     local seq like any local write, so Changes hands it to this node's
+//     clients. A copy no newer than the one held changes nothing.
+//   - Positions: a follower's position in a followed node's log (epoch, seq)
+//     is committed by PositionOp in the same transaction as the replicas
+//     applied up to it, so after a crash the position and the replicas agree:
+//     no change is lost or applied twice. A position never passes a change
+//     of its batch that failed, never goes back within an epoch, and moves to
+//     a new epoch only after the node's replicas were dropped (DropOps,
+//     DropOrigin), which also makes delete events for this node's clients.
 //
 // Readers use a separate pool of read-only connections and never wait for
 // writers (WAL). The package knows nothing of websockets or Wails.
@@ -66,6 +83,7 @@ type Store struct {
 	r    *sql.DB // read-only pool
 	now  func() time.Time
 	lock *os.File // held while open; see ErrLocked
+	self string   // this node's id: the origin of the posts it writes
 
 	mu     sync.Mutex // serialises writes and guards seq and closed
 	seq    int64      // seq of the last committed change
@@ -150,9 +168,10 @@ func open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if err := w.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM posts`).Scan(&s.seq); err != nil {
+	err = w.QueryRowContext(ctx, `SELECT (SELECT id FROM node), (SELECT COALESCE(MAX(seq), 0) FROM posts)`).Scan(&s.self, &s.seq)
+	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("store: read seq: %w", err)
+		return nil, fmt.Errorf("store: read node id and seq: %w", err)
 	}
 	return s, nil
 }

@@ -137,6 +137,7 @@ func TestOpen_MigratesEmptyDatabase(t *testing.T) {
 	}
 	for _, obj := range []struct{ typ, name string }{
 		{"table", "node"}, {"table", "posts"}, {"index", "posts_seq"}, {"index", "posts_feed"},
+		{"index", "posts_origin"}, {"table", "follows"},
 	} {
 		var n int
 		err := db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = ? AND name = ?`, obj.typ, obj.name).Scan(&n)
@@ -151,6 +152,78 @@ func TestOpen_MigratesEmptyDatabase(t *testing.T) {
 	info, err := os.Stat(dir)
 	if err != nil || info.Mode().Perm() != 0o700 {
 		t.Fatalf("data directory mode = %v, %v; want 0700", info.Mode().Perm(), err)
+	}
+}
+
+// TestOpen_MigratesVersion1Database upgrades a database that only
+// migration 0001 made, with a node and posts in it, as a lanfeed from
+// before origins left it.
+func TestOpen_MigratesVersion1Database(t *testing.T) {
+	dir := t.TempDir()
+	db := rawDB(t, filepath.Join(dir, store.FileName))
+	schema, err := os.ReadFile(filepath.Join("migrations", "0001_init.sql"))
+	if err != nil {
+		t.Fatalf("read 0001: %v", err)
+	}
+	const node = "0190a000-0000-7000-8000-0000000000aa"
+	ms := t0.UnixMilli()
+	for _, q := range []string{
+		string(schema),
+		`PRAGMA user_version = 1`,
+		fmt.Sprintf(`INSERT INTO node VALUES (1, '%s', 'old-node', 'epoch-1', 'token-1', %d)`, node, ms),
+		fmt.Sprintf(`INSERT INTO posts VALUES ('0190a000-0000-7000-8000-000000000001', 'first', 'b1', 'ann', %d, %d, 1, 0, 1)`, ms, ms),
+		fmt.Sprintf(`INSERT INTO posts VALUES ('0190a000-0000-7000-8000-000000000002', '', '', 'ann', %d, %d, 2, 1, 3)`, ms+1, ms+5),
+		fmt.Sprintf(`INSERT INTO posts VALUES ('0190a000-0000-7000-8000-000000000003', 'third', 'b3', 'bob', %d, %d, 3, 0, 5)`, ms+2, ms+9),
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("building a version 1 database: %s: %v", q, err)
+		}
+	}
+	before := map[string]feed.Post{}
+	rows, err := db.Query(`SELECT id, title, version, deleted, seq FROM posts`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var p feed.Post
+		if err := rows.Scan(&p.ID, &p.Title, &p.Version, &p.Deleted, &p.Seq); err != nil {
+			t.Fatal(err)
+		}
+		before[p.ID] = p
+	}
+	rows.Close()
+	db.Close()
+
+	s := openStore(t, dir, store.Options{Now: newClock(t0).Now})
+	if n := mustNode(t, s); n.ID != node || n.Name != "old-node" || n.Epoch != "epoch-1" {
+		t.Fatalf("Node() after the upgrade = %+v; want the old identity", n)
+	}
+	if s.Seq() != 5 {
+		t.Fatalf("Seq() after the upgrade = %d; want 5", s.Seq())
+	}
+	changes := allChanges(t, s)
+	if len(changes) != len(before) {
+		t.Fatalf("Changes(0) after the upgrade = %d posts; want %d", len(changes), len(before))
+	}
+	for _, p := range changes {
+		b := before[p.ID]
+		if p.Origin != node || p.Title != b.Title || p.Version != b.Version || p.Deleted != b.Deleted || p.Seq != b.Seq {
+			t.Errorf("post after the upgrade = %+v; want %+v with origin %s (this node)", p, b, node)
+		}
+	}
+	// The posts are this node's own: they can still be edited.
+	third := mustUpdate(t, s, "0190a000-0000-7000-8000-000000000003", feed.PostPatch{Version: 3, Title: ptr("3rd")})
+	if third.Version != 4 || third.Seq != 6 || third.Origin != node {
+		t.Fatalf("Update() after the upgrade = %+v; want version 4, seq 6, origin %s", third, node)
+	}
+	if p := mustCreate(t, s, feed.NewPost{Title: "new"}); p.Seq != 7 || p.Origin != node {
+		t.Fatalf("Create() after the upgrade = %+v; want seq 7, origin %s", p, node)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close() = %v", err)
+	}
+	if v := userVersion(t, rawDB(t, s.Path())); v != migrationCount(t) {
+		t.Fatalf("user_version after the upgrade = %d; want %d", v, migrationCount(t))
 	}
 }
 
@@ -313,7 +386,7 @@ func TestOpen_ErrTooNew(t *testing.T) {
 			}
 			want := 0
 			if tt.existing {
-				want = 2
+				want = 3 // node, posts, follows
 			}
 			if tables != want {
 				t.Fatalf("tables after refused Open = %d; want %d (nothing written)", tables, want)

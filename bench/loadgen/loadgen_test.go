@@ -35,7 +35,7 @@ func TestHist_Empty(t *testing.T) {
 // protocols, once the server has wrapped it in its event.
 func TestPostBody_RoundTrip(t *testing.T) {
 	for _, c := range []struct{ proto, event string }{
-		{Lanfeed, `{"type":"event","event":"posts","seq":7,"data":{"action":"create","post":{"id":"01a2","title":"bench","body":"42 123456789","author":"x","seq":7}}}`},
+		{Lanfeed, `{"type":"event","event":"posts","seq":7,"data":{"action":"create","post":{"id":"01a2","title":"bench","body":"42 123456789","author":"x","origin":"01a3","seq":7}}}`},
 		{SocketIO, `42["posts",{"action":"create","post":{"id":"u","title":"bench","body":"42 123456789","author":"bench","seq":7}}]`},
 	} {
 		if k := classify(c.proto, []byte(c.event)); k != msgPost {

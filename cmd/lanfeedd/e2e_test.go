@@ -338,8 +338,8 @@ func TestServe_DrivenByLANPeers(t *testing.T) {
 	n.call(t, "POST", "/api/posts", "", map[string]string{"title": "no token"}, http.StatusUnauthorized, nil)
 	var p2 post
 	n.call(t, "POST", "/api/posts", n.token, map[string]string{"title": "from REST", "author": "curl"}, http.StatusCreated, &p2)
-	if p2.Seq != 2 || p2.Author != "curl" {
-		t.Fatalf("POST /api/posts = %+v; want seq 2, author curl", p2)
+	if p2.Seq != 2 || p2.Author != "curl" || p2.Origin != in.Node.ID {
+		t.Fatalf("POST /api/posts = %+v; want seq 2, author curl, origin %s (this node)", p2, in.Node.ID)
 	}
 	wantPostEvent(t, "create", p2, a, b)
 	var p2u post

@@ -150,6 +150,7 @@ export interface WirePost {
   title: string;
   body: string;
   author: string;
+  origin: string;
   createdAt: string;
   updatedAt: string;
   version: number;

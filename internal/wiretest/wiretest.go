@@ -55,6 +55,7 @@ type Post struct {
 	Title     string `json:"title"`
 	Body      string `json:"body"`
 	Author    string `json:"author"`
+	Origin    string `json:"origin"` // the node that owns the post
 	CreatedAt string `json:"createdAt"`
 	UpdatedAt string `json:"updatedAt"`
 	Version   int64  `json:"version"`

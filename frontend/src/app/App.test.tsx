@@ -12,6 +12,7 @@ const post = (n: number, over: Partial<Post> = {}): Post => ({
   title: `Post ${n}`,
   body: `Body ${n}`,
   author: n % 2 ? 'mia' : 'jonas',
+  origin: '0190a000-0000-7000-8000-00000000a0de',
   createdAt: `2026-11-22T09:${String(n).padStart(2, '0')}:00.000Z`,
   updatedAt: `2026-11-22T09:${String(n).padStart(2, '0')}:00.000Z`,
   version: 1,

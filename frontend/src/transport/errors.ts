@@ -4,6 +4,7 @@ const codes: ReadonlySet<string> = new Set<ErrorCode>([
   'invalid',
   'not_found',
   'conflict',
+  'read_only',
   'unauthorized',
   'bad_request',
   'rate_limited',

@@ -9,6 +9,7 @@ export interface Post {
   title: string;
   body: string;
   author: string;
+  origin: string; // id of the node that owns the post; only that node can change it
   createdAt: string; // RFC 3339 UTC, exactly 3 fraction digits: compares as a string
   updatedAt: string;
   version: number; // 1 on create, +1 per update or delete
@@ -82,6 +83,7 @@ export type ErrorCode =
   | 'invalid'
   | 'not_found'
   | 'conflict'
+  | 'read_only' // the post belongs to another node; the message names it
   | 'unauthorized'
   | 'bad_request'
   | 'rate_limited'

@@ -78,6 +78,7 @@ export interface FeedPost {
   title: string;
   body: string;
   author: string;
+  origin: string;
   createdAt: string;
   updatedAt: string;
   version: number;

@@ -79,6 +79,7 @@ const post: Post = {
   title: 't',
   body: '',
   author: 'bob',
+  origin: '0190a000-0000-7000-8000-00000000a0de',
   createdAt: '2026-11-22T09:30:00.000Z',
   updatedAt: '2026-11-22T09:30:00.000Z',
   version: 1,

@@ -8,6 +8,7 @@ function post(n: number, over: Partial<Post> = {}): Post {
     title: `title ${n}`,
     body: '',
     author: 'alice',
+    origin: '0190a000-0000-7000-8000-00000000a0de',
     createdAt: `2026-11-22T09:${String(n).padStart(2, '0')}:00.000Z`,
     updatedAt: `2026-11-22T09:${String(n).padStart(2, '0')}:00.000Z`,
     version: 1,

@@ -11,6 +11,7 @@ const base: Post = {
   title: 'Lunch?',
   body: 'At noon',
   author: 'mia',
+  origin: '0190a000-0000-7000-8000-00000000a0de',
   createdAt: '2026-11-22T09:30:00.250Z',
   updatedAt: '2026-11-22T09:30:00.250Z',
   version: 1,

@@ -5,7 +5,7 @@ import { useArrivals } from './useArrivals';
 
 const at = (minute: number): Post => {
   const t = `2026-11-22T09:${String(minute).padStart(2, '0')}:00.000Z`;
-  return { id: `m${minute}`, title: '', body: '', author: 'a', createdAt: t, updatedAt: t, version: 1, deleted: false, seq: minute };
+  return { id: `m${minute}`, title: '', body: '', author: 'a', origin: '0190a000-0000-7000-8000-00000000a0de', createdAt: t, updatedAt: t, version: 1, deleted: false, seq: minute };
 };
 
 describe('useArrivals', () => {

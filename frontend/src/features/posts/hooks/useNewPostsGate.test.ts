@@ -7,6 +7,7 @@ const p = (n: number): Post => ({
   title: `t${n}`,
   body: '',
   author: 'a',
+  origin: '0190a000-0000-7000-8000-00000000a0de',
   createdAt: `2026-11-22T09:${String(n).padStart(2, '0')}:00.000Z`,
   updatedAt: `2026-11-22T09:${String(n).padStart(2, '0')}:00.000Z`,
   version: 1,

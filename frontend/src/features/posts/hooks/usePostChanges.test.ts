@@ -7,6 +7,7 @@ const theirs: Post = {
   title: 'Theirs',
   body: 'Their body',
   author: 'mia',
+  origin: '0190a000-0000-7000-8000-00000000a0de',
   createdAt: '2026-11-22T09:30:00.000Z',
   updatedAt: '2026-11-22T09:31:00.000Z',
   version: 4,
