@@ -77,7 +77,7 @@ func TestHostile_REST(t *testing.T) {
 		{"OverlongEncodedSlash", "POST", "/api/posts", nil, "{\"title\":\"\xc0\xaf\"}", 400, "bad_request", ""},
 		{"NULEscape", "POST", "/api/posts", nil, `{"title":"a\u0000b"}`, 400, "invalid", "title"},
 		{"RawNULByte", "POST", "/api/posts", nil, "{\"title\":\"a\x00b\"}", 400, "bad_request", ""},
-		{"CarriageReturn", "POST", "/api/posts", nil, `{"title":"a","body":"line\r\nline"}`, 400, "invalid", "body"},
+		{"VerticalTab", "POST", "/api/posts", nil, `{"title":"a","body":"line\u000bline"}`, 400, "invalid", "body"},
 		{"EscapeChar", "POST", "/api/posts", nil, `{"title":"\u001b[31mred"}`, 400, "invalid", "title"},
 		{"C1Control", "POST", "/api/posts", nil, `{"title":"a\u0085b"}`, 400, "invalid", "title"},
 		{"DEL", "POST", "/api/posts", nil, `{"title":"a","author":"b\u007f"}`, 400, "invalid", "author"},
@@ -202,7 +202,7 @@ func TestHostile_Websocket(t *testing.T) {
 		{"TitleMissing", emit("18", "posts.create", `{"body":"b"}`), 18, "invalid", "title"},
 		{"DuplicateKeyLastWins", emit("19", "posts.create", `{"title":"ok","title":"  "}`), 19, "invalid", "title"},
 		{"TitleNULEscape", emit("20", "posts.create", `{"title":"a\u0000"}`), 20, "invalid", "title"},
-		{"BodyCR", emit("21", "posts.create", `{"title":"a","body":"\r"}`), 21, "invalid", "body"},
+		{"BodyFormFeed", emit("21", "posts.create", `{"title":"a","body":"\f"}`), 21, "invalid", "body"},
 		{"TitleBell", emit("22", "posts.create", `{"title":"ding\u0007"}`), 22, "invalid", "title"},
 		{"TitleOverLong", emit("23", "posts.create", `{"title":"`+strings.Repeat("😀", 201)+`"}`), 23, "invalid", "title"},
 		{"BodyOverLong", emit("24", "posts.create", `{"title":"a","body":"`+strings.Repeat("b", 20001)+`"}`), 24, "invalid", "body"},
@@ -390,4 +390,39 @@ func TestHostile_TrickyTextRoundTrips(t *testing.T) {
 			t.Errorf("GET /api/posts carries a literal <script> tag; want it escaped as \\u003c")
 		}
 	})
+}
+
+// TestLineEndingsBecomeLF: CRLF and lone CR, as Windows and old Mac
+// programs send them, are stored as LF from REST and from the websocket,
+// on create and on update, and peers see the LF text.
+func TestLineEndingsBecomeLF(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	writer := n.dial(t, dialOpts{name: "writer", token: n.token})
+	const sent, stored = "one\r\ntwo\rthree\r\n", "one\ntwo\nthree\n"
+	check := func(t *testing.T, where string, p wirePost) {
+		t.Helper()
+		if p.Title != "a\nb" || p.Body != stored {
+			t.Errorf("%s: title %q body %q; want %q and %q", where, p.Title, p.Body, "a\nb", stored)
+		}
+	}
+	var created wirePost
+	if status := n.do(t, "POST", "/api/posts", bearer(n.token), map[string]string{"title": "a\r\nb\r\n", "body": sent}, &created); status != http.StatusCreated {
+		t.Fatalf("POST with CRLF = %d; want 201", status)
+	}
+	check(t, "POST answer", created)
+	var updated wirePost
+	if status := n.do(t, "PATCH", "/api/posts/"+created.ID, bearer(n.token), map[string]any{"version": 1, "title": "a\rb", "body": sent}, &updated); status != http.StatusOK {
+		t.Fatalf("PATCH with CR = %d; want 200", status)
+	}
+	check(t, "PATCH answer", updated)
+
+	id := writer.emit("posts.create", map[string]string{"title": "a\rb", "body": sent})
+	f, _ := writer.readUntil("ack", func(f frame) bool { return f.Type == "ack" || f.Type == "error" })
+	if f.Type != "ack" || f.ID == nil || *f.ID != id {
+		t.Fatalf("reply = %s; want the ack of %d", f, id)
+	}
+	check(t, "ack", f.ackPost(t))
+	var got wirePost
+	n.do(t, "GET", "/api/posts/"+f.ackPost(t).ID, nil, nil, &got)
+	check(t, "GET", got)
 }
