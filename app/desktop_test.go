@@ -217,3 +217,55 @@ func TestDesktop_ShutdownClosesTheNode(t *testing.T) {
 	wantCode(t, "Posts.Create() after Shutdown", err, feed.CodeInternal)
 	d.Shutdown(t.Context()) // again: harmless
 }
+
+// TestDesktop_CreateTheLargestValidPost: the window's binding accepts a post
+// with every field at its limit (emoji outside the BMP, CRLF line endings
+// in the body), decoded from JSON as Wails decodes a call's arguments; one
+// character more in any field is refused as invalid, naming it.
+func TestDesktop_CreateTheLargestValidPost(t *testing.T) {
+	d, _, _ := startDesktop(t, "")
+	text := func(n int, crlf bool) string {
+		var b strings.Builder
+		for i := range n {
+			if crlf && i%2 == 1 {
+				b.WriteString(`\r\n`)
+			} else {
+				b.WriteString(`\ud83d\ude00`)
+			}
+		}
+		return b.String()
+	}
+	args := func(title, body, author int) feed.NewPost {
+		t.Helper()
+		raw := `{"title":"` + text(title, false) + `","body":"` + text(body, true) + `","author":"` + text(author, false) + `"}`
+		var in feed.NewPost
+		if err := json.Unmarshal([]byte(raw), &in); err != nil {
+			t.Fatalf("decoding the call's argument: %v", err)
+		}
+		return in
+	}
+	p, err := d.Posts.Create(args(feed.MaxTitle, feed.MaxBody, feed.MaxAuthor))
+	if err != nil {
+		t.Fatalf("Posts.Create(largest valid post) = %v; want nil error", err)
+	}
+	if got := []int{len([]rune(p.Title)), len([]rune(p.Body)), len([]rune(p.Author))}; got[0] != feed.MaxTitle || got[1] != feed.MaxBody || got[2] != feed.MaxAuthor ||
+		strings.Contains(p.Body, "\r") {
+		t.Errorf("Posts.Create stored %v characters (CR in body: %v); want %d, %d, %d and LF line endings",
+			got, strings.Contains(p.Body, "\r"), feed.MaxTitle, feed.MaxBody, feed.MaxAuthor)
+	}
+	for _, o := range []struct {
+		field               string
+		title, body, author int
+		limit               int
+	}{
+		{"title", feed.MaxTitle + 1, feed.MaxBody, feed.MaxAuthor, feed.MaxTitle},
+		{"body", feed.MaxTitle, feed.MaxBody + 1, feed.MaxAuthor, feed.MaxBody},
+		{"author", feed.MaxTitle, feed.MaxBody, feed.MaxAuthor + 1, feed.MaxAuthor},
+	} {
+		_, err := d.Posts.Create(args(o.title, o.body, o.author))
+		want := &feed.Error{Code: feed.CodeInvalid, Field: o.field, Message: fmt.Sprintf("%s is %d characters; the limit is %d", o.field, o.limit+1, o.limit)}
+		if got, ok := d.FormatError(err).(*feed.Error); !ok || got.Code != want.Code || got.Field != want.Field || got.Message != want.Message {
+			t.Errorf("FormatError(Posts.Create(%s over by one)) = %#v; want %#v", o.field, d.FormatError(err), want)
+		}
+	}
+}

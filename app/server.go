@@ -26,8 +26,9 @@ const DefaultListen = ":7700"
 // client holds each connection only briefly.
 const DefaultReadHeaderTimeout = 10 * time.Second
 
-// DefaultReadTimeout bounds a whole request: a 64 KiB body takes
-// milliseconds on a LAN, so a client trickling one is cut off.
+// DefaultReadTimeout bounds a whole request: a body at its size limit
+// (about 240 KB) takes milliseconds on a LAN, so a client trickling one is
+// cut off.
 const DefaultReadTimeout = 30 * time.Second
 
 // Config is what a node needs to start; the desktop app and lanfeedd fill it

@@ -84,7 +84,7 @@ func TestHostile_REST(t *testing.T) {
 		{"TitleOverLong", "POST", "/api/posts", nil, `{"title":"` + strings.Repeat("é", 201) + `"}`, 400, "invalid", "title"},
 		{"BodyOverLong", "POST", "/api/posts", nil, `{"title":"a","body":"` + strings.Repeat("x", 20001) + `"}`, 400, "invalid", "body"},
 		{"AuthorOverLong", "POST", "/api/posts", nil, `{"title":"a","author":"` + strings.Repeat("a", 65) + `"}`, 400, "invalid", "author"},
-		{"BodyOver64KiB", "POST", "/api/posts", nil, `{"title":"a","body":"` + strings.Repeat("x", 64<<10) + `"}`, 413, "too_large", ""},
+		{"BodyOverTheLimit", "POST", "/api/posts", nil, `{"title":"a","body":"` + strings.Repeat("x", realtime.DefaultMaxMessage) + `"}`, 413, "too_large", ""},
 		{"DeeplyNested", "POST", "/api/posts", nil, `{"title":` + deep(20000) + `}`, 400, "bad_request", ""},
 		{"NoToken", "POST", "/api/posts", http.Header{}, `{"title":"a"}`, 401, "unauthorized", ""},
 		{"WrongToken", "POST", "/api/posts", bearer(strings.Repeat("0", 32)), `{"title":"a"}`, 401, "unauthorized", ""},

@@ -256,7 +256,9 @@ func (h *Hub) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxMessage))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return feed.Errorf(feed.CodeTooLarge, "request body is over the %d-byte limit", tooBig.Limit)
+		return feed.Errorf(feed.CodeTooLarge,
+			"the request body is over the %d-byte limit; a post within the length limits (title %d, body %d, author %d characters) always fits",
+			tooBig.Limit, feed.MaxTitle, feed.MaxBody, feed.MaxAuthor)
 	}
 	if err != nil {
 		return feed.Errorf(feed.CodeBadRequest, "could not read the request body")
