@@ -71,7 +71,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	token := q.Get("token")
 	if token != "" && !h.svc.Authorize(token) {
-		h.writeError(w, feed.Errorf(feed.CodeUnauthorized, "token is not this node's pairing token"))
+		h.writeError(w, feed.Errorf(feed.CodeUnauthorized, "%s; connect without ?token= to read only", wrongTokenWS))
 		return
 	}
 	name := strings.TrimSpace(q.Get("name"))
@@ -188,14 +188,50 @@ func (h *Hub) guard(next http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !h.svc.Authorize(strings.TrimSpace(token)) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="lanfeed"`)
-			h.writeError(w, feed.Errorf(feed.CodeUnauthorized, "writing needs the node's pairing token as \"Authorization: Bearer <token>\""))
+		if err := h.checkBearer(r.Header.Get("Authorization")); err != nil {
+			// RFC 6750 3: a token that was sent and refused is invalid_token.
+			challenge := `Bearer realm="lanfeed"`
+			if err.Message == wrongTokenREST {
+				challenge += `, error="invalid_token"`
+			}
+			w.Header().Set("WWW-Authenticate", challenge)
+			h.writeError(w, err)
 			return
 		}
 		next(w, r)
 	}
+}
+
+// Messages for a write without the right token. A missing token and a
+// wrong one read differently: someone whose token was regenerated must
+// learn that it changed, and where the current one is shown.
+const (
+	tokenShown     = "the node's owner finds it in the desktop app's node panel or in the output of lanfeedd serve"
+	noTokenREST    = `writing needs the node's pairing token: send the header "Authorization: Bearer <token>"; ` + tokenShown
+	wrongTokenREST = "the token sent is not this node's pairing token: it may have been regenerated, or be another node's; " + tokenShown
+	noTokenWS      = "writing needs the node's pairing token: reconnect with ?token=<token>; " + tokenShown
+	wrongTokenWS   = "the token in ?token= is not this node's pairing token: it may have been regenerated, or be another node's; " + tokenShown
+)
+
+// checkBearer checks an Authorization header for the pairing token. The
+// scheme is case-insensitive (RFC 9110 11.1): "bearer" and "BEARER" do.
+func (h *Hub) checkBearer(header string) *feed.Error {
+	scheme, token, spaced := strings.Cut(strings.TrimSpace(header), " ")
+	token = strings.TrimSpace(token)
+	switch {
+	case scheme == "":
+		return feed.Errorf(feed.CodeUnauthorized, noTokenREST)
+	case !strings.EqualFold(scheme, "Bearer") && !spaced: // a bare token, most likely; never echoed
+		return feed.Errorf(feed.CodeUnauthorized, `the Authorization header has no scheme: send "Authorization: Bearer <token>"`)
+	case !strings.EqualFold(scheme, "Bearer"):
+		return feed.Errorf(feed.CodeUnauthorized,
+			`the Authorization header uses another scheme than Bearer: send "Authorization: Bearer <token>"`)
+	case token == "":
+		return feed.Errorf(feed.CodeUnauthorized, noTokenREST)
+	case !h.svc.Authorize(token):
+		return feed.Errorf(feed.CodeUnauthorized, wrongTokenREST)
+	}
+	return nil
 }
 
 func (h *Hub) listPosts(w http.ResponseWriter, r *http.Request) {

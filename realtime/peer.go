@@ -321,7 +321,7 @@ func (p *peer) emit(m inbound) error {
 		if p.canWrite {
 			return feed.Errorf(feed.CodeUnauthorized, tokenChanged)
 		}
-		return feed.Errorf(feed.CodeUnauthorized, "writing needs the node's pairing token: connect with ?token=")
+		return feed.Errorf(feed.CodeUnauthorized, noTokenWS)
 	}
 	ctx := context.Background()
 	by := feed.Caller{Peer: p.id, EmitID: *m.ID}
