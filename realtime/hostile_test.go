@@ -3,6 +3,7 @@ package realtime_test
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -32,6 +33,10 @@ func newHostileFixture(t *testing.T) hostileFixture {
 	n.delete(t, d.ID)
 	return hostileFixture{n: n, live: p.ID, deleted: d.ID}
 }
+
+// goInternals matches what encoding/json and Go put in their errors and a
+// client must never read: type and package names, scanner states.
+var goInternals = regexp.MustCompile(`json:|Go (value|struct)|unmarshal|int64|\b(feed|realtime|main)\.[A-Z]|literal (true|false|null)|looking for beginning|after object key|\binbound\b`)
 
 // deep returns a JSON value nested depth arrays deep.
 func deep(depth int) string {
@@ -139,8 +144,8 @@ func TestHostile_REST(t *testing.T) {
 			if status != tc.status || e.Code != tc.code || e.Field != tc.field {
 				t.Errorf("%s %s = %d %+v; want %d code %q field %q", tc.method, tc.path, status, e, tc.status, tc.code, tc.field)
 			}
-			if e.Message == "" {
-				t.Errorf("%s %s: error has no message", tc.method, tc.path)
+			if e.Message == "" || goInternals.MatchString(e.Message) {
+				t.Errorf("%s %s: message %q; want a sentence about the request, without Go internals", tc.method, tc.path, e.Message)
 			}
 			if tc.code == "conflict" && (e.Post == nil || e.Post.ID != fx.live || e.Post.Version != 2) {
 				t.Errorf("%s %s: conflict post = %+v; want the current post at version 2", tc.method, tc.path, e.Post)
@@ -234,6 +239,9 @@ func TestHostile_Websocket(t *testing.T) {
 			f, _ := c.readUntil("an error", func(f frame) bool { return f.Type == "error" || f.Type == "ack" || f.isPost() })
 			if f.Type != "error" || f.Code != tc.code || f.Field != tc.field || f.Message == "" {
 				t.Errorf("reply = %s; want error code %q field %q with a message", f, tc.code, tc.field)
+			}
+			if goInternals.MatchString(f.Message) {
+				t.Errorf("message %q; want a sentence about the message, without Go internals", f.Message)
 			}
 			switch {
 			case tc.id == none && f.ID != nil:

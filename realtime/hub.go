@@ -251,7 +251,9 @@ func NewHub(cfg Config) *Hub {
 		// Handshake failures answer with the same JSON error as the API.
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			w.Header().Set("Sec-WebSocket-Version", "13") // the version we speak (RFC 6455 4.4)
-			writeJSON(w, status, feed.Errorf(feed.CodeBadRequest, "websocket handshake: %v", reason))
+			// gorilla's reasons read "websocket: the client is not using ...".
+			writeJSON(w, status, feed.Errorf(feed.CodeBadRequest, "%s is the websocket endpoint, and this request is not a valid handshake: %s",
+				r.URL.Path, strings.TrimPrefix(reason.Error(), "websocket: ")))
 		},
 	}
 	h.handler = h.checkHost(h.routes())
