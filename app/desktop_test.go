@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 
@@ -268,4 +269,48 @@ func TestDesktop_CreateTheLargestValidPost(t *testing.T) {
 			t.Errorf("FormatError(Posts.Create(%s over by one)) = %#v; want %#v", o.field, d.FormatError(err), want)
 		}
 	}
+}
+
+// TestDesktop_StartupAnnouncesTheLAN: when the window's node starts its LAN
+// server it prints, on the terminal that started it, the lines lanfeedd
+// serve prints (URL, pairing token, write link); when the port is taken it
+// says the node is local only, and prints no token.
+func TestDesktop_StartupAnnouncesTheLAN(t *testing.T) {
+	start := func(t *testing.T, listen string) (*app.Server, string) {
+		t.Helper()
+		cfg := app.Config{DataDir: t.TempDir(), Name: testName, Logger: discardLogger()}
+		d := app.NewDesktop(cfg, listen)
+		var out bytes.Buffer
+		d.Out = &out
+		srv, err := app.Open(t.Context(), cfg)
+		if err != nil {
+			t.Fatalf("app.Open() = %v; want nil error", err)
+		}
+		ui := app.NewUISink(newFakeEmitter())
+		srv.Fanout.Add(ui)
+		d.ServeWithoutWails(srv, ui)
+		t.Cleanup(func() { d.Shutdown(t.Context()) })
+		return srv, out.String()
+	}
+	t.Run("Serving", func(t *testing.T) {
+		srv, out := start(t, "127.0.0.1:0")
+		id, url, token := srv.Service.Identity(), srv.URLs()[0], srv.Service.Token()
+		want := fmt.Sprintf("lanfeed node %q (%s), database %s\nlistening on %s\npairing token: %s\nwrite link: %s#token=%s\n",
+			id.Node.Name, id.Node.ID, srv.Store.Path(), url, token, url, token)
+		if out != want {
+			t.Errorf("Startup printed\n%s\nwant\n%s", out, want)
+		}
+	})
+	t.Run("PortTaken", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		srv, out := start(t, ln.Addr().String())
+		want := "lanfeed: the node is local only, not serving the LAN: cannot listen on " + ln.Addr().String() + ": "
+		if !strings.HasPrefix(out, want) || strings.Count(out, "\n") != 1 || strings.Contains(out, srv.Service.Token()) {
+			t.Errorf("Startup printed %q; want one line starting %q, without the token", out, want)
+		}
+	})
 }

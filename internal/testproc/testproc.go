@@ -29,7 +29,11 @@ import (
 const BuildWait = 5 * time.Minute
 
 // Build compiles lanfeedd into dir and returns the binary's path.
-func Build(dir string) (string, error) {
+func Build(dir string) (string, error) { return BuildWith(dir) }
+
+// BuildWith is Build with extra go build flags, such as the -ldflags that
+// stamp the version.
+func BuildWith(dir string, flags ...string) (string, error) {
 	gocmd, err := exec.LookPath("go")
 	if err != nil {
 		gocmd = filepath.Join(runtime.GOROOT(), "bin", "go")
@@ -40,7 +44,8 @@ func Build(dir string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), BuildWait)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, gocmd, "build", "-o", bin, "lanfeed/cmd/lanfeedd")
+	args := append(append([]string{"build", "-o", bin}, flags...), "lanfeed/cmd/lanfeedd")
+	cmd := exec.CommandContext(ctx, gocmd, args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build lanfeedd: %v\n%s", err, out)
