@@ -18,6 +18,14 @@ TAGS         := webkit2_41
 APT_PACKAGES := build-essential python3 pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
                 xvfb xauth imagemagick tesseract-ocr chromium fonts-dejavu-core
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The version both binaries report (`lanfeedd version`, `lanfeed --version`),
+# stamped into lanfeed/internal/version at link time.
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE   ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS      := -X lanfeed/internal/version.Version=$(VERSION) \
+                -X lanfeed/internal/version.Commit=$(COMMIT) \
+                -X lanfeed/internal/version.Date=$(BUILD_DATE)
 STAMP        := .make
 ARGS         ?=
 
@@ -64,7 +72,7 @@ build-web: deps-web
 	cd frontend && npm run build
 
 lanfeedd: build-web
-	CGO_ENABLED=0 $(GO) build -o build/bin/lanfeedd ./cmd/lanfeedd
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o build/bin/lanfeedd ./cmd/lanfeedd
 
 # The desktop app for this OS. The Makefile builds the frontend (-s: wails
 # does not run npm again); bindings are not generated (-skipbindings): the
@@ -72,7 +80,7 @@ lanfeedd: build-web
 # types test-go and test-web hold to the Go services (TestBindingsContract);
 # -m: no `go mod tidy` at build time.
 build: deps-apt deps-wails build-web
-	$(WAILS) build -tags $(TAGS) -skipbindings -m -s
+	$(WAILS) build -tags $(TAGS) -skipbindings -m -s -ldflags "$(LDFLAGS)"
 
 ## ---- the two user commands ---------------------------------------------
 
@@ -129,7 +137,7 @@ test-e2e: lanfeedd
 
 test-desktop: build
 	bash scripts/test-desktop.sh
-	bash scripts/build-windows.sh
+	LDFLAGS="$(LDFLAGS)" bash scripts/build-windows.sh
 
 # Long variants of the reliability tests (crash loop x200, 1,000-peer
 # reconnect storm, ...); figures go to docs/SECURITY.md. About 10 minutes.

@@ -15,6 +15,7 @@ import (
 
 	"lanfeed/app"
 	"lanfeed/frontend"
+	"lanfeed/internal/version"
 
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/options"
@@ -40,8 +41,13 @@ func run() error {
 	var origins, hosts listFlag
 	fs.Var(&origins, "allow-origin", "browser `origin` allowed besides the node's own (repeatable)")
 	fs.Var(&hosts, "allow-host", "host `name` peers may use besides IP addresses and this machine's names (repeatable)")
+	showVersion := fs.Bool("version", false, "print the version, commit, build date, Go and Wails versions, and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
+	}
+	if *showVersion {
+		fmt.Print(version.Get().Format("lanfeed", true))
+		return nil
 	}
 	if *dataDir == "" {
 		dir, err := app.DefaultDataDir()
@@ -57,6 +63,7 @@ func run() error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	desk := app.NewDesktop(app.Config{DataDir: abs, Name: *name, AllowedOrigins: origins,
 		AllowedHosts: hosts, UI: frontend.Dist(), Logger: log}, *listen)
+	desk.Out = os.Stdout // the LAN URL and pairing token, as lanfeedd serve prints them
 	// One instance per data directory: a second launch focuses the first.
 	lockID := sha256.Sum256([]byte(abs))
 	return wails.Run(&options.App{

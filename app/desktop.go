@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -28,6 +29,11 @@ type Desktop struct {
 
 	Posts *Posts // window.go.app.Posts
 	Node  *Node  // window.go.app.Node
+
+	// Out is where Startup tells the terminal that started the app where
+	// the node serves the LAN and its pairing token (Server.Announce), as
+	// lanfeedd serve does; nil: nowhere. Set it before Startup.
+	Out io.Writer
 
 	mu        sync.Mutex
 	ctx       context.Context // the Wails context, set by Startup
@@ -69,10 +75,21 @@ func (d *Desktop) Startup(ctx context.Context) {
 	}
 	ui := NewUISink(wailsEmitter{ctx})
 	srv.Fanout.Add(ui)
+	d.serve(ctx, srv, ui)
+}
+
+// serve starts the LAN server of an opened node, says so on Out, and
+// makes the node the bindings' own.
+func (d *Desktop) serve(ctx context.Context, srv *Server, ui *UISink) {
 	var listenErr string
 	if err := srv.Listen(d.listen); err != nil {
 		d.log.Warn("LAN server not started", "err", err)
 		listenErr = err.Error()
+		if d.Out != nil {
+			fmt.Fprintf(d.Out, "lanfeed: the node is local only, not serving the LAN: %v\n", err)
+		}
+	} else if d.Out != nil {
+		srv.Announce(d.Out)
 	}
 	d.mu.Lock()
 	d.ctx, d.srv, d.ui, d.listenErr = ctx, srv, ui, listenErr

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 
@@ -216,4 +217,100 @@ func TestDesktop_ShutdownClosesTheNode(t *testing.T) {
 	_, err := d.Posts.Create(feed.NewPost{Title: "too late"})
 	wantCode(t, "Posts.Create() after Shutdown", err, feed.CodeInternal)
 	d.Shutdown(t.Context()) // again: harmless
+}
+
+// TestDesktop_CreateTheLargestValidPost: the window's binding accepts a post
+// with every field at its limit (emoji outside the BMP, CRLF line endings
+// in the body), decoded from JSON as Wails decodes a call's arguments; one
+// character more in any field is refused as invalid, naming it.
+func TestDesktop_CreateTheLargestValidPost(t *testing.T) {
+	d, _, _ := startDesktop(t, "")
+	text := func(n int, crlf bool) string {
+		var b strings.Builder
+		for i := range n {
+			if crlf && i%2 == 1 {
+				b.WriteString(`\r\n`)
+			} else {
+				b.WriteString(`\ud83d\ude00`)
+			}
+		}
+		return b.String()
+	}
+	args := func(title, body, author int) feed.NewPost {
+		t.Helper()
+		raw := `{"title":"` + text(title, false) + `","body":"` + text(body, true) + `","author":"` + text(author, false) + `"}`
+		var in feed.NewPost
+		if err := json.Unmarshal([]byte(raw), &in); err != nil {
+			t.Fatalf("decoding the call's argument: %v", err)
+		}
+		return in
+	}
+	p, err := d.Posts.Create(args(feed.MaxTitle, feed.MaxBody, feed.MaxAuthor))
+	if err != nil {
+		t.Fatalf("Posts.Create(largest valid post) = %v; want nil error", err)
+	}
+	if got := []int{len([]rune(p.Title)), len([]rune(p.Body)), len([]rune(p.Author))}; got[0] != feed.MaxTitle || got[1] != feed.MaxBody || got[2] != feed.MaxAuthor ||
+		strings.Contains(p.Body, "\r") {
+		t.Errorf("Posts.Create stored %v characters (CR in body: %v); want %d, %d, %d and LF line endings",
+			got, strings.Contains(p.Body, "\r"), feed.MaxTitle, feed.MaxBody, feed.MaxAuthor)
+	}
+	for _, o := range []struct {
+		field               string
+		title, body, author int
+		limit               int
+	}{
+		{"title", feed.MaxTitle + 1, feed.MaxBody, feed.MaxAuthor, feed.MaxTitle},
+		{"body", feed.MaxTitle, feed.MaxBody + 1, feed.MaxAuthor, feed.MaxBody},
+		{"author", feed.MaxTitle, feed.MaxBody, feed.MaxAuthor + 1, feed.MaxAuthor},
+	} {
+		_, err := d.Posts.Create(args(o.title, o.body, o.author))
+		want := &feed.Error{Code: feed.CodeInvalid, Field: o.field, Message: fmt.Sprintf("%s is %d characters; the limit is %d", o.field, o.limit+1, o.limit)}
+		if got, ok := d.FormatError(err).(*feed.Error); !ok || got.Code != want.Code || got.Field != want.Field || got.Message != want.Message {
+			t.Errorf("FormatError(Posts.Create(%s over by one)) = %#v; want %#v", o.field, d.FormatError(err), want)
+		}
+	}
+}
+
+// TestDesktop_StartupAnnouncesTheLAN: when the window's node starts its LAN
+// server it prints, on the terminal that started it, the lines lanfeedd
+// serve prints (URL, pairing token, write link); when the port is taken it
+// says the node is local only, and prints no token.
+func TestDesktop_StartupAnnouncesTheLAN(t *testing.T) {
+	start := func(t *testing.T, listen string) (*app.Server, string) {
+		t.Helper()
+		cfg := app.Config{DataDir: t.TempDir(), Name: testName, Logger: discardLogger()}
+		d := app.NewDesktop(cfg, listen)
+		var out bytes.Buffer
+		d.Out = &out
+		srv, err := app.Open(t.Context(), cfg)
+		if err != nil {
+			t.Fatalf("app.Open() = %v; want nil error", err)
+		}
+		ui := app.NewUISink(newFakeEmitter())
+		srv.Fanout.Add(ui)
+		d.ServeWithoutWails(srv, ui)
+		t.Cleanup(func() { d.Shutdown(t.Context()) })
+		return srv, out.String()
+	}
+	t.Run("Serving", func(t *testing.T) {
+		srv, out := start(t, "127.0.0.1:0")
+		id, url, token := srv.Service.Identity(), srv.URLs()[0], srv.Service.Token()
+		want := fmt.Sprintf("lanfeed node %q (%s), database %s\nlistening on %s\npairing token: %s\nwrite link: %s#token=%s\n",
+			id.Node.Name, id.Node.ID, srv.Store.Path(), url, token, url, token)
+		if out != want {
+			t.Errorf("Startup printed\n%s\nwant\n%s", out, want)
+		}
+	})
+	t.Run("PortTaken", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		srv, out := start(t, ln.Addr().String())
+		want := "lanfeed: the node is local only, not serving the LAN: cannot listen on " + ln.Addr().String() + ": "
+		if !strings.HasPrefix(out, want) || strings.Count(out, "\n") != 1 || strings.Contains(out, srv.Service.Token()) {
+			t.Errorf("Startup printed %q; want one line starting %q, without the token", out, want)
+		}
+	})
 }

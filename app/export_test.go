@@ -1,5 +1,7 @@
 package app
 
+import "context"
+
 // UIQueueLen is the UISink's queue bound, for tests that fill it.
 const UIQueueLen = uiQueueLen
 
@@ -9,4 +11,10 @@ func (d *Desktop) StartWithoutWails(srv *Server, ui *UISink, listenErr string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.srv, d.ui, d.listenErr = srv, ui, listenErr
+}
+
+// ServeWithoutWails is the end of Startup, minus the Wails runtime: it
+// starts the LAN server of srv, tells Out, and wires d to it.
+func (d *Desktop) ServeWithoutWails(srv *Server, ui *UISink) {
+	d.serve(context.Background(), srv, ui)
 }

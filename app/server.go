@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -26,8 +27,9 @@ const DefaultListen = ":7700"
 // client holds each connection only briefly.
 const DefaultReadHeaderTimeout = 10 * time.Second
 
-// DefaultReadTimeout bounds a whole request: a 64 KiB body takes
-// milliseconds on a LAN, so a client trickling one is cut off.
+// DefaultReadTimeout bounds a whole request: a body at its size limit
+// (about 240 KB) takes milliseconds on a LAN, so a client trickling one is
+// cut off.
 const DefaultReadTimeout = 30 * time.Second
 
 // Config is what a node needs to start; the desktop app and lanfeedd fill it
@@ -157,6 +159,27 @@ func (s *Server) Listen(addr string) error {
 		}
 	}(s.http, s.served)
 	return nil
+}
+
+// Announce writes, for the owner at a terminal, which node this is, where
+// it serves the LAN and its pairing token with the write link. It is the
+// one place the token is printed (lanfeedd serve, and the desktop app to
+// its stdout); the token is never logged. Call it after Listen.
+func (s *Server) Announce(w io.Writer) {
+	id := s.Service.Identity()
+	fmt.Fprintf(w, "lanfeed node %q (%s), database %s\n", id.Node.Name, id.Node.ID, s.Store.Path())
+	urls := s.URLs()
+	if len(urls) == 0 {
+		fmt.Fprintln(w, "not serving the LAN")
+		return
+	}
+	fmt.Fprintf(w, "listening on %s\n", urls[0])
+	for _, u := range urls[1:] {
+		fmt.Fprintf(w, "also on %s\n", u)
+	}
+	token := s.Service.Token()
+	fmt.Fprintf(w, "pairing token: %s\n", token)
+	fmt.Fprintf(w, "write link: %s#token=%s\n", urls[0], token)
 }
 
 // URLs returns the addresses the node serves, the first reachable from the

@@ -192,8 +192,8 @@ func TestConn_ErrorFrames(t *testing.T) {
 		{"CreateTitleTooLong", func(ctx context.Context) (feed.Post, error) {
 			return c.Create(ctx, feed.NewPost{Title: strings.Repeat("é", feed.MaxTitle+1)})
 		}, "invalid/title"},
-		{"CreateBodyWithCR", func(ctx context.Context) (feed.Post, error) {
-			return c.Create(ctx, feed.NewPost{Title: "ok", Body: "line\r\nline"})
+		{"CreateBodyWithControlCharacter", func(ctx context.Context) (feed.Post, error) {
+			return c.Create(ctx, feed.NewPost{Title: "ok", Body: "line\x07bell"})
 		}, "invalid/body"},
 		{"CreateAuthorTooLong", func(ctx context.Context) (feed.Post, error) {
 			return c.Create(ctx, feed.NewPost{Title: "ok", Author: strings.Repeat("a", feed.MaxAuthor+1)})
@@ -249,7 +249,7 @@ func TestConn_ReadOnlyWithoutToken(t *testing.T) {
 	_, err = client.Dial(ctx, client.Config{URL: n.url, Token: "wrong"})
 	var re *client.RefusedError
 	if !errors.As(err, &re) || re.StatusCode != http.StatusUnauthorized || feed.AsError(err).Code != feed.CodeUnauthorized ||
-		!strings.Contains(err.Error(), "401 Unauthorized: token is not this node's pairing token") {
+		!strings.Contains(err.Error(), "401 Unauthorized: the token in ?token= is not this node's pairing token") {
 		t.Fatalf("Dial() with a wrong token = %v; want a *RefusedError 401 quoting the node's message", err)
 	}
 	if re.Retryable() {

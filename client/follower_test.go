@@ -178,7 +178,7 @@ func TestFollower_StopsWhenRefused(t *testing.T) {
 	err := r.result(t, "with a wrong token; want it stopped")
 	var re *client.RefusedError
 	if !errors.As(err, &re) || re.StatusCode != http.StatusUnauthorized ||
-		!strings.Contains(err.Error(), "answered 401 Unauthorized: token is not this node's pairing token") {
+		!strings.Contains(err.Error(), "answered 401 Unauthorized: the token in ?token= is not this node's pairing token") {
 		t.Fatalf("Run() = %v; want the node's 401 and its message", err)
 	}
 	if len(r.retries) != 0 {

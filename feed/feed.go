@@ -75,11 +75,13 @@ type NewPost struct {
 	Author string `json:"author,omitempty"`
 }
 
-// Normalize trims the title and author and checks every rule. It returns an
-// *Error with CodeInvalid naming the first field that fails.
+// Normalize turns CRLF and lone CR into LF in every field, trims the title
+// and author and checks every rule; limits count the text after that. It
+// returns an *Error with CodeInvalid naming the first field that fails.
 func (p *NewPost) Normalize() error {
-	p.Title = strings.TrimSpace(p.Title)
-	p.Author = strings.TrimSpace(p.Author)
+	p.Title = strings.TrimSpace(normalizeNewlines(p.Title))
+	p.Body = normalizeNewlines(p.Body)
+	p.Author = strings.TrimSpace(normalizeNewlines(p.Author))
 	if err := checkText("title", p.Title, 1, MaxTitle); err != nil {
 		return err
 	}
@@ -100,7 +102,8 @@ type PostPatch struct {
 	Body    *string `json:"body,omitempty"`
 }
 
-// Normalize trims the title and checks every rule, as NewPost.Normalize does.
+// Normalize turns line endings into LF, trims the title and checks every
+// rule, as NewPost.Normalize does.
 func (p *PostPatch) Normalize() error {
 	if p.Version < 1 {
 		return Invalid("version", "version is required and must be 1 or more")
@@ -109,14 +112,16 @@ func (p *PostPatch) Normalize() error {
 		return Invalid("title", "nothing to update: give a title, a body or both")
 	}
 	if p.Title != nil {
-		t := strings.TrimSpace(*p.Title)
+		t := strings.TrimSpace(normalizeNewlines(*p.Title))
 		p.Title = &t
 		if err := checkText("title", t, 1, MaxTitle); err != nil {
 			return err
 		}
 	}
 	if p.Body != nil {
-		return checkText("body", *p.Body, 0, MaxBody)
+		b := normalizeNewlines(*p.Body)
+		p.Body = &b
+		return checkText("body", b, 0, MaxBody)
 	}
 	return nil
 }
@@ -173,13 +178,27 @@ func checkTrimmed(field, s string, max int) error {
 	return checkText(field, s, 1, max)
 }
 
+// normalizeNewlines turns CRLF and lone CR into LF. Scripts on Windows end
+// lines with CRLF (old Mac programs with CR), and what is stored must not
+// depend on the writer's platform; every text field of a post gets it, as
+// each accepts newlines. Limits count the text after it, so a CRLF counts
+// as one character. Display names are identifiers, not text: a CR there is
+// still a control character and refused.
+func normalizeNewlines(s string) string {
+	if !strings.Contains(s, "\r") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+}
+
 // CheckName validates a node or peer display name.
 func CheckName(field, name string) error {
 	return checkText(field, name, 1, MaxName)
 }
 
 // checkText enforces length in code points, valid UTF-8 and no control
-// characters other than newline and tab.
+// characters other than newline and tab (CR is gone by now in post fields:
+// see normalizeNewlines).
 func checkText(field, s string, min, max int) error {
 	if !utf8.ValidString(s) {
 		return Invalid(field, field+" is not valid UTF-8")

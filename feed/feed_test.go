@@ -47,6 +47,10 @@ func TestNewPost_Normalize(t *testing.T) {
 		{"OKBodyWhitespaceOnly", NewPost{Title: "t", Body: "  \n\t  "}, ""},
 		{"OKAuthor64", NewPost{Title: "t", Author: strings.Repeat("ü", 64)}, ""},
 		{"OKNewlineAndTab", NewPost{Title: "a\tb\nc", Body: "line 1\n\tline 2\n", Author: "A\tB"}, ""},
+		{"OKCRLFAndCR", NewPost{Title: "a\rb", Body: "line\r\nline\r", Author: "a\r\nb"}, ""},
+		{"OKBody20000CRLF", NewPost{Title: "t", Body: strings.Repeat("\r\n", 20000)}, ""},
+		{"ErrBody20001CRLF", NewPost{Title: "t", Body: strings.Repeat("\r\n", 20001)}, "body"},
+		{"ErrBodyCRThenNUL", NewPost{Title: "t", Body: "a\r\x00"}, "body"},
 
 		{"ErrTitleRequired", NewPost{Title: ""}, "title"},
 		{"ErrTitleWhitespaceOnly", NewPost{Title: " \t\n  "}, "title"},
@@ -54,21 +58,18 @@ func TestNewPost_Normalize(t *testing.T) {
 		{"ErrTitle201Emoji", NewPost{Title: strings.Repeat("😀", 201)}, "title"},
 		{"ErrTitleInvalidUTF8", NewPost{Title: "ab\xffcd"}, "title"},
 		{"ErrTitleNUL", NewPost{Title: "a\x00b"}, "title"},
-		{"ErrTitleCR", NewPost{Title: "a\rb"}, "title"},
 		{"ErrTitleESC", NewPost{Title: "a\x1b[31mred"}, "title"},
 		{"ErrTitleNEL", NewPost{Title: "a\u0085b"}, "title"},
 		{"ErrTitleDEL", NewPost{Title: "a\x7fb"}, "title"},
 		{"ErrBody20001", NewPost{Title: "t", Body: strings.Repeat("é", 20001)}, "body"},
 		{"ErrBodyInvalidUTF8", NewPost{Title: "t", Body: "\xc3"}, "body"},
 		{"ErrBodyNUL", NewPost{Title: "t", Body: "\x00"}, "body"},
-		{"ErrBodyCRLF", NewPost{Title: "t", Body: "line\r\n"}, "body"},
 		{"ErrBodyESC", NewPost{Title: "t", Body: "\x1b"}, "body"},
 		{"ErrBodyNEL", NewPost{Title: "t", Body: "\u0085"}, "body"},
 		{"ErrBodyDEL", NewPost{Title: "t", Body: "\x7f"}, "body"},
 		{"ErrAuthor65", NewPost{Title: "t", Author: strings.Repeat("ü", 65)}, "author"},
 		{"ErrAuthorInvalidUTF8", NewPost{Title: "t", Author: "\xfe\xff"}, "author"},
 		{"ErrAuthorNUL", NewPost{Title: "t", Author: "a\x00b"}, "author"},
-		{"ErrAuthorCR", NewPost{Title: "t", Author: "a\rb"}, "author"},
 		{"ErrAuthorESC", NewPost{Title: "t", Author: "a\x1bb"}, "author"},
 		{"ErrAuthorNEL", NewPost{Title: "t", Author: "a\u0085b"}, "author"},
 		{"ErrAuthorDEL", NewPost{Title: "t", Author: "a\x7fb"}, "author"},
@@ -102,6 +103,43 @@ func TestNewPost_Normalize_Trims(t *testing.T) {
 	}
 }
 
+// TestNormalize_LineEndings: CRLF and lone CR become LF in every field of
+// a create and an update, whatever else is around them.
+func TestNormalize_LineEndings(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"CRLF", "one\r\ntwo\r\n", "one\ntwo\n"},
+		{"LoneCR", "one\rtwo\r", "one\ntwo\n"},
+		{"CRCRLF", "a\r\r\nb", "a\n\nb"},
+		{"LFCR", "a\n\rb", "a\n\nb"},
+		{"Mixed", "\r\n\n\r", "\n\n\n"},
+		{"LFUntouched", "a\nb", "a\nb"},
+		{"CRBetweenMultiByte", "é\r😀\r\né", "é\n😀\né"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := NewPost{Title: "t " + tt.in + " t", Body: tt.in, Author: "a " + tt.in + " a"}
+			if err := in.Normalize(); err != nil {
+				t.Fatalf("NewPost.Normalize() = %v; want nil", err)
+			}
+			if want := (NewPost{Title: "t " + tt.want + " t", Body: tt.want, Author: "a " + tt.want + " a"}); in != want {
+				t.Errorf("NewPost.Normalize() left %+q; want %+q", in, want)
+			}
+			p := PostPatch{Version: 1, Title: ptr("t " + tt.in + " t"), Body: ptr(tt.in)}
+			if err := p.Normalize(); err != nil {
+				t.Fatalf("PostPatch.Normalize() = %v; want nil", err)
+			}
+			if *p.Title != "t "+tt.want+" t" || *p.Body != tt.want {
+				t.Errorf("PostPatch.Normalize() left %q, %q; want %q, %q", *p.Title, *p.Body, "t "+tt.want+" t", tt.want)
+			}
+		})
+	}
+	// A title or author that is only line breaks is blank once trimmed.
+	blank := NewPost{Title: "\r\n\r"}
+	wantInvalid(t, "NewPost{Title: CRLF CR}.Normalize()", blank.Normalize(), "title")
+	// Display names are not normalised: CR stays a control character.
+	wantInvalid(t, `CheckName("name", "a\r\nb")`, CheckName("name", "a\r\nb"), "name")
+}
+
 func TestPostPatch_Normalize(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -115,6 +153,8 @@ func TestPostPatch_Normalize(t *testing.T) {
 		{"OKTitle200Emoji", PostPatch{Version: 1, Title: ptr(strings.Repeat("😀", 200))}, ""},
 		{"OKBody20000", PostPatch{Version: 1, Body: ptr(strings.Repeat("é", 20000))}, ""},
 		{"OKNewlineAndTab", PostPatch{Version: 1, Title: ptr("a\tb"), Body: ptr("a\n\tb")}, ""},
+		{"OKCRLFAndCR", PostPatch{Version: 1, Title: ptr("a\rb"), Body: ptr("\r\n\r")}, ""},
+		{"ErrBody20001CR", PostPatch{Version: 1, Body: ptr(strings.Repeat("\r", 20001))}, "body"},
 
 		{"ErrVersionMissing", PostPatch{Title: ptr("t")}, "version"},
 		{"ErrVersionNegative", PostPatch{Version: -1, Title: ptr("t")}, "version"},
@@ -124,14 +164,12 @@ func TestPostPatch_Normalize(t *testing.T) {
 		{"ErrTitle201", PostPatch{Version: 1, Title: ptr(strings.Repeat("é", 201))}, "title"},
 		{"ErrTitleInvalidUTF8", PostPatch{Version: 1, Title: ptr("\xff")}, "title"},
 		{"ErrTitleNUL", PostPatch{Version: 1, Title: ptr("a\x00b")}, "title"},
-		{"ErrTitleCR", PostPatch{Version: 1, Title: ptr("a\rb")}, "title"},
 		{"ErrTitleESC", PostPatch{Version: 1, Title: ptr("a\x1bb")}, "title"},
 		{"ErrTitleNEL", PostPatch{Version: 1, Title: ptr("a\u0085b")}, "title"},
 		{"ErrTitleDEL", PostPatch{Version: 1, Title: ptr("a\x7fb")}, "title"},
 		{"ErrBody20001", PostPatch{Version: 1, Body: ptr(strings.Repeat("a", 20001))}, "body"},
 		{"ErrBodyInvalidUTF8", PostPatch{Version: 1, Body: ptr("ok\xe2\x82")}, "body"},
 		{"ErrBodyNUL", PostPatch{Version: 1, Body: ptr("\x00")}, "body"},
-		{"ErrBodyCR", PostPatch{Version: 1, Body: ptr("\r")}, "body"},
 		{"ErrBodyESC", PostPatch{Version: 1, Body: ptr("\x1b")}, "body"},
 		{"ErrBodyNEL", PostPatch{Version: 1, Body: ptr("\u0085")}, "body"},
 		{"ErrBodyDEL", PostPatch{Version: 1, Body: ptr("\x7f")}, "body"},

@@ -174,8 +174,9 @@ func TestAccess_TokenRotation(t *testing.T) {
 	}
 
 	// The old token is refused at once for HTTP and new websockets.
-	if status := n.do(t, "POST", "/api/posts", bearer(old), map[string]string{"title": "old token"}, nil); status != http.StatusUnauthorized {
-		t.Errorf("POST with the old token = %d; want 401", status)
+	var e apiError
+	if status := n.do(t, "POST", "/api/posts", bearer(old), map[string]string{"title": "old token"}, &e); status != http.StatusUnauthorized || e.Message != wrongTokenREST {
+		t.Errorf("POST with the old token = %d %q; want 401 %q", status, e.Message, wrongTokenREST)
 	}
 	if conn, resp, err := n.dialRaw(dialOpts{name: "late", token: old}); err == nil {
 		conn.Close()
@@ -208,6 +209,85 @@ func TestAccess_TokenRotation(t *testing.T) {
 			t.Errorf("reader (no token) got %s; want no auth frame", f)
 		}
 	}
+}
+
+// What a writer is told without the right token; a wrong token reads
+// differently from a missing one, and both say where the token is shown.
+const (
+	noTokenREST    = `writing needs the node's pairing token: send the header "Authorization: Bearer <token>"; the node's owner finds it in the desktop app's node panel or in the output of lanfeedd serve`
+	wrongTokenREST = "the token sent is not this node's pairing token: it may have been regenerated, or be another node's; the node's owner finds it in the desktop app's node panel or in the output of lanfeedd serve"
+	noTokenWS      = "writing needs the node's pairing token: reconnect with ?token=<token>; the node's owner finds it in the desktop app's node panel or in the output of lanfeedd serve"
+	wrongTokenWS   = "the token in ?token= is not this node's pairing token: it may have been regenerated, or be another node's; the node's owner finds it in the desktop app's node panel or in the output of lanfeedd serve; connect without ?token= to read only"
+)
+
+// TestAccess_TokenMessages: the Bearer scheme is case-insensitive, and a
+// write without the right token is told whether the token was missing,
+// wrong (perhaps regenerated) or sent the wrong way, over REST, at the
+// websocket handshake and on an emit.
+func TestAccess_TokenMessages(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	tests := []struct {
+		name      string
+		header    []string // Authorization values; nil: none
+		status    int
+		message   string
+		challenge string
+	}{
+		{"Bearer", []string{"Bearer " + n.token}, 201, "", ""},
+		{"LowerCaseScheme", []string{"bearer " + n.token}, 201, "", ""},
+		{"UpperCaseScheme", []string{"BEARER " + n.token}, 201, "", ""},
+		{"ExtraSpaces", []string{"  Bearer   " + n.token + "  "}, 201, "", ""},
+		{"Missing", nil, 401, noTokenREST, `Bearer realm="lanfeed"`},
+		{"Empty", []string{""}, 401, noTokenREST, `Bearer realm="lanfeed"`},
+		{"SchemeOnly", []string{"Bearer"}, 401, noTokenREST, `Bearer realm="lanfeed"`},
+		{"Wrong", []string{"Bearer " + strings.Repeat("0", 32)}, 401, wrongTokenREST, `Bearer realm="lanfeed", error="invalid_token"`},
+		{"BareToken", []string{n.token}, 401, `the Authorization header has no scheme: send "Authorization: Bearer <token>"`, `Bearer realm="lanfeed"`},
+		{"BasicScheme", []string{"Basic " + n.token}, 401, `the Authorization header uses another scheme than Bearer: send "Authorization: Bearer <token>"`, `Bearer realm="lanfeed"`},
+	}
+	for _, tc := range tests {
+		t.Run("REST/"+tc.name, func(t *testing.T) {
+			req, err := http.NewRequest("POST", n.ts.URL+"/api/posts", strings.NewReader(`{"title":"t"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.header != nil {
+				req.Header["Authorization"] = tc.header
+			}
+			resp, err := n.ts.Client().Do(req)
+			if err != nil {
+				t.Fatalf("POST: %v", err)
+			}
+			defer resp.Body.Close()
+			var e apiError
+			json.NewDecoder(resp.Body).Decode(&e)
+			if resp.StatusCode != tc.status || e.Message != tc.message {
+				t.Errorf("POST with Authorization %q = %d %q; want %d %q", tc.header, resp.StatusCode, e.Message, tc.status, tc.message)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != tc.challenge {
+				t.Errorf("WWW-Authenticate = %q; want %q", got, tc.challenge)
+			}
+		})
+	}
+
+	t.Run("Websocket/WrongToken", func(t *testing.T) {
+		conn, resp, err := n.dialRaw(dialOpts{name: "wrong", token: "not-the-token"})
+		if err == nil {
+			conn.Close()
+			t.Fatalf("dial with a wrong token: connected; want 401")
+		}
+		var e apiError
+		if resp == nil || json.NewDecoder(resp.Body).Decode(&e) != nil || resp.StatusCode != http.StatusUnauthorized || e.Message != wrongTokenWS {
+			t.Errorf("dial with a wrong token = %v %+v; want 401 %q", resp, e, wrongTokenWS)
+		}
+	})
+	t.Run("Websocket/EmitWithoutToken", func(t *testing.T) {
+		c := n.dial(t, dialOpts{name: "reader"})
+		id := c.emit("posts.create", map[string]string{"title": "t"})
+		f, _ := c.readUntil("the answer", func(f frame) bool { return f.Type == "error" || f.Type == "ack" })
+		if f.Type != "error" || f.Code != "unauthorized" || f.ID == nil || *f.ID != id || f.Message != noTokenWS {
+			t.Errorf("emit without a token: got %s; want unauthorized %q for id %d", f, noTokenWS, id)
+		}
+	})
 }
 
 // lockedBuffer is a log sink safe for the node's goroutines.

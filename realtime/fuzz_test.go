@@ -163,7 +163,7 @@ func FuzzREST(f *testing.F) {
 			t.Fatalf("%s %q (auth %q, body %q) = %d %s; want no server error for client input", method, path, auth, body, res.StatusCode, raw)
 		}
 		if !api {
-			return // /healthz answers other methods like the web UI does: 405 in plain text
+			return // outside /api/ (the web UI, /healthz, /ws) statuses are HTTP's own: 405, a handshake's 400
 		}
 		var e struct {
 			Code    string `json:"code"`

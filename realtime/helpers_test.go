@@ -360,7 +360,8 @@ type apiError struct {
 }
 
 // do sends one REST request and decodes the JSON answer into out (if not
-// nil), returning the status.
+// nil), returning the status. A body is sent as application/json unless
+// hdr gives another Content-Type.
 func (n *node) do(t testing.TB, method, path string, hdr http.Header, body any, out any) int {
 	t.Helper()
 	var rd io.Reader
@@ -386,7 +387,7 @@ func (n *node) do(t testing.TB, method, path string, hdr http.Header, body any, 
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	if body != nil {
+	if body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := n.ts.Client().Do(req)

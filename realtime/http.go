@@ -6,13 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"lanfeed/feed"
 
@@ -51,11 +53,15 @@ func (h *Hub) routes() http.Handler {
 	mux.HandleFunc("PATCH /api/posts/{id}", h.guard(h.updatePost))
 	mux.HandleFunc("DELETE /api/posts/{id}", h.guard(h.deletePost))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		h.writeError(w, feed.Errorf(feed.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
+		h.writeError(w, feed.Errorf(feed.CodeNotFound, "there is no API endpoint %s %.100s; the API has %s",
+			r.Method, r.URL.Path, apiEndpoints))
 	})
 	mux.Handle("/", h.ui())
 	return mux
 }
+
+// apiEndpoints lists the REST API for the 404 of any other /api/ path.
+const apiEndpoints = "GET /api/info, GET /api/peers, GET and POST /api/posts, and GET, PATCH and DELETE /api/posts/{id}"
 
 // serveWS upgrades a peer. A token, if given, must be right: a peer that
 // believes it can write learns at once that it cannot.
@@ -71,7 +77,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	token := q.Get("token")
 	if token != "" && !h.svc.Authorize(token) {
-		h.writeError(w, feed.Errorf(feed.CodeUnauthorized, "token is not this node's pairing token"))
+		h.writeError(w, feed.Errorf(feed.CodeUnauthorized, "%s; connect without ?token= to read only", wrongTokenWS))
 		return
 	}
 	name := strings.TrimSpace(q.Get("name"))
@@ -188,14 +194,50 @@ func (h *Hub) guard(next http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !h.svc.Authorize(strings.TrimSpace(token)) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="lanfeed"`)
-			h.writeError(w, feed.Errorf(feed.CodeUnauthorized, "writing needs the node's pairing token as \"Authorization: Bearer <token>\""))
+		if err := h.checkBearer(r.Header.Get("Authorization")); err != nil {
+			// RFC 6750 3: a token that was sent and refused is invalid_token.
+			challenge := `Bearer realm="lanfeed"`
+			if err.Message == wrongTokenREST {
+				challenge += `, error="invalid_token"`
+			}
+			w.Header().Set("WWW-Authenticate", challenge)
+			h.writeError(w, err)
 			return
 		}
 		next(w, r)
 	}
+}
+
+// Messages for a write without the right token. A missing token and a
+// wrong one read differently: someone whose token was regenerated must
+// learn that it changed, and where the current one is shown.
+const (
+	tokenShown     = "the node's owner finds it in the desktop app's node panel or in the output of lanfeedd serve"
+	noTokenREST    = `writing needs the node's pairing token: send the header "Authorization: Bearer <token>"; ` + tokenShown
+	wrongTokenREST = "the token sent is not this node's pairing token: it may have been regenerated, or be another node's; " + tokenShown
+	noTokenWS      = "writing needs the node's pairing token: reconnect with ?token=<token>; " + tokenShown
+	wrongTokenWS   = "the token in ?token= is not this node's pairing token: it may have been regenerated, or be another node's; " + tokenShown
+)
+
+// checkBearer checks an Authorization header for the pairing token. The
+// scheme is case-insensitive (RFC 9110 11.1): "bearer" and "BEARER" do.
+func (h *Hub) checkBearer(header string) *feed.Error {
+	scheme, token, spaced := strings.Cut(strings.TrimSpace(header), " ")
+	token = strings.TrimSpace(token)
+	switch {
+	case scheme == "":
+		return feed.Errorf(feed.CodeUnauthorized, noTokenREST)
+	case !strings.EqualFold(scheme, "Bearer") && !spaced: // a bare token, most likely; never echoed
+		return feed.Errorf(feed.CodeUnauthorized, `the Authorization header has no scheme: send "Authorization: Bearer <token>"`)
+	case !strings.EqualFold(scheme, "Bearer"):
+		return feed.Errorf(feed.CodeUnauthorized,
+			`the Authorization header uses another scheme than Bearer: send "Authorization: Bearer <token>"`)
+	case token == "":
+		return feed.Errorf(feed.CodeUnauthorized, noTokenREST)
+	case !h.svc.Authorize(token):
+		return feed.Errorf(feed.CodeUnauthorized, wrongTokenREST)
+	}
+	return nil
 }
 
 func (h *Hub) listPosts(w http.ResponseWriter, r *http.Request) {
@@ -256,51 +298,33 @@ func (h *Hub) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxMessage))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return feed.Errorf(feed.CodeTooLarge, "request body is over the %d-byte limit", tooBig.Limit)
+		return feed.Errorf(feed.CodeTooLarge,
+			"the request body is over the %d-byte limit; a post within the length limits (title %d, body %d, author %d characters) always fits",
+			tooBig.Limit, feed.MaxTitle, feed.MaxBody, feed.MaxAuthor)
 	}
 	if err != nil {
 		return feed.Errorf(feed.CodeBadRequest, "could not read the request body")
 	}
-	return decodeData(data, v)
+	derr := decodeData(data, v, "the request body")
+	if e := feed.AsError(derr); derr != nil && e.Code == feed.CodeBadRequest && formEncoded(r, data) {
+		return feed.Errorf(feed.CodeBadRequest,
+			"the request body is form-encoded, not JSON: send a JSON object with %s, and Content-Type: application/json", fieldList(v))
+	}
+	return derr
 }
 
-// decodeData decodes one JSON object into v strictly: unknown fields and
-// trailing data are refused, a value of the wrong type names its field.
-func decodeData(data []byte, v any) error {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return feed.Errorf(feed.CodeBadRequest, "expected a JSON object")
+// formEncoded reports whether a body that did not decode as JSON is a form,
+// as HTML forms and curl -d without JSON send.
+func formEncoded(r *http.Request, data []byte) bool {
+	if t, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); t == "multipart/form-data" {
+		return true
 	}
-	// encoding/json would quietly turn invalid bytes into U+FFFD and store
-	// text the writer never sent; JSON must be UTF-8 (RFC 8259 8.1).
-	if !utf8.Valid(data) {
-		return feed.Errorf(feed.CodeBadRequest, "malformed JSON: not valid UTF-8")
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || bytes.IndexByte(data, '=') < 1 || bytes.IndexAny(data[:1], `{["`) == 0 {
+		return false
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			// Field is a Go path ("PostPatch.version" through an embedded
-			// struct); clients know only the JSON name, its last element.
-			field := typeErr.Field[strings.LastIndexByte(typeErr.Field, '.')+1:]
-			return feed.Invalid(field, fmt.Sprintf("%s must be a %s, not %s", field, kindName(typeErr.Type.Kind().String()), typeErr.Value))
-		}
-		return feed.Errorf(feed.CodeBadRequest, "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return feed.Errorf(feed.CodeBadRequest, "malformed JSON: data after the object")
-	}
-	return nil
-}
-
-func kindName(kind string) string {
-	switch kind {
-	case "int64", "int":
-		return "whole number"
-	case "ptr", "struct":
-		return "JSON object"
-	}
-	return kind
+	_, err := url.ParseQuery(string(data))
+	return err == nil
 }
 
 func (h *Hub) reply(w http.ResponseWriter, status int, v any, err error) {
@@ -340,6 +364,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // ui serves the built web UI, or a notice when the bundle was not built in.
+// The UI is one page with relative asset paths and no client-side routes,
+// so an unknown path is not answered with the page (its assets and API
+// calls would resolve under that path): it gets a clear 404, as HTML for
+// a browser and as the API's JSON error for anything else. Directories
+// other than the root are not listed.
 func (h *Hub) ui() http.Handler {
 	var files http.Handler
 	if h.cfg.UI != nil {
@@ -351,21 +380,51 @@ func (h *Hub) ui() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			writeJSON(w, http.StatusMethodNotAllowed, feed.Errorf(feed.CodeBadRequest,
+				"%s is not allowed on %.100s, which answers GET and HEAD; the API for writing is under /api/", r.Method, r.URL.Path))
 			return
 		}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		w.Header().Set("Content-Security-Policy",
 			"default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
-		if files == nil {
+		root := r.URL.Path == "/" || r.URL.Path == "/index.html"
+		switch {
+		case files == nil && root:
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			io.WriteString(w, "<!doctype html><title>lanfeed</title><p>This lanfeed node was built without its web UI. "+
 				"The API is at <code>/api/posts</code> and the live feed at <code>/ws</code>.</p>")
-			return
+		case root || files != nil && h.isUIFile(r.URL.Path):
+			files.ServeHTTP(w, r)
+		default:
+			notFoundPage(w, r)
 		}
-		files.ServeHTTP(w, r)
 	})
+}
+
+// isUIFile reports whether p names a file of the bundle.
+func (h *Hub) isUIFile(p string) bool {
+	f, err := h.cfg.UI.Open(path.Clean(p))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	return err == nil && !st.IsDir()
+}
+
+// notFoundPage answers a path that is neither the UI nor the API.
+func notFoundPage(w http.ResponseWriter, r *http.Request) {
+	msg := fmt.Sprintf("there is no page at %.100s on this lanfeed node: the web UI is at /, the REST API under /api/ and the websocket at /ws", r.URL.Path)
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		writeJSON(w, http.StatusNotFound, feed.Errorf(feed.CodeNotFound, "%s", msg))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNotFound)
+	fmt.Fprintf(w, `<!doctype html><title>Not found · lanfeed</title><p>There is no page at <code>%s</code> on this lanfeed node. `+
+		`<a href="/">Open the feed</a>.</p>`, html.EscapeString(r.URL.Path))
 }
 
 // ConstantTimeEqual compares a presented token with the real one without

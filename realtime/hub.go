@@ -53,9 +53,11 @@ const (
 	// that stops reading holds in the kernel besides its queue; left to the
 	// kernel's autotuning it grows to 4 MiB on loopback.
 	DefaultSendBuffer = 128 << 10
-	// DefaultMaxMessage is the largest message a peer may send: a post at its
-	// limits (20,000 characters of body, up to 4 bytes each in JSON) fits.
-	DefaultMaxMessage = 64 << 10
+	// DefaultMaxMessage is the largest message a peer may send and the
+	// largest REST body, in bytes: derived from feed's post limits so that
+	// the largest valid post fits however its writer escapes it (see
+	// maxWriteJSON in protocol.go).
+	DefaultMaxMessage = maxWriteJSON
 	// DefaultPingPeriod keeps NAT and proxy mappings alive and detects dead
 	// peers; it must be well under DefaultPongWait.
 	DefaultPingPeriod = 25 * time.Second
@@ -137,7 +139,7 @@ type Config struct {
 	AllowedOrigins []string
 	QueueBytes     int   // bytes; default DefaultQueueBytes
 	SendBuffer     int   // bytes; default DefaultSendBuffer; negative: the kernel's autotuning
-	MaxMessage     int64 // bytes; default DefaultMaxMessage
+	MaxMessage     int64 // bytes, of a websocket message and of a REST body; default DefaultMaxMessage
 	PingPeriod     time.Duration
 	PongWait       time.Duration
 	WriteWait      time.Duration
@@ -207,7 +209,7 @@ func defaultTo[T int | int64 | time.Duration](v *T, def T) {
 func NewHub(cfg Config) *Hub {
 	defaultTo(&cfg.QueueBytes, DefaultQueueBytes)
 	defaultTo(&cfg.SendBuffer, DefaultSendBuffer)
-	defaultTo(&cfg.MaxMessage, DefaultMaxMessage)
+	defaultTo(&cfg.MaxMessage, int64(DefaultMaxMessage))
 	defaultTo(&cfg.PingPeriod, DefaultPingPeriod)
 	defaultTo(&cfg.PongWait, DefaultPongWait)
 	defaultTo(&cfg.WriteWait, DefaultWriteWait)
@@ -249,7 +251,9 @@ func NewHub(cfg Config) *Hub {
 		// Handshake failures answer with the same JSON error as the API.
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			w.Header().Set("Sec-WebSocket-Version", "13") // the version we speak (RFC 6455 4.4)
-			writeJSON(w, status, feed.Errorf(feed.CodeBadRequest, "websocket handshake: %v", reason))
+			// gorilla's reasons read "websocket: the client is not using ...".
+			writeJSON(w, status, feed.Errorf(feed.CodeBadRequest, "%s is the websocket endpoint, and this request is not a valid handshake: %s",
+				r.URL.Path, strings.TrimPrefix(reason.Error(), "websocket: ")))
 		},
 	}
 	h.handler = h.checkHost(h.routes())

@@ -129,13 +129,13 @@ func TestHub_ReadLimit(t *testing.T) {
 
 	c.sendRaw(websocket.TextMessage, pad(realtime.DefaultMaxMessage))
 	if f := c.readNonPeers(); f.Type != "error" || f.Code != "bad_request" || f.ID == nil || *f.ID != 1 {
-		t.Fatalf("64 KiB message: got %s; want error bad_request for the unknown type", f)
+		t.Fatalf("message of DefaultMaxMessage bytes: got %.200s; want error bad_request for the unknown type", f)
 	}
 
 	c.conn.SetWriteDeadline(time.Now().Add(readWait))
 	c.conn.WriteMessage(websocket.TextMessage, pad(realtime.DefaultMaxMessage+1)) // may fail: the server hangs up
 	if got := c.closeCode(readWait); got.code != websocket.CloseMessageTooBig {
-		t.Errorf("64 KiB + 1 message: closed with %d (%v); want %d", got.code, got.err, websocket.CloseMessageTooBig)
+		t.Errorf("message of DefaultMaxMessage + 1 bytes: closed with %d (%v); want %d", got.code, got.err, websocket.CloseMessageTooBig)
 	}
 	waitFor(t, "the peer to be gone", func() bool { return n.srv.Hub.Count() == 0 })
 }

@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -271,6 +272,10 @@ func (p *peer) extendRead() bool {
 // writes commit in the order it sent them.
 func (p *peer) handle(data []byte) {
 	var m inbound
+	if len(bytes.TrimSpace(data)) == 0 {
+		p.sendError(nil, feed.Errorf(feed.CodeBadRequest, "the message is empty: send %s, one per text frame", messageShape))
+		return
+	}
 	if err := json.Unmarshal(data, &m); err != nil {
 		// A field of the wrong type still leaves the others decoded: echo the
 		// id so that the sender can match the error to its emit (unless the
@@ -280,7 +285,9 @@ func (p *peer) handle(data []byte) {
 		if errors.As(err, &typeErr) && typeErr.Field != "id" {
 			id = m.ID
 		}
-		p.sendError(id, feed.Errorf(feed.CodeBadRequest, "message is not a JSON object: %v", err))
+		// A wrong field here is the envelope's, not a post's: bad_request.
+		e := jsonError(err, data, "the message", messageShape, fieldList(&m))
+		p.sendError(id, feed.Errorf(feed.CodeBadRequest, "%s", e.Message))
 		return
 	}
 	switch m.Type {
@@ -296,7 +303,7 @@ func (p *peer) handle(data []byte) {
 		p.outbox.requestSync(syncRequest{since: *m.Since, epoch: m.Epoch})
 	case "emit":
 		if m.ID == nil {
-			p.sendError(nil, feed.Errorf(feed.CodeBadRequest, "emit needs a numeric \"id\" to match its ack"))
+			p.sendError(nil, feed.Errorf(feed.CodeBadRequest, `an emit needs "id": a whole number, which its ack or error carries back`))
 			return
 		}
 		if err := p.emit(m); err != nil {
@@ -307,11 +314,14 @@ func (p *peer) handle(data []byte) {
 			p.sendError(m.ID, e)
 		}
 	case "":
-		p.sendError(m.ID, feed.Errorf(feed.CodeBadRequest, "message has no \"type\""))
+		p.sendError(m.ID, feed.Errorf(feed.CodeBadRequest, `the message has no "type": send %s`, messageShape))
 	default:
-		p.sendError(m.ID, feed.Errorf(feed.CodeBadRequest, "unknown message type %q", m.Type))
+		p.sendError(m.ID, feed.Errorf(feed.CodeBadRequest, `unknown message type %.40q: a peer sends "emit" or "sync"`, m.Type))
 	}
 }
+
+// messageShape is what a peer's message must be.
+const messageShape = `a JSON object whose "type" is "emit" or "sync"`
 
 // emit decodes and performs one write. On success the application broadcasts
 // the change, which queues the ack for this peer in seq order.
@@ -323,21 +333,21 @@ func (p *peer) emit(m inbound) error {
 		if p.canWrite {
 			return feed.Errorf(feed.CodeUnauthorized, tokenChanged)
 		}
-		return feed.Errorf(feed.CodeUnauthorized, "writing needs the node's pairing token: connect with ?token=")
+		return feed.Errorf(feed.CodeUnauthorized, noTokenWS)
 	}
 	ctx := context.Background()
 	by := feed.Caller{Peer: p.id, EmitID: *m.ID}
 	switch m.Event {
 	case EmitCreate:
 		var in feed.NewPost
-		if err := decodeData(m.Data, &in); err != nil {
+		if err := decodeData(m.Data, &in, "the data of "+m.Event); err != nil {
 			return err
 		}
 		_, err := p.hub.svc.Create(ctx, in, by)
 		return err
 	case EmitUpdate:
 		var in emitUpdate
-		if err := decodeData(m.Data, &in); err != nil {
+		if err := decodeData(m.Data, &in, "the data of "+m.Event); err != nil {
 			return err
 		}
 		if in.ID == "" {
@@ -347,7 +357,7 @@ func (p *peer) emit(m inbound) error {
 		return err
 	case EmitDelete:
 		var in emitDelete
-		if err := decodeData(m.Data, &in); err != nil {
+		if err := decodeData(m.Data, &in, "the data of "+m.Event); err != nil {
 			return err
 		}
 		if in.ID == "" {
@@ -356,7 +366,10 @@ func (p *peer) emit(m inbound) error {
 		_, err := p.hub.svc.Delete(ctx, in.ID, in.Version, by)
 		return err
 	default:
-		return feed.Errorf(feed.CodeBadRequest, "unknown event %q; expected %s, %s or %s", m.Event, EmitCreate, EmitUpdate, EmitDelete)
+		if m.Event == "" {
+			return feed.Errorf(feed.CodeBadRequest, `the emit has no "event": give %s, %s or %s`, EmitCreate, EmitUpdate, EmitDelete)
+		}
+		return feed.Errorf(feed.CodeBadRequest, "unknown event %.40q: an emit's event is %s, %s or %s", m.Event, EmitCreate, EmitUpdate, EmitDelete)
 	}
 }
 

@@ -21,8 +21,9 @@ rm -f "$EXE"
 start=$SECONDS
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-# The same flags as the Linux build, less the webkit tag and -clean.
-if ! CGO_ENABLED=0 "$WAILS" build -platform windows/amd64 -skipbindings -m -s </dev/null >"$log" 2>&1; then
+# The same flags as the Linux build, less the webkit tag and -clean;
+# LDFLAGS (set by the Makefile) stamps the version.
+if ! CGO_ENABLED=0 "$WAILS" build -platform windows/amd64 -skipbindings -m -s ${LDFLAGS:+-ldflags "$LDFLAGS"} </dev/null >"$log" 2>&1; then
   cat "$log" >&2
   fail "wails build -platform windows/amd64 failed"
 fi

@@ -244,7 +244,7 @@ func TestStore_Update_Errors(t *testing.T) {
 		{"ErrBody20001", feed.PostPatch{Version: 2, Body: ptr(strings.Repeat("é", 20001))}, feed.CodeInvalid, "body"},
 		{"ErrBodyInvalidUTF8", feed.PostPatch{Version: 2, Body: ptr("\xc3(")}, feed.CodeInvalid, "body"},
 		{"ErrBodyControl", feed.PostPatch{Version: 2, Body: ptr("a\x00b")}, feed.CodeInvalid, "body"},
-		{"ErrBodyCR", feed.PostPatch{Version: 2, Body: ptr("a\r\nb")}, feed.CodeInvalid, "body"},
+		{"ErrBodyVerticalTab", feed.PostPatch{Version: 2, Body: ptr("a\vb")}, feed.CodeInvalid, "body"},
 		{"ErrStaleVersion", feed.PostPatch{Version: 1, Title: ptr("t")}, feed.CodeConflict, ""},
 		{"ErrFutureVersion", feed.PostPatch{Version: 3, Body: ptr("b")}, feed.CodeConflict, ""},
 	}
@@ -400,21 +400,21 @@ func TestStore_Create_Invalid(t *testing.T) {
 		{"ErrTitle201", feed.NewPost{Title: strings.Repeat("😀", 201)}, "title"},
 		{"ErrTitleInvalidUTF8", feed.NewPost{Title: "\xff"}, "title"},
 		{"ErrTitleNUL", feed.NewPost{Title: "a\x00b"}, "title"},
-		{"ErrTitleCR", feed.NewPost{Title: "a\rb"}, "title"},
+		{"ErrTitleFormFeed", feed.NewPost{Title: "a\fb"}, "title"},
 		{"ErrTitleESC", feed.NewPost{Title: "a\x1b[2Jb"}, "title"},
 		{"ErrTitleNEL", feed.NewPost{Title: "a\u0085b"}, "title"},
 		{"ErrTitleDEL", feed.NewPost{Title: "a\x7fb"}, "title"},
 		{"ErrBody20001", feed.NewPost{Title: "t", Body: strings.Repeat("é", 20001)}, "body"},
 		{"ErrBodyInvalidUTF8", feed.NewPost{Title: "t", Body: "ok \xed\xa0\x80"}, "body"},
 		{"ErrBodyNUL", feed.NewPost{Title: "t", Body: "\x00"}, "body"},
-		{"ErrBodyCRLF", feed.NewPost{Title: "t", Body: "a\r\nb"}, "body"},
+		{"ErrBodyVerticalTab", feed.NewPost{Title: "t", Body: "a\vb"}, "body"},
 		{"ErrBodyESC", feed.NewPost{Title: "t", Body: "\x1b"}, "body"},
 		{"ErrBodyNEL", feed.NewPost{Title: "t", Body: "\u0085"}, "body"},
 		{"ErrBodyDEL", feed.NewPost{Title: "t", Body: "\x7f"}, "body"},
 		{"ErrAuthor65", feed.NewPost{Title: "t", Author: strings.Repeat("a", 65)}, "author"},
 		{"ErrAuthorInvalidUTF8", feed.NewPost{Title: "t", Author: "\xc0\xaf"}, "author"},
 		{"ErrAuthorNUL", feed.NewPost{Title: "t", Author: "a\x00"}, "author"},
-		{"ErrAuthorCR", feed.NewPost{Title: "t", Author: "a\rb"}, "author"},
+		{"ErrAuthorBackspace", feed.NewPost{Title: "t", Author: "a\bb"}, "author"},
 		{"ErrAuthorESC", feed.NewPost{Title: "t", Author: "a\x1bb"}, "author"},
 		{"ErrAuthorNEL", feed.NewPost{Title: "t", Author: "a\u0085b"}, "author"},
 		{"ErrAuthorDEL", feed.NewPost{Title: "t", Author: "a\x7fb"}, "author"},
@@ -438,6 +438,21 @@ func TestStore_Create_Invalid(t *testing.T) {
 
 // TestStore_SeqNotReusedAfterFailedWrite checks that failed writes of every
 // kind leave no hole and take no number: the next success gets Seq()+1.
+// TestStore_LineEndingsStoredAsLF: CRLF and lone CR reach the database as
+// LF, on create and on update (the store normalises what it is given).
+func TestStore_LineEndingsStoredAsLF(t *testing.T) {
+	s, _ := newStore(t)
+	p := mustCreate(t, s, feed.NewPost{Title: "a\r\nb", Body: "one\r\ntwo\rthree", Author: "x\ry"})
+	if p.Title != "a\nb" || p.Body != "one\ntwo\nthree" || p.Author != "x\ny" {
+		t.Errorf("Create() = %+v; want title, body and author with LF line endings", p)
+	}
+	p = mustUpdate(t, s, p.ID, feed.PostPatch{Version: 1, Title: ptr("c\rd"), Body: ptr("\r\n\r")})
+	got, err := s.Get(t.Context(), p.ID)
+	if err != nil || got.Title != "c\nd" || got.Body != "\n\n" {
+		t.Errorf("Get() after Update() = %+v, %v; want title %q, body %q", got, err, "c\nd", "\n\n")
+	}
+}
+
 func TestStore_SeqNotReusedAfterFailedWrite(t *testing.T) {
 	s, _ := newStore(t)
 	p := mustCreate(t, s, feed.NewPost{Title: "t"})

@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -568,11 +570,16 @@ func TestCommandLine_Usage(t *testing.T) {
 		args       []string
 		wantCode   int
 		wantStdout string
-		wantStderr []string
+		wantStderr []string // nil: nothing at all on stderr
 	}{
 		{"UnknownCommand", []string{"frobnicate"}, 2, "", []string{"Usage:", "lanfeedd serve", `unknown command "frobnicate"`}},
 		{"NoCommand", nil, 2, "", []string{"Usage:", "lanfeedd tail"}},
 		{"Help", []string{"help"}, 0, "Usage:", nil},
+		{"DashDashHelp", []string{"--help"}, 0, "lanfeedd version", nil},
+		{"ServeHelp", []string{"serve", "--help"}, 0, "Usage: lanfeedd serve [flags]", nil},
+		{"ServeDashH", []string{"serve", "-h"}, 0, "-listen address", nil},
+		{"TailHelp", []string{"tail", "--help"}, 0, "-since N", nil},
+		{"TailHelpAfterURL", []string{"tail", "http://127.0.0.1:1/", "-h"}, 0, "-token token", nil},
 		{"ServeBadFlag", []string{"serve", "--port", "1"}, 2, "", []string{"flag provided but not defined: -port", "-listen"}},
 		{"TailWithoutURL", []string{"tail"}, 2, "", []string{"tail needs exactly one node URL"}},
 	}
@@ -585,6 +592,9 @@ func TestCommandLine_Usage(t *testing.T) {
 			if !strings.Contains(p.Stdout.String(), tt.wantStdout) {
 				t.Errorf("lanfeedd %v stdout = %q; want it to contain %q", tt.args, p.Stdout.String(), tt.wantStdout)
 			}
+			if tt.wantStderr == nil && p.Stderr.String() != "" {
+				t.Errorf("lanfeedd %v stderr = %q; want nothing", tt.args, p.Stderr.String())
+			}
 			for _, w := range tt.wantStderr {
 				if !strings.Contains(p.Stderr.String(), w) {
 					t.Errorf("lanfeedd %v stderr = %q; want it to contain %q", tt.args, p.Stderr.String(), w)
@@ -592,4 +602,33 @@ func TestCommandLine_Usage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCommandLine_Version: `lanfeedd version` (and --version) prints the
+// version, commit, build date and Go version: the Makefile's -ldflags
+// stamps, or the toolchain's fallbacks when unstamped.
+func TestCommandLine_Version(t *testing.T) {
+	goLine := "go      " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + "\n"
+	t.Run("Unstamped", func(t *testing.T) {
+		want := regexp.MustCompile(`^lanfeedd \S+\ncommit  \S.*\n(built   \S+|date    \S+ \(the commit's; the build was not stamped\))\n` + regexp.QuoteMeta(goLine) + `$`)
+		for _, arg := range []string{"version", "--version"} {
+			p := start(t, arg)
+			if code := p.Wait(t, waitFor); code != 0 || !want.MatchString(p.Stdout.String()) || p.Stderr.String() != "" {
+				t.Errorf("lanfeedd %s = exit %d, stdout %q, stderr %q; want 0 and stdout matching %s", arg, code, p.Stdout.String(), p.Stderr.String(), want)
+			}
+		}
+	})
+	t.Run("Stamped", func(t *testing.T) {
+		const pkg = "lanfeed/internal/version"
+		bin, err := testproc.BuildWith(t.TempDir(), "-ldflags",
+			"-X "+pkg+".Version=v1.2.3-4-gabcdef0-dirty -X "+pkg+".Commit=abcdef0123456789 -X "+pkg+".Date=2026-11-22T09:30:00Z")
+		if err != nil {
+			t.Fatalf("building a stamped lanfeedd: %v", err)
+		}
+		p := testproc.Start(t, bin, "version")
+		want := "lanfeedd v1.2.3-4-gabcdef0-dirty\ncommit  abcdef0123456789\nbuilt   2026-11-22T09:30:00Z\n" + goLine
+		if code := p.Wait(t, waitFor); code != 0 || p.Stdout.String() != want {
+			t.Errorf("stamped lanfeedd version = exit %d, stdout\n%s\nwant 0 and\n%s", code, p.Stdout.String(), want)
+		}
+	})
 }

@@ -20,7 +20,13 @@ const shutdownWait = 5 * time.Second
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: lanfeedd serve [flags]\n\n"+
+			"Runs a lanfeed node without a window: the same database, REST API, websocket and web UI\n"+
+			"as the desktop app. It prints where it listens and the pairing token, then serves\n"+
+			"until interrupted.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	listen := fs.String("listen", app.DefaultListen, "`address` to serve the LAN on; port 0 picks a free port")
 	dataDir := fs.String("data-dir", "", "`directory` of the database (default: the OS user config dir + /lanfeed)")
 	name := fs.String("name", "", "display `name` of this node (default: the stored name, at first the host name)")
@@ -36,7 +42,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	httpBurst := fs.Int("http-write-burst", realtime.DefaultHTTPWriteBurst, "REST writes one IP address may send at once")
 	headerTimeout := fs.Duration("read-header-timeout", app.DefaultReadHeaderTimeout, "how long a client may take to send request headers")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file` (for go tool pprof)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -65,16 +71,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 		srv.Close(context.Background())
 		return err
 	}
-	id := srv.Service.Identity()
-	urls := srv.URLs()
-	fmt.Fprintf(stdout, "lanfeed node %q (%s), database %s\n", id.Node.Name, id.Node.ID, srv.Store.Path())
-	fmt.Fprintf(stdout, "listening on %s\n", urls[0])
-	for _, u := range urls[1:] {
-		fmt.Fprintf(stdout, "also on %s\n", u)
-	}
-	// The token is shown once, here, for the owner to share; it is never logged.
-	fmt.Fprintf(stdout, "pairing token: %s\n", srv.Service.Token())
-	fmt.Fprintf(stdout, "write link: %s#token=%s\n", urls[0], srv.Service.Token())
+	srv.Announce(stdout) // the token, shown once for the owner to share
 
 	<-ctx.Done()
 	log.Info("shutting down")

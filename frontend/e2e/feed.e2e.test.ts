@@ -295,7 +295,9 @@ describe('web UI against lanfeedd', () => {
 
     // a link with a wrong token ends up read-only too, and says why
     const w = await open(`${node.url}#token=not-the-token`);
-    await w.page.getByText('That token was not accepted').waitFor({ timeout: 10_000 });
+    await w.page
+      .getByText("That token is not this node's pairing token; it may have been regenerated.")
+      .waitFor({ timeout: 10_000 });
     await waitLive(w.page);
     expect(await w.page.getByRole('form', { name: 'New post' }).count()).toBe(0);
     await waitForTitles(w.page, ['Written later', 'Written by the owner']);

@@ -29,16 +29,21 @@ import (
 const BuildWait = 5 * time.Minute
 
 // Build compiles lanfeedd into dir and returns the binary's path.
-func Build(dir string) (string, error) {
+func Build(dir string) (string, error) { return BuildWith(dir) }
+
+// BuildWith is Build with extra go build flags, such as the -ldflags that
+// stamp the version.
+func BuildWith(dir string, flags ...string) (string, error) {
 	bin := filepath.Join(dir, "lanfeedd")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), BuildWait)
 	defer cancel()
+	args := append(append([]string{"build", "-o", bin}, flags...), "lanfeed/cmd/lanfeedd")
 	// go test puts its own GOROOT/bin first on PATH, so "go" is the
 	// toolchain running the test.
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "lanfeed/cmd/lanfeedd")
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build lanfeedd: %v\n%s", err, out)

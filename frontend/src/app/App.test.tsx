@@ -113,6 +113,12 @@ describe('App', () => {
     await screen.findByRole('feed');
     expect(screen.queryByRole('form', { name: 'New post' })).toBeNull();
     expect(screen.getByRole('form', { name: 'Enter pairing token' })).toBeTruthy();
+    // where the token is shown, on a desktop node and on a headless one
+    expect(
+      screen.getByText(
+        "To write, enter the node's pairing token or open its write link. The node's owner finds both in the desktop app's node panel, or in the output of lanfeedd serve.",
+      ),
+    ).toBeTruthy();
     expect(screen.queryByRole('button', { name: /^Edit/ })).toBeNull();
   });
 

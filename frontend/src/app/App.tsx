@@ -51,8 +51,8 @@ function Shell({ desktop }: { desktop: boolean }) {
         <p className={styles.readOnlyTitle}>You're reading along</p>
         <p className={styles.readOnlyText}>
           {conn.tokenRejected
-            ? 'That token was not accepted. Ask for the current pairing token.'
-            : 'Enter the pairing token from the lanfeed app to write, or open the link it shares.'}
+            ? "That token is not this node's pairing token; it may have been regenerated. Ask the node's owner for the current one: it is shown in the desktop app's node panel, or printed by lanfeedd serve."
+            : "To write, enter the node's pairing token or open its write link. The node's owner finds both in the desktop app's node panel, or in the output of lanfeedd serve."}
         </p>
       </div>
       <TokenForm />

@@ -249,8 +249,8 @@ function WriteAccessSection() {
         <>
           <p className={styles.muted}>
             {conn.tokenRejected
-              ? 'The token was not accepted. Ask for the current one and enter it above the feed.'
-              : 'Read-only. Enter the pairing token shown in the lanfeed app above the feed, or open the link it shares.'}
+              ? "That token is not this node's pairing token; it may have been regenerated. Ask the node's owner for the current one (desktop app's node panel, or lanfeedd serve output) and enter it above the feed."
+              : "Read-only. Enter the node's pairing token above the feed, or open its write link; the node's owner finds both in the desktop app's node panel or in the output of lanfeedd serve."}
           </p>
         </>
       )}

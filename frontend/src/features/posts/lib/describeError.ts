@@ -7,7 +7,7 @@ import type { ApiError } from '../../../transport';
 export function describeError(err: ApiError): string {
   switch (err.code) {
     case 'unauthorized':
-      return 'This device may not write. Enter the pairing token from the lanfeed app.';
+      return "This device may not write. Enter the node's pairing token: its owner finds it in the desktop app's node panel or in the output of lanfeedd serve.";
     case 'rate_limited':
       return 'Too many posts too fast. Wait a moment and try again.';
     case 'too_large':
