@@ -262,7 +262,12 @@ func TestFloods_FlooderDoesNotSlowOthers(t *testing.T) {
 // not limited; the bucket refills.
 func TestFloods_HTTPWritesLimitedPerAddress(t *testing.T) {
 	const burst = 4
-	n := startNode(t, realtime.Config{HTTPWriteBurst: burst, HTTPWriteRate: 5})
+	// The buckets' clock stands still unless the test moves it: however
+	// slow the machine, no token comes back before the test says so.
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	n := startNode(t, realtime.Config{HTTPWriteBurst: burst, HTTPWriteRate: 5, Now: now})
 	before := n.seq()
 	for i := range burst {
 		n.post(t, fmt.Sprint("within ", i), "")
@@ -287,7 +292,7 @@ func TestFloods_HTTPWritesLimitedPerAddress(t *testing.T) {
 			t.Fatalf("GET /api/posts while limited = %d; want 200 (reads are not limited)", status)
 		}
 	}
-	time.Sleep(250 * time.Millisecond) // 5 a second: one token back
+	clock.Add(int64(250 * time.Millisecond)) // 5 a second: one token back
 	n.post(t, "after the refill", "")
 }
 

@@ -143,6 +143,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.svc.Presence(feed.ActionJoin, p.info, count)
+	p.outbox.release() // hello, then its own join, then any replay
 	go p.readLoop()
 }
 
@@ -186,7 +187,7 @@ func (h *Hub) guard(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if h.httpRate != nil {
-			if ok, wait := h.httpRate.take(sourceAddr(r), time.Now()); !ok {
+			if ok, wait := h.httpRate.take(sourceAddr(r), h.cfg.Now()); !ok {
 				w.Header().Set("Retry-After", retryAfter(wait))
 				h.writeError(w, feed.Errorf(feed.CodeRateLimited,
 					"too many writes from %s: at most %g a second in bursts of %d; retry in %s s",

@@ -158,6 +158,9 @@ type Config struct {
 	// per source address. A negative HTTPWriteRate turns the limit off.
 	HTTPWriteRate  float64
 	HTTPWriteBurst int
+	// Now is the clock of the write limits' token buckets; default
+	// time.Now. Tests set it to step time instead of sleeping.
+	Now func() time.Time
 	// FloodCooldown is how long the address of a peer closed with 1008 for
 	// flooding may not open new websocket connections (429); default
 	// DefaultFloodCooldown.
@@ -225,6 +228,9 @@ func NewHub(cfg Config) *Hub {
 	defaultTo(&cfg.FloodCooldown, DefaultFloodCooldown)
 	defaultTo(&cfg.MaxPeers, DefaultMaxPeers)
 	defaultTo(&cfg.MaxPeersPerAddr, DefaultMaxPeersPerAddr)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.URLs == nil {
 		cfg.URLs = func() []string { return nil }
 	}

@@ -54,13 +54,27 @@ type outbox struct {
 	pong      []byte
 	pinger    *time.Timer // asks for a ping every period, see pingEvery
 	writing   bool        // a writer is running, or has ended for good
+	held      bool        // no writer starts until release
 	stopped   bool        // the reader has ended: start nothing more
 }
 
 // newOutbox returns an empty outbox holding at most limit bytes of frames,
-// live from seq floor on, or replaying initial first when it is set.
+// live from seq floor on, or replaying initial first when it is set. It
+// starts held: work queues up, and the writer starts at release.
 func newOutbox(limit int, floor int64, initial *syncRequest, start func()) *outbox {
-	return &outbox{limit: limit, start: start, floor: floor, pending: initial, replaying: initial != nil}
+	return &outbox{limit: limit, start: start, floor: floor, pending: initial, replaying: initial != nil, held: true}
+}
+
+// release lets the writer start, at once if work is queued. The hub holds a
+// new peer's outbox until its own join is queued behind its hello, so that
+// the join comes before any replay.
+func (o *outbox) release() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.held = false
+	if len(o.frames) > 0 || o.pending != nil || o.closing != nil || o.pingDue || o.pongDue {
+		o.kick()
+	}
 }
 
 // push appends frame unless the outbox is closing, already has the post
@@ -87,7 +101,7 @@ func (o *outbox) push(frame []byte, seq int64) {
 // kick starts the writer unless it is running or the outbox has stopped.
 // o.mu must be held.
 func (o *outbox) kick() {
-	if o.writing || o.stopped {
+	if o.writing || o.held || o.stopped {
 		return
 	}
 	o.writing = true

@@ -10,7 +10,9 @@ import (
 // idle by hand, as the writer would.
 func testOutbox(limit int, floor int64, initial *syncRequest) (*outbox, *int) {
 	starts := new(int)
-	return newOutbox(limit, floor, initial, func() { *starts++ }), starts
+	o := newOutbox(limit, floor, initial, func() { *starts++ })
+	o.release()
+	return o, starts
 }
 
 func frameSeqs(w work) []int64 {
@@ -141,9 +143,25 @@ func TestOutbox_Close(t *testing.T) {
 	}
 }
 
+func TestOutbox_HeldUntilRelease(t *testing.T) {
+	starts := 0
+	o := newOutbox(1<<10, 0, &syncRequest{since: 0}, func() { starts++ })
+	o.push([]byte("hello"), 0)
+	o.push([]byte("own join"), 0)
+	if starts != 0 {
+		t.Fatalf("a held outbox started %d writers; want none before release", starts)
+	}
+	o.release()
+	w := o.take()
+	if starts != 1 || len(w.frames) != 2 || w.sync == nil {
+		t.Fatalf("after release: %d writers, take() = %d frames, sync %v; want 1 writer, hello and join, then the sync", starts, len(w.frames), w.sync)
+	}
+}
+
 func TestOutbox_PingsEveryPeriod(t *testing.T) {
 	started := make(chan struct{}, 16)
 	o := newOutbox(1<<10, 0, nil, func() { started <- struct{}{} })
+	o.release()
 	o.pingEvery(time.Millisecond)
 	for range 2 { // two pings in a row: the timer re-arms itself
 		select {

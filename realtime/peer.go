@@ -397,7 +397,7 @@ func (p *peer) throttle() error {
 	if p.writes == nil {
 		p.writes = rate.NewLimiter(rate.Limit(cfg.WriteRate), cfg.WriteBurst) // full
 	}
-	ok, wait := takeToken(p.writes, time.Now())
+	ok, wait := takeToken(p.writes, cfg.Now())
 	if ok {
 		p.refused = 0
 		return nil
