@@ -293,11 +293,12 @@ describe('web UI against lanfeedd', () => {
     }
     expect((await listPosts(node)).map((p) => p.title)).toEqual(['Written later', 'Written by the owner']);
 
-    // a link with a wrong token ends up read-only too, and says why
+    // a link with a wrong token ends up read-only too, and says why: above
+    // the feed and in the node panel
     const w = await open(`${node.url}#token=not-the-token`);
-    await w.page
-      .getByText("That token is not this node's pairing token; it may have been regenerated.")
-      .waitFor({ timeout: 10_000 });
+    const why = "That token is not this node's pairing token; it may have been regenerated.";
+    await w.page.locator('#feed').getByText(why).waitFor({ timeout: 10_000 });
+    await w.page.getByRole('complementary', { name: 'Node' }).getByText(why).waitFor({ timeout: 10_000 });
     await waitLive(w.page);
     expect(await w.page.getByRole('form', { name: 'New post' }).count()).toBe(0);
     await waitForTitles(w.page, ['Written later', 'Written by the owner']);
