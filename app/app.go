@@ -272,7 +272,11 @@ func (s *Service) handOff(batch []*writeReq) {
 // them: the one resume rule for the window and for websocket peers (see
 // feed.SyncPage). A since of this node's epoch that it has not reached yet,
 // a negative one, or another epoch gets a reset and the changes from 0.
-func (s *Service) Sync(ctx context.Context, since int64, epoch string, limit int) (feed.SyncPage, error) {
+//
+// A non-empty origin keeps only the changes of posts with that origin (a
+// follower asks for this node's own posts). Seqs then have gaps, and the
+// last page's Seq is this node's seq, which the consumer resumes from.
+func (s *Service) Sync(ctx context.Context, since int64, epoch, origin string, limit int) (feed.SyncPage, error) {
 	id := s.Identity()
 	page := feed.SyncPage{Epoch: id.Epoch, Events: []json.RawMessage{}}
 	// Read before the changes, which then include everything up to it: a
@@ -282,7 +286,13 @@ func (s *Service) Sync(ctx context.Context, since int64, epoch string, limit int
 	if since < 0 || (epoch != "" && epoch != id.Epoch) || since > current {
 		page.Reset, since = true, 0
 	}
-	posts, err := s.store.Changes(ctx, since, limit)
+	var posts []feed.Post
+	var err error
+	if origin == "" {
+		posts, err = s.store.Changes(ctx, since, limit)
+	} else {
+		posts, err = s.store.ChangesOf(ctx, origin, since, limit)
+	}
 	if err != nil {
 		return feed.SyncPage{}, err
 	}
@@ -292,6 +302,11 @@ func (s *Service) Sync(ctx context.Context, since int64, epoch string, limit int
 		page.Seq = max(page.Seq, p.Seq)
 	}
 	page.More = len(posts) == limit
+	if origin != "" && !page.More {
+		// The changes skipped are read too: the consumer's position is
+		// this node's seq, not the seq of the last post it was sent.
+		page.Seq = max(page.Seq, current)
+	}
 	return page, nil
 }
 

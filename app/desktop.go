@@ -194,7 +194,7 @@ func (p *Posts) Sync(since int64, epoch string) (feed.SyncPage, error) {
 	if err != nil {
 		return feed.SyncPage{}, err
 	}
-	return srv.Service.Sync(context.Background(), since, epoch, syncPageSize)
+	return srv.Service.Sync(context.Background(), since, epoch, "", syncPageSize)
 }
 
 // Node is the node service bound to the window: identity, LAN addresses,

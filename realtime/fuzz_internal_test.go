@@ -70,7 +70,7 @@ func (s *fuzzService) Delete(_ context.Context, id string, version int64, _ feed
 	return p, err
 }
 
-func (s *fuzzService) Sync(context.Context, int64, string, int) (feed.SyncPage, error) {
+func (s *fuzzService) Sync(context.Context, int64, string, string, int) (feed.SyncPage, error) {
 	return feed.SyncPage{Epoch: "e1"}, nil
 }
 func (s *fuzzService) Presence(string, feed.Peer, int) {}

@@ -102,6 +102,17 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "presence must be 0 or 1"))
 		return
 	}
+	// A follower asks for the posts this node originated only; relaying
+	// other nodes' posts would be another value.
+	var origin string
+	switch q.Get("origin") {
+	case "", "all":
+	case OriginSelf:
+		origin = h.svc.Identity().ID
+	default:
+		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "origin must be %q or %q", OriginSelf, "all"))
+		return
+	}
 	addr := sourceAddr(r)
 	if wait := h.barred.barred(addr, time.Now()); wait > 0 {
 		w.Header().Set("Retry-After", retryAfter(wait))
@@ -124,7 +135,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	id := h.nextID.Add(1)
 	p := &peer{
-		hub: h, conn: conn, out: cw.conn, id: id, addr: addr, canWrite: token != "", token: token, presence: presence,
+		hub: h, conn: conn, out: cw.conn, id: id, addr: addr, canWrite: token != "", token: token, presence: presence, origin: origin,
 		info: feed.Peer{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
 		done: make(chan struct{}),
 	}

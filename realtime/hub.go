@@ -108,8 +108,10 @@ type Service interface {
 	Update(ctx context.Context, id string, patch feed.PostPatch, by feed.Caller) (feed.Post, error)
 	Delete(ctx context.Context, id string, version int64, by feed.Caller) (feed.Post, error)
 	// Sync returns one page of up to limit changes after since, or a reset
-	// when since and epoch are not this database's (see feed.SyncPage).
-	Sync(ctx context.Context, since int64, epoch string, limit int) (feed.SyncPage, error)
+	// when since and epoch are not this database's (see feed.SyncPage). A
+	// non-empty origin keeps only the posts of that node; the last page's
+	// Seq is then the node's seq all the same.
+	Sync(ctx context.Context, since int64, epoch, origin string, limit int) (feed.SyncPage, error)
 	// Presence is told when a peer joins or leaves; count includes the change.
 	Presence(action string, peer feed.Peer, count int)
 }
@@ -275,6 +277,9 @@ func (h *Hub) Broadcast(m Message) {
 	for p := range h.peers {
 		if m.Presence && !p.presence {
 			continue
+		}
+		if p.origin != "" && m.Seq > 0 && m.Post.Origin != p.origin {
+			continue // a follower asking for this node's own posts: seq gaps are expected
 		}
 		if m.By.Peer != 0 && p.id == m.By.Peer {
 			p.outbox.push(EncodeAck(m.By.EmitID, m.Post), 0) // built for the one peer that needs it

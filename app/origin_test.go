@@ -1,0 +1,79 @@
+package app_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"lanfeed/app"
+	"lanfeed/client"
+	"lanfeed/feed"
+	"lanfeed/store"
+)
+
+// TestSync_OriginSelfSkipsReplicas: a follower asking for this node's own
+// posts (?origin=self) is replayed none of the replicas it holds, and its
+// position after the replay is this node's seq all the same.
+func TestSync_OriginSelfSkipsReplicas(t *testing.T) {
+	srv := openServer(t)
+	ctx := t.Context()
+	other := feed.NewID()
+	if _, err := srv.Store.AddFollow(ctx, "http://192.0.2.1:7700/", other, "other"); err != nil {
+		t.Fatalf("AddFollow() = %v", err)
+	}
+	own, err := srv.Service.Create(ctx, feed.NewPost{Title: "mine", Author: "me"}, feed.Caller{})
+	if err != nil {
+		t.Fatalf("Create() = %v", err)
+	}
+	at := feed.UnixMilli(time.Now().Add(-time.Minute).UnixMilli())
+	rp := feed.Post{ID: feed.NewID(), Title: "theirs", Author: "them", Origin: other, CreatedAt: at, UpdatedAt: at, Version: 1, Seq: 5}
+	if res := srv.Store.Apply(ctx, []store.Op{store.ReplicaOp(other, rp)}); res[0].Err != nil {
+		t.Fatalf("Apply(ReplicaOp) = %v", res[0].Err)
+	}
+	if got := srv.Store.Seq(); got != 2 {
+		t.Fatalf("Seq() = %d; want 2", got)
+	}
+
+	dctx, cancel := context.WithTimeout(ctx, waitFor)
+	defer cancel()
+	c, err := client.Dial(dctx, client.Config{URL: srv.URLs()[0], NoPresence: true, OwnPostsOnly: true,
+		Resume: &client.Position{}})
+	if err != nil {
+		t.Fatalf("Dial() = %v", err)
+	}
+	defer c.Close()
+	ev := nextEvent(t, c)
+	pe, ok := ev.(*client.PostEvent)
+	if !ok || pe.Post.ID != own.ID {
+		t.Fatalf("first event = %T %s; want the node's own post %s", ev, ev.Raw(), own.ID)
+	}
+	ev = nextEvent(t, c)
+	if s, ok := ev.(*client.Synced); !ok || s.Seq != 2 {
+		t.Fatalf("second event = %s; want synced at seq 2, the node's seq", ev.Raw())
+	}
+}
+
+// openServer opens a node listening on loopback; it is closed when the
+// test ends.
+func openServer(t *testing.T) *app.Server {
+	t.Helper()
+	return openServerIn(t, t.TempDir(), "127.0.0.1:0")
+}
+
+func openServerIn(t *testing.T, dir, addr string) *app.Server {
+	t.Helper()
+	srv, err := app.Open(t.Context(), app.Config{DataDir: dir, Name: testName, Logger: discardLogger()})
+	if err != nil {
+		t.Fatalf("app.Open() = %v", err)
+	}
+	if err := srv.Listen(addr); err != nil {
+		srv.Close(context.Background())
+		t.Fatalf("Listen() = %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := closeCtx()
+		defer cancel()
+		srv.Close(ctx)
+	})
+	return srv
+}
