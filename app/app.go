@@ -85,6 +85,37 @@ type Service struct {
 	// onRotate runs after the token changed; Open sets it to revoke the
 	// websocket peers holding the old one.
 	onRotate func()
+	// mesh follows other nodes; Open sets it. Without it (a bare Service)
+	// following is not available.
+	mesh *Mesh
+}
+
+// errNoMesh answers the following calls of a Service that has no Mesh.
+var errNoMesh = feed.Errorf(feed.CodeNotFound, "this node does not follow other nodes")
+
+// Follows lists the nodes this node follows and how replicating each goes.
+func (s *Service) Follows(ctx context.Context) ([]feed.FollowInfo, error) {
+	if s.mesh == nil {
+		return []feed.FollowInfo{}, nil
+	}
+	return s.mesh.Follows(ctx)
+}
+
+// Follow follows the node at rawURL (see Mesh.Follow).
+func (s *Service) Follow(ctx context.Context, rawURL string) (feed.FollowInfo, error) {
+	if s.mesh == nil {
+		return feed.FollowInfo{}, errNoMesh
+	}
+	return s.mesh.Follow(ctx, rawURL)
+}
+
+// Unfollow stops following node and drops its posts here (see
+// Mesh.Unfollow).
+func (s *Service) Unfollow(ctx context.Context, node string) error {
+	if s.mesh == nil {
+		return errNoMesh
+	}
+	return s.mesh.Unfollow(ctx, node)
 }
 
 // NewService returns a Service over st publishing to sink.
