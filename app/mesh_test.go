@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -456,5 +457,56 @@ func TestMesh_AnotherNodeAtTheAddress(t *testing.T) {
 	})
 	if _, err := a.Service.Follow(t.Context(), a.URLs()[0]); feed.AsError(err).Code != feed.CodeInvalid {
 		t.Fatalf("Follow(itself) = %v; want invalid", err)
+	}
+}
+
+// TestMesh_FollowsAPI: GET /api/follows is open to read; following and
+// unfollowing need the pairing token.
+func TestMesh_FollowsAPI(t *testing.T) {
+	a := openMeshNode(t, t.TempDir(), "alice")
+	b := openMeshNode(t, t.TempDir(), "bea")
+	bID := b.Service.Identity().ID
+	do := func(method, path, token, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, a.URLs()[0]+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+	body := `{"url":"` + b.URLs()[0] + `"}`
+	if code, got := do("POST", "api/follows", "", body); code != http.StatusUnauthorized {
+		t.Fatalf("POST /api/follows without token = %d %s; want 401", code, got)
+	}
+	if code, got := do("POST", "api/follows", a.Service.Token(), body); code != http.StatusOK || !strings.Contains(got, bID) {
+		t.Fatalf("POST /api/follows = %d %s; want 200 naming %s", code, got, bID)
+	}
+	if code, got := do("POST", "api/follows", a.Service.Token(), `{"url":"`+a.URLs()[0]+`"}`); code != http.StatusBadRequest {
+		t.Fatalf("POST /api/follows itself = %d %s; want 400", code, got)
+	}
+	eventually(t, "GET /api/follows shows bea live", func() bool {
+		code, got := do("GET", "api/follows", "", "")
+		var out struct{ Follows []feed.FollowInfo }
+		return code == http.StatusOK && json.Unmarshal([]byte(got), &out) == nil && len(out.Follows) == 1 &&
+			out.Follows[0].Node == bID && out.Follows[0].State == feed.FollowLive && out.Follows[0].Name == "bea"
+	})
+	if code, got := do("DELETE", "api/follows/"+bID, "", ""); code != http.StatusUnauthorized {
+		t.Fatalf("DELETE without token = %d %s; want 401", code, got)
+	}
+	if code, got := do("DELETE", "api/follows/"+bID, a.Service.Token(), ""); code != http.StatusOK {
+		t.Fatalf("DELETE /api/follows/{node} = %d %s; want 200", code, got)
+	}
+	if code, got := do("DELETE", "api/follows/"+bID, a.Service.Token(), ""); code != http.StatusNotFound {
+		t.Fatalf("DELETE again = %d %s; want 404", code, got)
+	}
+	if code, got := do("GET", "api/follows", "", ""); code != http.StatusOK || got != `{"follows":[]}`+"\n" && got != `{"follows":[]}` {
+		t.Fatalf("GET /api/follows after unfollow = %d %q; want none", code, got)
 	}
 }

@@ -50,6 +50,9 @@ func (h *Hub) routes() http.Handler {
 	mux.HandleFunc("POST /api/posts", h.guard(h.createPost))
 	mux.HandleFunc("PATCH /api/posts/{id}", h.guard(h.updatePost))
 	mux.HandleFunc("DELETE /api/posts/{id}", h.guard(h.deletePost))
+	mux.HandleFunc("GET /api/follows", h.listFollows)
+	mux.HandleFunc("POST /api/follows", h.guard(h.addFollow))
+	mux.HandleFunc("DELETE /api/follows/{node}", h.guard(h.removeFollow))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, feed.Errorf(feed.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
@@ -260,6 +263,32 @@ func (h *Hub) deletePost(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := h.svc.Delete(r.Context(), r.PathValue("id"), version, feed.Caller{})
 	h.reply(w, http.StatusOK, p, err)
+}
+
+func (h *Hub) listFollows(w http.ResponseWriter, r *http.Request) {
+	list, err := h.svc.Follows(r.Context())
+	h.reply(w, http.StatusOK, map[string][]feed.FollowInfo{"follows": list}, err)
+}
+
+func (h *Hub) addFollow(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		URL string `json:"url"`
+	}
+	if err := h.decodeBody(w, r, &in); err != nil {
+		h.writeError(w, err)
+		return
+	}
+	if in.URL == "" {
+		h.writeError(w, feed.Invalid("url", "url is required: the address of the node to follow"))
+		return
+	}
+	fi, err := h.svc.Follow(r.Context(), in.URL)
+	h.reply(w, http.StatusOK, fi, err)
+}
+
+func (h *Hub) removeFollow(w http.ResponseWriter, r *http.Request) {
+	err := h.svc.Unfollow(r.Context(), r.PathValue("node"))
+	h.reply(w, http.StatusOK, map[string]string{"node": r.PathValue("node")}, err)
 }
 
 // decodeBody reads a JSON body of at most MaxMessage bytes into v.

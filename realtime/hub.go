@@ -114,6 +114,12 @@ type Service interface {
 	Sync(ctx context.Context, since int64, epoch, origin string, limit int) (feed.SyncPage, error)
 	// Presence is told when a peer joins or leaves; count includes the change.
 	Presence(action string, peer feed.Peer, count int)
+	// Follows lists the nodes this node follows, with their state.
+	Follows(ctx context.Context) ([]feed.FollowInfo, error)
+	// Follow follows the node at url; Unfollow stops following node and
+	// removes its posts here.
+	Follow(ctx context.Context, url string) (feed.FollowInfo, error)
+	Unfollow(ctx context.Context, node string) error
 }
 
 // Message is one broadcast: Frame goes to every peer but By's, which gets
