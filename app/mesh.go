@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -328,6 +329,7 @@ func (m *Mesh) drop(ctx context.Context, node string) error {
 // name from its hello, records the follow and starts replicating. Following
 // a node already followed updates its address and keeps the position.
 func (m *Mesh) Follow(ctx context.Context, rawURL string) (feed.FollowInfo, error) {
+	rawURL = nodeURL(rawURL)
 	c, err := client.Dial(ctx, client.Config{URL: rawURL, Name: m.svc.Identity().Name, NoPresence: true, OwnPostsOnly: true,
 		DiscardEvents: true})
 	if err != nil {
@@ -349,6 +351,21 @@ func (m *Mesh) Follow(ctx context.Context, rawURL string) (feed.FollowInfo, erro
 	}
 	m.startLocked(row)
 	return m.followers[row.Node].info(), nil
+}
+
+// nodeURL is how a follow row keeps an address: http(s), as a user
+// would type it; "host:port" and ws(s) URLs are accepted too.
+func nodeURL(raw string) string {
+	raw = strings.TrimSpace(raw)
+	switch {
+	case strings.HasPrefix(raw, "ws://"):
+		return "http://" + strings.TrimPrefix(raw, "ws://")
+	case strings.HasPrefix(raw, "wss://"):
+		return "https://" + strings.TrimPrefix(raw, "wss://")
+	case !strings.Contains(raw, "://"):
+		return "http://" + raw
+	}
+	return raw
 }
 
 // errClosing answers a call that arrives while the node shuts down.
