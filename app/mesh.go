@@ -245,7 +245,8 @@ func (r *replication) handle(ev client.Event) error {
 		}
 		r.synced = false
 		r.f.set(func(s *feed.FollowInfo) {
-			s.Name, s.State, s.NodeSeq, s.Reason, s.Since = r.row.Name, feed.FollowCatchingUp, ev.Seq, "", feed.Now()
+			// Reason stays until live: the last problem, while a retry catches up.
+			s.Name, s.State, s.NodeSeq, s.Since = r.row.Name, feed.FollowCatchingUp, ev.Seq, feed.Now()
 		})
 	case *client.Reset:
 		// The node's database is another one: what is held from it goes,
@@ -280,7 +281,7 @@ func (r *replication) handle(ev client.Event) error {
 			return err
 		}
 		r.f.set(func(s *feed.FollowInfo) {
-			s.State, s.NodeSeq, s.Since = feed.FollowLive, max(s.NodeSeq, ev.Seq), feed.Now()
+			s.State, s.NodeSeq, s.Reason, s.Since = feed.FollowLive, max(s.NodeSeq, ev.Seq), "", feed.Now()
 		})
 	}
 	return nil
