@@ -341,6 +341,7 @@ func (m *Mesh) Follow(ctx context.Context, rawURL string) (feed.FollowInfo, erro
 	if hello.Node.ID == m.svc.Identity().ID {
 		return feed.FollowInfo{}, feed.Invalid("url", rawURL+" is this node: a node never follows itself")
 	}
+	before, known := m.st.Follow(ctx, hello.Node.ID)
 	row, err := m.st.AddFollow(ctx, rawURL, hello.Node.ID, hello.Node.Name)
 	if err != nil {
 		return feed.FollowInfo{}, err
@@ -350,7 +351,9 @@ func (m *Mesh) Follow(ctx context.Context, rawURL string) (feed.FollowInfo, erro
 	if m.closed {
 		return feed.FollowInfo{}, errClosing
 	}
-	m.startLocked(row)
+	if f := m.followers[row.Node]; f == nil || known != nil || before.URL != row.URL {
+		m.startLocked(row) // new, or moved: the follower dials the new address
+	}
 	return m.followers[row.Node].info(), nil
 }
 
