@@ -232,16 +232,21 @@ func (r *replication) handle(ev client.Event) error {
 		if ev.Node.ID != r.row.Node {
 			return fmt.Errorf("%w: %s answers as node %s (%s), not %s", errWrongNode, r.row.URL, ev.Node.ID, ev.Node.Name, r.row.Node)
 		}
-		if err := r.flush(); err != nil { // left from a connection that broke mid-batch
+		if ev.Epoch == "" {
+			return errors.New("hello without an epoch")
+		}
+		if r.epoch == "" { // the first hello: the position counts in its epoch
+			r.epoch = ev.Epoch
+		}
+		// Left from a connection that broke mid-batch; they came in r.epoch,
+		// which a new epoch here would answer with a reset.
+		if err := r.flush(); err != nil {
 			return err
 		}
 		if ev.Node.Name != r.row.Name && feed.CheckName("name", ev.Node.Name) == nil {
 			if row, err := r.m.st.AddFollow(r.m.ctx, r.row.URL, r.row.Node, ev.Node.Name); err == nil {
 				r.row.Name = row.Name
 			}
-		}
-		if r.epoch == "" {
-			r.epoch = ev.Epoch
 		}
 		r.synced = false
 		r.f.set(func(s *feed.FollowInfo) {
@@ -251,6 +256,9 @@ func (r *replication) handle(ev client.Event) error {
 	case *client.Reset:
 		// The node's database is another one: what is held from it goes,
 		// telling this node's clients, and replication starts from 0.
+		if ev.Epoch == "" || ev.Epoch == r.epoch {
+			return fmt.Errorf("reset to epoch %q, which is no new epoch", ev.Epoch)
+		}
 		r.pending = r.pending[:0]
 		if err := r.m.drop(r.m.ctx, r.row.Node); err != nil {
 			return fmt.Errorf("drop replicas for the new epoch %s: %w", ev.Epoch, err)
@@ -290,8 +298,8 @@ func (r *replication) handle(ev client.Event) error {
 // flush commits the pending replicas and the position r.pos in one
 // transaction. Any refusal fails it: the position stays where it was.
 func (r *replication) flush() error {
-	if r.epoch == "" {
-		return nil
+	if r.epoch == "" { // hello always sets it; never reached
+		return errors.New("no epoch to record the position in")
 	}
 	ops := append(r.pending, store.PositionOp(r.row.Node, r.epoch, r.pos))
 	r.pending = r.pending[:0]
