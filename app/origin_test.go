@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +11,8 @@ import (
 	"lanfeed/client"
 	"lanfeed/feed"
 	"lanfeed/store"
+
+	"github.com/gorilla/websocket"
 )
 
 // TestSync_OriginSelfSkipsReplicas: a follower asking for this node's own
@@ -76,4 +80,23 @@ func openServerIn(t *testing.T, dir, addr string) *app.Server {
 		srv.Close(ctx)
 	})
 	return srv
+}
+
+// TestWS_OriginParameter: origin takes self or all; anything else is
+// refused at the handshake, so a typo is not read as "everything".
+func TestWS_OriginParameter(t *testing.T) {
+	srv := openServer(t)
+	for _, tt := range []struct {
+		value string
+		want  int
+	}{{"self", http.StatusSwitchingProtocols}, {"all", http.StatusSwitchingProtocols}, {"mine", http.StatusBadRequest}} {
+		u := "ws" + strings.TrimPrefix(srv.URLs()[0], "http") + "ws?origin=" + tt.value
+		c, resp, err := websocket.DefaultDialer.Dial(u, nil)
+		if c != nil {
+			c.Close()
+		}
+		if resp == nil || resp.StatusCode != tt.want {
+			t.Errorf("GET /ws?origin=%s = %v, %v; want status %d", tt.value, resp, err, tt.want)
+		}
+	}
 }
