@@ -186,7 +186,7 @@ func (m *Mesh) run(ctx context.Context, f *follower) {
 				})
 			},
 		}
-		err = client.NewFollower(fc).Run(ctx, r.handle)
+		err = runRound(ctx, client.NewFollower(fc), r.handle)
 		if ctx.Err() != nil {
 			return
 		}
@@ -207,6 +207,18 @@ func (m *Mesh) run(ctx context.Context, f *follower) {
 		case <-t.C:
 		}
 	}
+}
+
+// runRound runs fl, turning a panic (a bug, here or in what the node's
+// frames reach) into an error: one follower's failure must not stop the
+// node or the other followers.
+func runRound(ctx context.Context, fl *client.Follower, handle func(client.Event) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error while following: %v", p)
+		}
+	}()
+	return fl.Run(ctx, handle)
 }
 
 // replication is one round of a follower: one client.Follower, across its
