@@ -1,5 +1,11 @@
 package app
 
+import (
+	"context"
+
+	"lanfeed/store"
+)
+
 // UIQueueLen is the UISink's queue bound, for tests that fill it.
 const UIQueueLen = uiQueueLen
 
@@ -9,4 +15,9 @@ func (d *Desktop) StartWithoutWails(srv *Server, ui *UISink, listenErr string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.srv, d.ui, d.listenErr = srv, ui, listenErr
+}
+
+// ApplyBatch is the mesh's write path, for tests of the group commit.
+func (s *Service) ApplyBatch(ctx context.Context, ops []store.Op) []store.Result {
+	return s.applyBatch(ctx, ops)
 }

@@ -100,3 +100,37 @@ func TestWS_OriginParameter(t *testing.T) {
 		}
 	}
 }
+
+// TestService_ApplyBatch: a batch of replicas and a position commits as one
+// write; each op that changed a post publishes one event, in seq order, and
+// a copy no newer than the one held publishes nothing.
+func TestService_ApplyBatch(t *testing.T) {
+	sink := &recordingSink{}
+	svc, st := newService(t, sink)
+	ctx := t.Context()
+	other := feed.NewID()
+	if _, err := st.AddFollow(ctx, "http://192.0.2.1:7700/", other, "other"); err != nil {
+		t.Fatal(err)
+	}
+	at := feed.UnixMilli(time.Now().Add(-time.Minute).UnixMilli())
+	p1 := feed.Post{ID: feed.NewID(), Title: "one", Author: "o", Origin: other, CreatedAt: at, UpdatedAt: at, Version: 1, Seq: 3}
+	p2 := p1
+	p2.ID, p2.Title, p2.Seq = feed.NewID(), "two", 4
+	res := svc.ApplyBatch(ctx, []store.Op{store.ReplicaOp(other, p1), store.ReplicaOp(other, p1),
+		store.ReplicaOp(other, p2), store.PositionOp(other, "e1", 4)})
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatalf("ApplyBatch()[%d] = %v; want nil error", i, r.Err)
+		}
+	}
+	if !res[1].Unchanged {
+		t.Errorf("ApplyBatch()[1] (the same copy again) = %+v; want unchanged", res[1])
+	}
+	evs := sink.Events()
+	if len(evs) != 2 || evs[0].Post.ID != p1.ID || evs[0].Seq != 1 || evs[1].Post.ID != p2.ID || evs[1].Seq != 2 {
+		t.Fatalf("published %+v; want p1 at seq 1, then p2 at seq 2", evs)
+	}
+	if row, _ := st.Follow(ctx, other); row.Epoch != "e1" || row.Seq != 4 {
+		t.Fatalf("position = %s/%d; want e1/4", row.Epoch, row.Seq)
+	}
+}
