@@ -190,7 +190,9 @@ func (m *Mesh) run(ctx context.Context, f *follower) {
 		if ctx.Err() != nil {
 			return
 		}
-		if r.live {
+		// A node that stayed live for a while earns a quick retry; one that
+		// is refused each time it goes live keeps backing off.
+		if !r.liveAt.IsZero() && time.Since(r.liveAt) > m.cfg.MaxBackoff {
 			bo.reset()
 		}
 		m.log.Warn("follow: refused what the node sent; dropping the connection", "node", row.Node, "name", row.Name,
@@ -232,7 +234,7 @@ type replication struct {
 	pos     int64  // the node's seq of the last change received
 	pending []store.Op
 	synced  bool // the replay of the current connection has ended
-	live    bool // some connection of this round reached live
+	liveAt  time.Time // when a connection of this round first reached live
 }
 
 // handle is the client.Follower's handler: it checks each event and
@@ -296,7 +298,10 @@ func (r *replication) handle(ev client.Event) error {
 			return fmt.Errorf("synced at %d, behind change %d it sent", ev.Seq, r.pos)
 		}
 		r.pos = ev.Seq
-		r.synced, r.live = true, true
+		r.synced = true
+		if r.liveAt.IsZero() {
+			r.liveAt = time.Now()
+		}
 		if err := r.flush(); err != nil {
 			return err
 		}
