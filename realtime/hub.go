@@ -6,7 +6,9 @@
 //   - Ordering: Broadcast is called in seq order, and every peer receives the
 //     messages of one Broadcast in that order; a peer's own writes come back
 //     as acks in the same slot, so each peer sees a gap-free seq stream once
-//     it is live.
+//     it is live. A follower that asked for the node's own posts only
+//     (?origin=self) sees gaps where replicas changed; its replay still ends
+//     at the node's seq.
 //   - Resume: a peer that sends sync gets the latest state of every post
 //     changed after its seq, read page by page from the database at the pace
 //     it reads, then "synced", then live events, with no gap and no duplicate
