@@ -510,3 +510,25 @@ func TestMesh_FollowsAPI(t *testing.T) {
 		t.Fatalf("GET /api/follows after unfollow = %d %q; want none", code, got)
 	}
 }
+
+// TestMesh_OfflineNodeStaysReadable: when a followed node goes away, it is
+// shown offline and its posts stay readable here.
+func TestMesh_OfflineNodeStaysReadable(t *testing.T) {
+	a := openMeshNode(t, t.TempDir(), "alice")
+	b := openMeshNode(t, t.TempDir(), "bea")
+	bID := b.Service.Identity().ID
+	aw := watch(t, a, 0)
+	p := create(t, b, "still here")
+	follow(t, a, b)
+	waitPost(t, aw, "bea's post", isPost(p.ID, feed.ActionCreate))
+	ctx, cancel := closeCtx()
+	b.Close(ctx)
+	cancel()
+	eventually(t, "bea shown offline", func() bool {
+		fi := followState(t, a, bID)
+		return fi.State == feed.FollowOffline && fi.Reason != "" && !fi.Since.IsZero()
+	})
+	if got, err := a.Service.Get(t.Context(), p.ID); err != nil || got.Title != p.Title {
+		t.Fatalf("Get(bea's post) with bea away = %+v, %v; want it", got, err)
+	}
+}
