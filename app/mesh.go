@@ -233,7 +233,7 @@ type replication struct {
 	epoch   string // the node's epoch, from hello or reset
 	pos     int64  // the node's seq of the last change received
 	pending []store.Op
-	synced  bool // the replay of the current connection has ended
+	synced  bool      // the replay of the current connection has ended
 	liveAt  time.Time // when a connection of this round first reached live
 }
 
