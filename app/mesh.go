@@ -355,31 +355,37 @@ func (m *Mesh) drop(ctx context.Context, node string) error {
 // name from its hello, records the follow and starts replicating. Following
 // a node already followed updates its address and keeps the position.
 func (m *Mesh) Follow(ctx context.Context, rawURL string) (feed.FollowInfo, error) {
+	fi, _, err := m.follow(ctx, rawURL)
+	return fi, err
+}
+
+// follow is Follow; unreachable reports an error worth retrying later.
+func (m *Mesh) follow(ctx context.Context, rawURL string) (_ feed.FollowInfo, unreachable bool, _ error) {
 	rawURL = nodeURL(rawURL)
 	c, err := client.Dial(ctx, client.Config{URL: rawURL, Name: m.svc.Identity().Name, NoPresence: true, OwnPostsOnly: true,
 		DiscardEvents: true})
 	if err != nil {
-		return feed.FollowInfo{}, feed.Invalid("url", fmt.Sprintf("cannot reach a node at %s: %v", rawURL, err))
+		return feed.FollowInfo{}, true, feed.Invalid("url", fmt.Sprintf("cannot reach a node at %s: %v", rawURL, err))
 	}
 	hello := c.Hello()
 	c.Close()
 	if hello.Node.ID == m.svc.Identity().ID {
-		return feed.FollowInfo{}, feed.Invalid("url", rawURL+" is this node: a node never follows itself")
+		return feed.FollowInfo{}, false, feed.Invalid("url", rawURL+" is this node: a node never follows itself")
 	}
 	before, known := m.st.Follow(ctx, hello.Node.ID)
 	row, err := m.st.AddFollow(ctx, rawURL, hello.Node.ID, hello.Node.Name)
 	if err != nil {
-		return feed.FollowInfo{}, err
+		return feed.FollowInfo{}, false, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return feed.FollowInfo{}, errClosing
+		return feed.FollowInfo{}, false, errClosing
 	}
 	if f := m.followers[row.Node]; f == nil || known != nil || before.URL != row.URL {
 		m.startLocked(row) // new, or moved: the follower dials the new address
 	}
-	return m.followers[row.Node].info(), nil
+	return m.followers[row.Node].info(), false, nil
 }
 
 // nodeURL is how a follow row keeps an address: http(s), as a user
@@ -414,8 +420,12 @@ func (m *Mesh) followLater(rawURL string) {
 		defer m.wg.Done()
 		bo := meshBackoff{min: m.cfg.MinBackoff, max: m.cfg.MaxBackoff}
 		for {
-			_, err := m.Follow(m.ctx, rawURL)
+			_, unreachable, err := m.follow(m.ctx, rawURL)
 			if err == nil || m.ctx.Err() != nil {
+				return
+			}
+			if !unreachable {
+				m.log.Error("follow: cannot follow", "url", rawURL, "err", err)
 				return
 			}
 			m.log.Info("follow: cannot follow yet", "url", rawURL, "err", err)
