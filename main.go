@@ -38,10 +38,11 @@ func run() error {
 	dataDir := fs.String("data-dir", "", "`directory` of the database (default: the OS user config dir + /lanfeed)")
 	listen := fs.String("listen", app.DefaultListen, "`address` of the LAN server")
 	name := fs.String("name", "", "display `name` of this node")
-	var origins, hosts listFlag
+	var origins, hosts, follows listFlag
 	fs.Var(&origins, "allow-origin", "browser `origin` allowed besides the node's own (repeatable)")
 	fs.Var(&hosts, "allow-host", "host `name` peers may use besides IP addresses and this machine's names (repeatable)")
 	showVersion := fs.Bool("version", false, "print the version, commit, build date, Go and Wails versions, and exit")
+	fs.Var(&follows, "follow", "`url` of a node to follow, kept in the database (repeatable)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func run() error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	desk := app.NewDesktop(app.Config{DataDir: abs, Name: *name, AllowedOrigins: origins,
-		AllowedHosts: hosts, UI: frontend.Dist(), Logger: log}, *listen)
+		AllowedHosts: hosts, Follow: follows, UI: frontend.Dist(), Logger: log}, *listen)
 	desk.Out = os.Stdout // the LAN URL and pairing token, as lanfeedd serve prints them
 	// One instance per data directory: a second launch focuses the first.
 	lockID := sha256.Sum256([]byte(abs))

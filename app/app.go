@@ -85,6 +85,37 @@ type Service struct {
 	// onRotate runs after the token changed; Open sets it to revoke the
 	// websocket peers holding the old one.
 	onRotate func()
+	// mesh follows other nodes; Open sets it. Without it (a bare Service)
+	// following is not available.
+	mesh *Mesh
+}
+
+// errNoMesh answers the following calls of a Service that has no Mesh.
+var errNoMesh = feed.Errorf(feed.CodeNotFound, "this node does not follow other nodes")
+
+// Follows lists the nodes this node follows and how replicating each goes.
+func (s *Service) Follows(ctx context.Context) ([]feed.FollowInfo, error) {
+	if s.mesh == nil {
+		return []feed.FollowInfo{}, nil
+	}
+	return s.mesh.Follows(ctx)
+}
+
+// Follow follows the node at rawURL (see Mesh.Follow).
+func (s *Service) Follow(ctx context.Context, rawURL string) (feed.FollowInfo, error) {
+	if s.mesh == nil {
+		return feed.FollowInfo{}, errNoMesh
+	}
+	return s.mesh.Follow(ctx, rawURL)
+}
+
+// Unfollow stops following node and drops its posts here (see
+// Mesh.Unfollow).
+func (s *Service) Unfollow(ctx context.Context, node string) error {
+	if s.mesh == nil {
+		return errNoMesh
+	}
+	return s.mesh.Unfollow(ctx, node)
 }
 
 // NewService returns a Service over st publishing to sink.
@@ -172,14 +203,17 @@ func (s *Service) Delete(ctx context.Context, id string, version int64, by feed.
 // size of one transaction stay small under any load.
 const maxBatch = 256
 
-// writeReq is one write waiting for a group commit.
+// writeReq is one write waiting for a group commit: one op, or a batch of
+// ops that must commit together (replicas and their position).
 type writeReq struct {
-	ctx    context.Context
-	action string
-	by     feed.Caller
-	op     store.Op
-	result store.Result
-	// done gets true when result is set, false when this caller must lead.
+	ctx context.Context
+	// action names the change of a single op; "" (a batch) derives each
+	// event's action from its post.
+	action  string
+	by      feed.Caller
+	ops     []store.Op
+	results []store.Result
+	// done gets true when results are set, false when this caller must lead.
 	done chan bool
 }
 
@@ -187,7 +221,7 @@ type writeReq struct {
 //
 // Group commit: while one batch commits (and waits for its fsync), later
 // writes queue up; the caller that finds no batch under way leads: it takes
-// up to maxBatch queued writes, commits them in one transaction, publishes
+// up to maxBatch queued ops, commits them in one transaction, publishes
 // their events in seq order, answers each caller, and passes the lead to
 // the oldest write still queued. Only the leader publishes, so events leave
 // in seq order; a lone writer leads its own batch of one at once.
@@ -195,7 +229,24 @@ func (s *Service) commit(ctx context.Context, action string, by feed.Caller, op 
 	if err := op.Check(); err != nil { // bad input never waits in the queue
 		return feed.Post{}, err
 	}
-	req := &writeReq{ctx: ctx, action: action, by: by, op: op, done: make(chan bool, 1)}
+	res := s.enqueue(&writeReq{ctx: ctx, action: action, by: by, ops: []store.Op{op}})
+	return res[0].Post, res[0].Err
+}
+
+// applyBatch commits ops in one transaction through the group commit, like
+// any write, and publishes an event for each op that changed a post, in seq
+// order. The mesh commits replicas with their position this way.
+func (s *Service) applyBatch(ctx context.Context, ops []store.Op) []store.Result {
+	if len(ops) == 0 {
+		return nil
+	}
+	return s.enqueue(&writeReq{ctx: ctx, ops: ops})
+}
+
+// enqueue queues req, leads if it must, and returns req's results.
+func (s *Service) enqueue(req *writeReq) []store.Result {
+	req.done = make(chan bool, 1)
+	req.results = make([]store.Result, len(req.ops))
 	s.queueMu.Lock()
 	s.queue = append(s.queue, req)
 	lead := !s.leading
@@ -204,7 +255,7 @@ func (s *Service) commit(ctx context.Context, action string, by feed.Caller, op 
 	if lead || !<-req.done {
 		s.lead()
 	}
-	return req.result.Post, req.result.Err
+	return req.results
 }
 
 // lead commits one batch from the head of the queue and hands over.
@@ -215,7 +266,11 @@ func (s *Service) commit(ctx context.Context, action string, by feed.Caller, op 
 // gives up then does not know the outcome, as with any network write.
 func (s *Service) lead() {
 	s.queueMu.Lock()
-	n := min(len(s.queue), maxBatch)
+	n, total := 0, 0
+	for n < len(s.queue) && (n == 0 || total+len(s.queue[n].ops) <= maxBatch) {
+		total += len(s.queue[n].ops)
+		n++
+	}
 	batch := slices.Clone(s.queue[:n])
 	clear(s.queue[:n]) // answered requests must not stay reachable from the queue
 	s.queue = s.queue[n:]
@@ -224,23 +279,35 @@ func (s *Service) lead() {
 	// the lead moves on; otherwise one panic would stop every later write.
 	defer s.handOff(batch)
 
-	ops := make([]store.Op, 0, len(batch))
+	ops := make([]store.Op, 0, total)
 	live := make([]*writeReq, 0, len(batch))
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			r.result.Err = err
+			for i := range r.results {
+				r.results[i].Err = err
+			}
 			continue
 		}
-		r.result.Err = errNotCommitted // stays if the batch breaks off
-		ops = append(ops, r.op)
+		for i := range r.results {
+			r.results[i].Err = errNotCommitted // stays if the batch breaks off
+		}
+		ops = append(ops, r.ops...)
 		live = append(live, r)
 	}
-	for i, res := range s.store.Apply(context.Background(), ops) {
-		r := live[i]
-		r.result = res
-		if res.Err == nil && !res.Unchanged { // an op that changed nothing took no seq: no event
+	results := s.store.Apply(context.Background(), ops)
+	for _, r := range live {
+		n := copy(r.results, results)
+		results = results[n:]
+		for _, res := range r.results[:n] {
+			if res.Err != nil || res.Unchanged { // an op that changed nothing took no seq: no event
+				continue
+			}
+			action := r.action
+			if action == "" {
+				action = feed.ActionOf(res.Post)
+			}
 			s.publish(Event{Name: feed.EventPosts, Seq: res.Post.Seq,
-				Envelope: feed.EncodePostEvent(r.action, res.Post), By: r.by, Post: res.Post})
+				Envelope: feed.EncodePostEvent(action, res.Post), By: r.by, Post: res.Post})
 		}
 	}
 }
@@ -272,7 +339,11 @@ func (s *Service) handOff(batch []*writeReq) {
 // them: the one resume rule for the window and for websocket peers (see
 // feed.SyncPage). A since of this node's epoch that it has not reached yet,
 // a negative one, or another epoch gets a reset and the changes from 0.
-func (s *Service) Sync(ctx context.Context, since int64, epoch string, limit int) (feed.SyncPage, error) {
+//
+// A non-empty origin keeps only the changes of posts with that origin (a
+// follower asks for this node's own posts). Seqs then have gaps, and the
+// last page's Seq is this node's seq, which the consumer resumes from.
+func (s *Service) Sync(ctx context.Context, since int64, epoch, origin string, limit int) (feed.SyncPage, error) {
 	id := s.Identity()
 	page := feed.SyncPage{Epoch: id.Epoch, Events: []json.RawMessage{}}
 	// Read before the changes, which then include everything up to it: a
@@ -282,7 +353,13 @@ func (s *Service) Sync(ctx context.Context, since int64, epoch string, limit int
 	if since < 0 || (epoch != "" && epoch != id.Epoch) || since > current {
 		page.Reset, since = true, 0
 	}
-	posts, err := s.store.Changes(ctx, since, limit)
+	var posts []feed.Post
+	var err error
+	if origin == "" {
+		posts, err = s.store.Changes(ctx, since, limit)
+	} else {
+		posts, err = s.store.ChangesOf(ctx, origin, since, limit)
+	}
 	if err != nil {
 		return feed.SyncPage{}, err
 	}
@@ -292,6 +369,11 @@ func (s *Service) Sync(ctx context.Context, since int64, epoch string, limit int
 		page.Seq = max(page.Seq, p.Seq)
 	}
 	page.More = len(posts) == limit
+	if origin != "" && !page.More {
+		// The changes skipped are read too: the consumer's position is
+		// this node's seq, not the seq of the last post it was sent.
+		page.Seq = max(page.Seq, current)
+	}
 	return page, nil
 }
 

@@ -72,6 +72,7 @@ func TestBindings_NoNullOnAnEmptyNode(t *testing.T) {
 		"Posts.Sync":   func() (any, error) { return d.Posts.Sync(0, "") },
 		"Node.Info":    func() (any, error) { return d.Node.Info() },
 		"Node.Peers":   func() (any, error) { return d.Node.Peers() },
+		"Node.Follows": func() (any, error) { return d.Node.Follows() },
 		"Node.SetName": func() (any, error) { return d.Node.SetName("renamed") },
 	}
 	for name, call := range results {

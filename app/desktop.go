@@ -211,7 +211,7 @@ func (p *Posts) Sync(since int64, epoch string) (feed.SyncPage, error) {
 	if err != nil {
 		return feed.SyncPage{}, err
 	}
-	return srv.Service.Sync(context.Background(), since, epoch, syncPageSize)
+	return srv.Service.Sync(context.Background(), since, epoch, "", syncPageSize)
 }
 
 // Node is the node service bound to the window: identity, LAN addresses,
@@ -267,4 +267,38 @@ func (n *Node) SetName(name string) (feed.Node, error) {
 		return feed.Node{}, err
 	}
 	return srv.Service.SetName(context.Background(), name)
+}
+
+// Follows lists the nodes this node follows and how replicating each goes.
+func (n *Node) Follows() ([]feed.FollowInfo, error) {
+	srv, err := n.d.server()
+	if err != nil {
+		return nil, err
+	}
+	return srv.Service.Follows(context.Background())
+}
+
+// Follow follows the node at url (a node's address, like
+// http://192.168.1.20:7700/): this node then shows its posts.
+func (n *Node) Follow(url string) (feed.FollowInfo, error) {
+	srv, err := n.d.server()
+	if err != nil {
+		return feed.FollowInfo{}, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), followTimeout)
+	defer cancel()
+	return srv.Service.Follow(ctx, url)
+}
+
+// followTimeout bounds reaching a node to follow: on a LAN a hello takes
+// milliseconds, and the window should not wait on a dead address for long.
+const followTimeout = 15 * time.Second
+
+// Unfollow stops following node (its id) and removes its posts here.
+func (n *Node) Unfollow(node string) error {
+	srv, err := n.d.server()
+	if err != nil {
+		return err
+	}
+	return srv.Service.Unfollow(context.Background(), node)
 }

@@ -1,6 +1,10 @@
 package app
 
-import "context"
+import (
+	"context"
+
+	"lanfeed/store"
+)
 
 // UIQueueLen is the UISink's queue bound, for tests that fill it.
 const UIQueueLen = uiQueueLen
@@ -17,4 +21,9 @@ func (d *Desktop) StartWithoutWails(srv *Server, ui *UISink, listenErr string) {
 // starts the LAN server of srv, tells Out, and wires d to it.
 func (d *Desktop) ServeWithoutWails(srv *Server, ui *UISink) {
 	d.serve(context.Background(), srv, ui)
+}
+
+// ApplyBatch is the mesh's write path, for tests of the group commit.
+func (s *Service) ApplyBatch(ctx context.Context, ops []store.Op) []store.Result {
+	return s.applyBatch(ctx, ops)
 }

@@ -51,6 +51,10 @@ type Config struct {
 	UI          fs.FS // built web UI served at "/"; nil for none
 	Logger      *slog.Logger
 	Hub         realtime.Config // tuning; Service, Seq, URLs, UI and Logger are set by Open
+	// Follow lists addresses of nodes to follow (--follow); each is
+	// followed in the background once it answers, and stays followed.
+	Follow []string
+	Mesh   MeshConfig // tuning of the followers
 }
 
 // DefaultDataDir is lanfeed's folder in the OS user config directory.
@@ -69,6 +73,7 @@ type Server struct {
 	Service *Service
 	Hub     *realtime.Hub
 	Fanout  *Fanout
+	Mesh    *Mesh // the followers of the nodes this node follows
 	log     *slog.Logger
 
 	readHeaderTimeout time.Duration
@@ -127,6 +132,16 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	// Whoever rotates the token (the desktop owner, a test), peers that hold
 	// the old one lose write access at once and are told why.
 	s.Service.onRotate = func() { s.Hub.RevokeWriters(realtime.TokenChanged) }
+	s.Mesh = newMesh(s.Service, st, cfg.Logger, cfg.Mesh)
+	s.Service.mesh = s.Mesh
+	if err := s.Mesh.start(ctx); err != nil {
+		s.Mesh.Close()
+		st.Close()
+		return nil, err
+	}
+	for _, u := range cfg.Follow {
+		s.Mesh.followLater(u)
+	}
 	return s, nil
 }
 
@@ -199,6 +214,7 @@ func (s *Server) Close(ctx context.Context) error {
 		return s.closeErr
 	}
 	s.closed = true
+	s.Mesh.Close() // before the store: followers commit through it
 	var errs []error
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx)) // hijacked websockets are the hub's

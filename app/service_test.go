@@ -456,7 +456,7 @@ func TestService_Sync(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			page, err := svc.Sync(t.Context(), tt.since, tt.epoch, 10)
+			page, err := svc.Sync(t.Context(), tt.since, tt.epoch, "", 10)
 			if err != nil {
 				t.Fatalf("Sync(%d, %q) = %v; want nil error", tt.since, tt.epoch, err)
 			}

@@ -51,6 +51,10 @@ type Config struct {
 	// NoPresence asks the node for no PeersEvents (?presence=0): for
 	// programs that only care about posts.
 	NoPresence bool
+	// OwnPostsOnly asks the node for the posts it originated only
+	// (?origin=self), as a follower replicating it does: replicas it holds
+	// of other nodes are neither replayed nor sent live, so seqs have gaps.
+	OwnPostsOnly bool
 	// Resume, if set, starts the connection with a replay of every post
 	// changed after Resume.Seq (0: the whole feed), as the node's sync does;
 	// nil: live events only, newer than Hello.Seq.

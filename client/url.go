@@ -41,6 +41,9 @@ func wsURL(cfg Config) (*url.URL, error) {
 	if cfg.NoPresence {
 		q.Set("presence", "0")
 	}
+	if cfg.OwnPostsOnly {
+		q.Set("origin", "self")
+	}
 	if r := cfg.Resume; r != nil {
 		q.Set("since", strconv.FormatInt(r.Seq, 10))
 		if r.Epoch != "" {

@@ -70,10 +70,19 @@ func (s *fuzzService) Delete(_ context.Context, id string, version int64, _ feed
 	return p, err
 }
 
-func (s *fuzzService) Sync(context.Context, int64, string, int) (feed.SyncPage, error) {
+func (s *fuzzService) Sync(context.Context, int64, string, string, int) (feed.SyncPage, error) {
 	return feed.SyncPage{Epoch: "e1"}, nil
 }
 func (s *fuzzService) Presence(string, feed.Peer, int) {}
+func (s *fuzzService) Follows(context.Context) ([]feed.FollowInfo, error) {
+	return []feed.FollowInfo{}, nil
+}
+func (s *fuzzService) Follow(context.Context, string) (feed.FollowInfo, error) {
+	return feed.FollowInfo{}, feed.Invalid("url", "no")
+}
+func (s *fuzzService) Unfollow(context.Context, string) error {
+	return feed.Errorf(feed.CodeNotFound, "no")
+}
 
 // wsCodes are the error codes protocol v1 documents for a websocket message;
 // internal would mean client input reached a server fault.

@@ -52,6 +52,9 @@ func (h *Hub) routes() http.Handler {
 	mux.HandleFunc("POST /api/posts", h.guard(h.createPost))
 	mux.HandleFunc("PATCH /api/posts/{id}", h.guard(h.updatePost))
 	mux.HandleFunc("DELETE /api/posts/{id}", h.guard(h.deletePost))
+	mux.HandleFunc("GET /api/follows", h.listFollows)
+	mux.HandleFunc("POST /api/follows", h.guard(h.addFollow))
+	mux.HandleFunc("DELETE /api/follows/{node}", h.guard(h.removeFollow))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, feed.Errorf(feed.CodeNotFound, "there is no API endpoint %s %.100s; the API has %s",
 			r.Method, r.URL.Path, apiEndpoints))
@@ -108,6 +111,17 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "presence must be 0 or 1"))
 		return
 	}
+	// A follower asks for the posts this node originated only; relaying
+	// other nodes' posts would be another value.
+	var origin string
+	switch q.Get("origin") {
+	case "", "all":
+	case OriginSelf:
+		origin = h.svc.Identity().ID
+	default:
+		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "origin must be %q or %q", OriginSelf, "all"))
+		return
+	}
 	addr := sourceAddr(r)
 	if wait := h.barred.barred(addr, time.Now()); wait > 0 {
 		w.Header().Set("Retry-After", retryAfter(wait))
@@ -130,7 +144,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	id := h.nextID.Add(1)
 	p := &peer{
-		hub: h, conn: conn, out: cw.conn, id: id, addr: addr, canWrite: token != "", token: token, presence: presence,
+		hub: h, conn: conn, out: cw.conn, id: id, addr: addr, canWrite: token != "", token: token, presence: presence, origin: origin,
 		info: feed.Peer{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
 		done: make(chan struct{}),
 	}
@@ -292,6 +306,32 @@ func (h *Hub) deletePost(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := h.svc.Delete(r.Context(), r.PathValue("id"), version, feed.Caller{})
 	h.reply(w, http.StatusOK, p, err)
+}
+
+func (h *Hub) listFollows(w http.ResponseWriter, r *http.Request) {
+	list, err := h.svc.Follows(r.Context())
+	h.reply(w, http.StatusOK, map[string][]feed.FollowInfo{"follows": list}, err)
+}
+
+func (h *Hub) addFollow(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		URL string `json:"url"`
+	}
+	if err := h.decodeBody(w, r, &in); err != nil {
+		h.writeError(w, err)
+		return
+	}
+	if in.URL == "" {
+		h.writeError(w, feed.Invalid("url", "url is required: the address of the node to follow"))
+		return
+	}
+	fi, err := h.svc.Follow(r.Context(), in.URL)
+	h.reply(w, http.StatusOK, fi, err)
+}
+
+func (h *Hub) removeFollow(w http.ResponseWriter, r *http.Request) {
+	err := h.svc.Unfollow(r.Context(), r.PathValue("node"))
+	h.reply(w, http.StatusOK, map[string]string{"node": r.PathValue("node")}, err)
 }
 
 // decodeBody reads a JSON body of at most MaxMessage bytes into v.

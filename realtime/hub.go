@@ -6,7 +6,9 @@
 //   - Ordering: Broadcast is called in seq order, and every peer receives the
 //     messages of one Broadcast in that order; a peer's own writes come back
 //     as acks in the same slot, so each peer sees a gap-free seq stream once
-//     it is live.
+//     it is live. A follower that asked for the node's own posts only
+//     (?origin=self) sees gaps where replicas changed; its replay still ends
+//     at the node's seq.
 //   - Resume: a peer that sends sync gets the latest state of every post
 //     changed after its seq, read page by page from the database at the pace
 //     it reads, then "synced", then live events, with no gap and no duplicate
@@ -110,10 +112,18 @@ type Service interface {
 	Update(ctx context.Context, id string, patch feed.PostPatch, by feed.Caller) (feed.Post, error)
 	Delete(ctx context.Context, id string, version int64, by feed.Caller) (feed.Post, error)
 	// Sync returns one page of up to limit changes after since, or a reset
-	// when since and epoch are not this database's (see feed.SyncPage).
-	Sync(ctx context.Context, since int64, epoch string, limit int) (feed.SyncPage, error)
+	// when since and epoch are not this database's (see feed.SyncPage). A
+	// non-empty origin keeps only the posts of that node; the last page's
+	// Seq is then the node's seq all the same.
+	Sync(ctx context.Context, since int64, epoch, origin string, limit int) (feed.SyncPage, error)
 	// Presence is told when a peer joins or leaves; count includes the change.
 	Presence(action string, peer feed.Peer, count int)
+	// Follows lists the nodes this node follows, with their state.
+	Follows(ctx context.Context) ([]feed.FollowInfo, error)
+	// Follow follows the node at url; Unfollow stops following node and
+	// removes its posts here.
+	Follow(ctx context.Context, url string) (feed.FollowInfo, error)
+	Unfollow(ctx context.Context, node string) error
 }
 
 // Message is one broadcast: Frame goes to every peer but By's, which gets
@@ -285,6 +295,9 @@ func (h *Hub) Broadcast(m Message) {
 	for p := range h.peers {
 		if m.Presence && !p.presence {
 			continue
+		}
+		if p.origin != "" && m.Seq > 0 && m.Post.Origin != p.origin {
+			continue // a follower asking for this node's own posts: seq gaps are expected
 		}
 		if m.By.Peer != 0 && p.id == m.By.Peer {
 			p.outbox.push(EncodeAck(m.By.EmitID, m.Post), 0) // built for the one peer that needs it

@@ -48,6 +48,7 @@ type peer struct {
 	addr     string // source address, for the connection caps
 	canWrite bool   // the upgrade carried the pairing token
 	presence bool   // the peer wants peers events (the default; ?presence=0 opts out)
+	origin   string // non-empty: only post changes of this origin (?origin=self: this node's id)
 	token    string // that token, re-checked on every emit; never logged
 	revoked  atomic.Bool
 	done     chan struct{} // closed when the reader ends
@@ -175,7 +176,7 @@ func (p *peer) writeClose(c *closeRequest) {
 func (p *peer) replay(r syncRequest) error {
 	since, epoch := r.since, r.epoch
 	for {
-		page, err := p.hub.svc.Sync(context.Background(), since, epoch, p.hub.cfg.ReplayPage)
+		page, err := p.hub.svc.Sync(context.Background(), since, epoch, p.origin, p.hub.cfg.ReplayPage)
 		if err != nil {
 			p.hub.log.Error("replay failed", "peer", p.info.ID, "since", since, "err", err)
 			p.outbox.close(websocket.CloseInternalServerErr, "replay failed; try again")

@@ -10,6 +10,10 @@ import (
 // Proto is the wire protocol version announced in hello.
 const Proto = 1
 
+// OriginSelf is the value of /ws?origin= with which a follower asks for the
+// posts this node originated only, replayed and live (see PROTOCOL.md).
+const OriginSelf = "self"
+
 // Emit event names a peer may send.
 const (
 	EmitCreate = "posts.create"

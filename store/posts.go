@@ -398,6 +398,21 @@ func (s *Store) Changes(ctx context.Context, since int64, limit int) ([]feed.Pos
 	return posts, nil
 }
 
+// ChangesOf is Changes restricted to the posts of node origin: what a node
+// replays to a follower that asks only for the posts it originated. The
+// seqs it returns have gaps where other nodes' posts changed.
+func (s *Store) ChangesOf(ctx context.Context, origin string, since int64, limit int) ([]feed.Post, error) {
+	if limit < 1 || limit > MaxChanges {
+		return nil, feed.Invalid("limit", fmt.Sprintf("limit must be between 1 and %d", MaxChanges))
+	}
+	posts, err := queryPosts(ctx, s.r, `SELECT `+postColumns+` FROM posts WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		origin, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: changes of %s since %d: %w", origin, since, err)
+	}
+	return posts, nil
+}
+
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

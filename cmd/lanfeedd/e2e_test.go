@@ -632,3 +632,38 @@ func TestCommandLine_Version(t *testing.T) {
 		}
 	})
 }
+
+// TestServe_Follow: `serve --follow URL` replicates that node's posts, which
+// then show in this node's feed with their origin.
+func TestServe_Follow(t *testing.T) {
+	b := serve(t, t.TempDir())
+	var bInfo info
+	b.call(t, "GET", "/api/info", "", nil, http.StatusOK, &bInfo)
+	a := serveOn(t, t.TempDir(), "127.0.0.1:0", "--follow", b.url)
+	var created wiretest.Post
+	b.call(t, "POST", "/api/posts", b.token, map[string]string{"title": "from b"}, http.StatusCreated, &created)
+	deadline := time.Now().Add(waitFor)
+	for {
+		var page struct{ Posts []wiretest.Post }
+		a.call(t, "GET", "/api/posts", "", nil, http.StatusOK, &page)
+		if len(page.Posts) == 1 && page.Posts[0].ID == created.ID {
+			if page.Posts[0].Origin != bInfo.Node.ID {
+				t.Fatalf("replica origin = %q; want b's id %q", page.Posts[0].Origin, bInfo.Node.ID)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /api/posts on the follower = %+v after %v; want b's post", page.Posts, waitFor)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var follows struct {
+		Follows []struct{ Node, State string }
+	}
+	a.call(t, "GET", "/api/follows", "", nil, http.StatusOK, &follows)
+	if len(follows.Follows) != 1 || follows.Follows[0].Node != bInfo.Node.ID {
+		t.Fatalf("GET /api/follows = %+v; want b", follows)
+	}
+	a.stop(t)
+	b.stop(t)
+}

@@ -34,6 +34,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	fs.Var(&origins, "allow-origin", "browser `origin` allowed besides the node's own, e.g. http://laptop.local:5173 (repeatable)")
 	var hosts listFlag
 	fs.Var(&hosts, "allow-host", "host `name` clients may use for this node besides its IP addresses, localhost and the host name (+.local), e.g. feed.lan (repeatable)")
+	var follows listFlag
+	fs.Var(&follows, "follow", "`url` of a node to follow, e.g. http://192.168.1.20:7700/; followed once it answers, and kept in the database (repeatable)")
 	maxPeers := fs.Int("max-peers", realtime.DefaultMaxPeers, "most websocket peers at once")
 	maxPerAddr := fs.Int("max-peers-per-addr", realtime.DefaultMaxPeersPerAddr, "most websocket peers from one IP address")
 	writeRate := fs.Float64("write-rate", realtime.DefaultWriteRate, "writes a second each websocket peer may sustain; negative: no limit")
@@ -57,7 +59,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	}
 	srv, err := app.Open(ctx, app.Config{
 		DataDir: *dataDir, Name: *name, AllowedOrigins: origins, AllowedHosts: hosts,
-		ReadHeaderTimeout: *headerTimeout, UI: frontend.Dist(), Logger: log,
+		ReadHeaderTimeout: *headerTimeout, UI: frontend.Dist(), Logger: log, Follow: follows,
 		Hub: realtime.Config{
 			MaxPeers: *maxPeers, MaxPeersPerAddr: *maxPerAddr,
 			WriteRate: *writeRate, WriteBurst: *writeBurst,

@@ -48,6 +48,21 @@ export interface Peer {
   since: string;
 }
 
+/** FollowState is how replicating a followed node goes. */
+export type FollowState = 'connecting' | 'catching_up' | 'live' | 'offline' | 'refused';
+
+/** FollowInfo is a followed node: GET /api/follows or Node.Follows(). */
+export interface FollowInfo {
+  node: string; // the followed node's id
+  name: string;
+  url: string;
+  state: string; // a FollowState; string so that a newer node's states still decode
+  seq: number; // how far its log is applied here
+  nodeSeq: number; // its seq at its last hello: catching up is seq of nodeSeq
+  since: string; // when state began
+  reason?: string; // why it is offline or refused
+}
+
 /** Info describes the node: GET /api/info or Node.Info(). */
 export interface Info {
   proto: number;

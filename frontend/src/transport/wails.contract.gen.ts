@@ -27,11 +27,26 @@ export interface AppPosts {
 
 /** AppNode is the bound *app.Node (window.go.app.Node). */
 export interface AppNode {
+  Follow(url: string): Promise<FeedFollowInfo>;
+  Follows(): Promise<FeedFollowInfo[]>;
   Info(): Promise<FeedNodeInfo>;
   Peers(): Promise<FeedPeer[]>;
   RotateToken(): Promise<string>;
   SetName(name: string): Promise<FeedNode>;
   Token(): Promise<string>;
+  Unfollow(node: string): Promise<void>;
+}
+
+/** FeedFollowInfo is feed.FollowInfo in JSON. */
+export interface FeedFollowInfo {
+  node: string;
+  name: string;
+  url: string;
+  state: string;
+  seq: number;
+  nodeSeq: number;
+  since: string;
+  reason?: string;
 }
 
 /** FeedNewPost is feed.NewPost in JSON. */

@@ -5,6 +5,7 @@
 import { toApiError } from './errors';
 import type {
   Envelope,
+  FollowInfo,
   Hello,
   Info,
   LiveListener,
@@ -44,6 +45,9 @@ export interface WailsNode {
   Token(): Promise<string>;
   RotateToken(): Promise<string>;
   SetName(name: string): Promise<NodeIdentity>;
+  Follows(): Promise<FollowInfo[]>;
+  Follow(url: string): Promise<FollowInfo>;
+  Unfollow(node: string): Promise<void>;
 }
 
 /** WailsRuntime is the part of window.runtime lanfeed uses. */
