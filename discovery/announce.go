@@ -166,3 +166,8 @@ func usable(ifi net.Interface) bool {
 	const want = net.FlagUp | net.FlagRunning | net.FlagMulticast
 	return ifi.Flags&want == want && ifi.Flags&net.FlagLoopback == 0
 }
+
+// Interfaces lists the interfaces discovery works on now: up, running,
+// multicast-capable, not loopback, with an address. An empty list explains
+// why nothing is found.
+func Interfaces() []string { return announceInterfaces() }

@@ -1,6 +1,7 @@
 // Command lanfeedd is lanfeed without a window: `serve` runs a node (the
-// same store, service and LAN server as the desktop app), `tail` follows a
-// node's feed as one JSON line per event.
+// same store, service and LAN server as the desktop app) and announces it on
+// the LAN, `nodes` lists the nodes discovery finds, `tail` follows a node's
+// feed as one JSON line per event.
 package main
 
 import (
@@ -21,10 +22,11 @@ const usage = `lanfeedd: a headless lanfeed node and peer
 Usage:
   lanfeedd serve [--listen ADDR] [--data-dir DIR] [--name NAME] [--allow-origin ORIGIN]... [--allow-host NAME]...
                  [--max-peers N] [--max-peers-per-addr N] [--write-rate R] [--write-burst N]
-                 [--http-write-rate R] [--http-write-burst N] [--read-header-timeout D]
+                 [--http-write-rate R] [--http-write-burst N] [--read-header-timeout D] [--no-announce]
+  lanfeedd nodes [--wait D] [--watch [--round D]] [--json]
   lanfeedd tail URL [--since N] [--name NAME] [--token TOKEN] [--max N]
 
-Run "lanfeedd serve -h" or "lanfeedd tail -h" for each command's flags.
+Run "lanfeedd serve -h", "lanfeedd nodes -h" or "lanfeedd tail -h" for each command's flags.
 `
 
 func main() {
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stdout, stderr, log)
 	case "tail":
 		return tail(ctx, args[1:], stdout, stderr)
+	case "nodes":
+		return nodes(ctx, args[1:], stdout, stderr, log)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
