@@ -24,6 +24,12 @@ const DefaultRound = 10 * time.Second
 // is reported gone: one lost packet must not make a node flap.
 const missedRounds = 3
 
+// reaskAfter is how soon a round is ended early, to ask again, when a node
+// was heard before its announcement was complete (its name probe carries
+// no TXT, and the library reports each instance once per lookup). A
+// responder announces about 1 s after it starts probing.
+const reaskAfter = time.Second
+
 // BrowseConfig configures a Browser.
 type BrowseConfig struct {
 	Self    string        // this node's id: never reported; "" reports every node
@@ -42,8 +48,10 @@ type Browser struct {
 	nodes map[string]Node // by id, as last reported
 
 	// Owned by the run goroutine.
-	entries map[entryKey]*entry
-	round   int
+	entries   map[entryKey]*entry
+	round     int
+	endRound  func() // ends the current round
+	reaskedAt int    // round last ended early; never two rounds in a row
 }
 
 // entryKey names one answer: a service instance as seen on one interface.
@@ -77,7 +85,7 @@ func newBrowser(cfg BrowseConfig) *Browser {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Browser{cfg: cfg, done: make(chan struct{}),
-		nodes: map[string]Node{}, entries: map[entryKey]*entry{}}
+		nodes: map[string]Node{}, entries: map[entryKey]*entry{}, reaskedAt: -1}
 }
 
 // Nodes returns the nodes seen now, sorted by name, then id.
@@ -105,12 +113,13 @@ func (b *Browser) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		b.round++
 		start := time.Now()
-		rctx, cancel := context.WithTimeout(ctx, b.cfg.Round)
 		// A fresh lookup per round: it opens its sockets on the interfaces
 		// up now and sends a new query on each.
+		rctx, stop := roundContext(ctx, b.cfg.Round)
+		b.endRound = stop
 		err := dnssd.LookupType(rctx, ServiceType+"."+domain+".", b.add, b.remove)
-		cancel()
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		stop()
+		if err != nil && !errors.Is(err, context.Canceled) {
 			b.cfg.Log.Warn("discovery: browse failed; retrying", "err", err)
 			// Wait out the rest of the round rather than spin.
 			select {
@@ -125,9 +134,31 @@ func (b *Browser) run(ctx context.Context) {
 	}
 }
 
+// roundContext returns a context that is canceled after d or when parent
+// ends, and whose Err is then always context.Canceled: the library's socket
+// readers stop only on Canceled, and spin on their closed socket after a
+// deadline.
+// Known cost: a reader that holds a packet when its lookup ends stays
+// blocked on the library's unbuffered channel (one goroutine and 64 KiB);
+// rare, and one round per 10 s keeps it so.
+func roundContext(parent context.Context, d time.Duration) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	unhook := context.AfterFunc(parent, cancel)
+	timer := time.AfterFunc(d, cancel)
+	return ctx, func() {
+		timer.Stop()
+		unhook()
+		cancel()
+	}
+}
+
 // add records an answer. It runs on the lookup's goroutine, which is run's.
 func (b *Browser) add(e dnssd.BrowseEntry) {
 	id, name, proto, err := decodeTXT(e.Text)
+	if err != nil && len(e.Text) == 0 && b.endRound != nil && b.reaskedAt < b.round-1 {
+		b.reaskedAt = b.round
+		time.AfterFunc(reaskAfter, b.endRound)
+	}
 	if err != nil {
 		b.cfg.Log.Debug("discovery: ignoring service", "instance", e.Name, "err", err)
 		return

@@ -1,11 +1,14 @@
 package discovery
 
 import (
+	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/brutella/dnssd"
@@ -192,5 +195,40 @@ func TestBrowser_IgnoresForeignServices(t *testing.T) {
 	b.add(e)
 	if len(rec.events) != 0 || len(b.Nodes()) != 0 {
 		t.Errorf("events %v, nodes %v; want nothing for a service without id and proto", rec.kinds(), b.Nodes())
+	}
+}
+
+func TestRoundContext_EndsCanceled(t *testing.T) {
+	parent, cancelParent := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancelParent()
+	for name, ctx := range map[string]context.Context{"ParentDeadline": parent, "Background": context.Background()} {
+		rctx, stop := roundContext(ctx, 5*time.Millisecond)
+		<-rctx.Done()
+		if !errors.Is(rctx.Err(), context.Canceled) {
+			t.Errorf("%s: round Err() = %v; want context.Canceled", name, rctx.Err())
+		}
+		stop()
+	}
+}
+
+func TestBrowser_IncompleteAnswerEndsRoundEarly(t *testing.T) {
+	b := newBrowser(BrowseConfig{Round: time.Hour})
+	ended := make(chan struct{}, 4)
+	b.round, b.endRound = 1, func() { ended <- struct{}{} }
+	probe := entryFor("a", "eth0", "na", "A", 7700, "10.0.0.2")
+	probe.Text = nil // a name probe: SRV and A, no TXT yet
+	b.add(probe)
+	b.add(probe) // once per round is enough
+	select {
+	case <-ended:
+	case <-time.After(reaskAfter + 5*time.Second):
+		t.Fatalf("round not ended within %v of an answer without TXT", reaskAfter+5*time.Second)
+	}
+	b.round = 2 // the next round must run its course, whatever it hears
+	b.add(probe)
+	select {
+	case <-ended:
+		t.Errorf("rounds 1 and 2 both ended early; want at most every other round")
+	case <-time.After(reaskAfter + 200*time.Millisecond):
 	}
 }
