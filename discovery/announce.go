@@ -143,11 +143,20 @@ func (a *Announcer) start(ifaces []string) (stop func(), exited chan struct{}, e
 // announceInterfaces lists, sorted, the interfaces worth announcing on: up,
 // running, multicast-capable, not loopback, with at least one address.
 func announceInterfaces() []string {
+	var names []string
+	for _, ifi := range usableInterfaces() {
+		names = append(names, ifi.Name)
+	}
+	return names
+}
+
+// usableInterfaces lists, sorted by name, the interfaces mDNS can work on.
+func usableInterfaces() []net.Interface {
 	ifs, err := net.Interfaces()
 	if err != nil {
 		return nil
 	}
-	var names []string
+	var out []net.Interface
 	for _, ifi := range ifs {
 		if !usable(ifi) {
 			continue
@@ -155,10 +164,19 @@ func announceInterfaces() []string {
 		if addrs, err := ifi.Addrs(); err != nil || len(addrs) == 0 {
 			continue
 		}
-		names = append(names, ifi.Name)
+		out = append(out, ifi)
 	}
-	slices.Sort(names)
-	return names
+	slices.SortFunc(out, func(x, y net.Interface) int { return strings.Compare(x.Name, y.Name) })
+	return out
+}
+
+// ifaceNames joins the names of ifaces, to tell when the set changed.
+func ifaceNames(ifaces []net.Interface) string {
+	names := make([]string, len(ifaces))
+	for i, ifi := range ifaces {
+		names[i] = ifi.Name
+	}
+	return strings.Join(names, ",")
 }
 
 // usable reports whether mDNS can work on ifi.

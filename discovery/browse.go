@@ -3,32 +3,24 @@ package discovery
 import (
 	"cmp"
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/brutella/dnssd"
 )
 
 // DefaultRound is how long one query round lasts. Each round asks again on
 // the interfaces that are up then, so new interfaces are picked up and
 // silent nodes are noticed; 10 s keeps the traffic to one small query per
-// interface per round.
+// interface per round. Browsing speaks mDNS itself (socket.go) on sockets
+// kept open across rounds; only announcing uses the library.
 const DefaultRound = 10 * time.Second
 
 // missedRounds is how many rounds in a row a node may not answer before it
 // is reported gone: one lost packet must not make a node flap.
 const missedRounds = 3
-
-// reaskAfter is how soon a round is ended early, to ask again, when a node
-// was heard before its announcement was complete (its name probe carries
-// no TXT, and the library reports each instance once per lookup). A
-// responder announces about 1 s after it starts probing.
-const reaskAfter = time.Second
 
 // BrowseConfig configures a Browser.
 type BrowseConfig struct {
@@ -48,10 +40,8 @@ type Browser struct {
 	nodes map[string]Node // by id, as last reported
 
 	// Owned by the run goroutine.
-	entries   map[entryKey]*entry
-	round     int
-	endRound  func() // ends the current round
-	reaskedAt int    // round last ended early; never two rounds in a row
+	entries map[entryKey]*entry
+	round   int
 }
 
 // entryKey names one answer: a service instance as seen on one interface.
@@ -61,8 +51,8 @@ type entryKey struct{ instance, iface string }
 type entry struct {
 	id, name string
 	proto    int
-	addrs    []netip.AddrPort
-	round    int // last round it answered in
+	addrs    map[netip.AddrPort]int // address -> last round it was in an answer
+	round    int                    // last round it answered in
 	seen     time.Time
 }
 
@@ -85,7 +75,7 @@ func newBrowser(cfg BrowseConfig) *Browser {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Browser{cfg: cfg, done: make(chan struct{}),
-		nodes: map[string]Node{}, entries: map[entryKey]*entry{}, reaskedAt: -1}
+		nodes: map[string]Node{}, entries: map[entryKey]*entry{}}
 }
 
 // Nodes returns the nodes seen now, sorted by name, then id.
@@ -110,71 +100,91 @@ func (b *Browser) Close() {
 
 func (b *Browser) run(ctx context.Context) {
 	defer close(b.done)
-	for ctx.Err() == nil {
+	packets := make(chan packet, 16)
+	var (
+		sock    *socket
+		current string // interfaces sock is joined on
+	)
+	defer func() {
+		if sock != nil {
+			sock.close()
+		}
+	}()
+	tick := time.NewTicker(b.cfg.Round)
+	defer tick.Stop()
+	for {
 		b.round++
-		start := time.Now()
-		// A fresh lookup per round: it opens its sockets on the interfaces
-		// up now and sends a new query on each.
-		rctx, stop := roundContext(ctx, b.cfg.Round)
-		b.endRound = stop
-		err := dnssd.LookupType(rctx, ServiceType+"."+domain+".", b.add, b.remove)
-		stop()
-		if err != nil && !errors.Is(err, context.Canceled) {
-			b.cfg.Log.Warn("discovery: browse failed; retrying", "err", err)
-			// Wait out the rest of the round rather than spin.
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Until(start.Add(b.cfg.Round))):
+		// Each round looks at the interfaces again and reopens the sockets
+		// when they changed (groups are joined per interface).
+		ifaces := usableInterfaces()
+		if sig := ifaceNames(ifaces); sig != current || sock == nil {
+			if sock != nil {
+				sock.close()
+				sock = nil
+			}
+			current = sig
+			if len(ifaces) > 0 {
+				s, err := openSocket(ifaces, packets)
+				if err != nil {
+					b.cfg.Log.Warn("discovery: cannot browse; retrying next round", "interfaces", sig, "err", err)
+				}
+				sock = s
 			}
 		}
-		if ctx.Err() != nil {
-			return
+		if sock != nil {
+			sock.query()
+		}
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				return
+			case p := <-packets:
+				live, goodbyes := parseResponse(p.msg, p.iface)
+				for _, a := range live {
+					b.add(a)
+				}
+				for _, name := range goodbyes {
+					b.remove(name, p.iface)
+				}
+			case <-tick.C:
+				waiting = false
+			}
 		}
 		b.expire()
 	}
 }
 
-// roundContext returns a context that is canceled after d or when parent
-// ends, and whose Err is then always context.Canceled: the library's socket
-// readers stop only on Canceled, and spin on their closed socket after a
-// deadline.
-// Known cost: a reader that holds a packet when its lookup ends stays
-// blocked on the library's unbuffered channel (one goroutine and 64 KiB);
-// rare, and one round per 10 s keeps it so.
-func roundContext(parent context.Context, d time.Duration) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	unhook := context.AfterFunc(parent, cancel)
-	timer := time.AfterFunc(d, cancel)
-	return ctx, func() {
-		timer.Stop()
-		unhook()
-		cancel()
-	}
-}
-
-// add records an answer. It runs on the lookup's goroutine, which is run's.
-func (b *Browser) add(e dnssd.BrowseEntry) {
-	id, name, proto, err := decodeTXT(e.Text)
-	if err != nil && len(e.Text) == 0 && b.endRound != nil && b.reaskedAt < b.round-1 {
-		b.reaskedAt = b.round
-		time.AfterFunc(reaskAfter, b.endRound)
-	}
+// add records an answer.
+func (b *Browser) add(a answer) {
+	id, name, proto, err := decodeTXT(a.txt)
 	if err != nil {
-		b.cfg.Log.Debug("discovery: ignoring service", "instance", e.Name, "err", err)
+		b.cfg.Log.Debug("discovery: ignoring service", "instance", a.instance, "err", err)
 		return
 	}
 	if id == b.cfg.Self {
 		return
 	}
-	k := entryKey{e.Name, e.IfaceName}
-	b.entries[k] = &entry{id: id, name: name, proto: proto,
-		addrs: addrPorts(e.IPs, e.Port, e.IfaceName), round: b.round, seen: time.Now()}
+	k := entryKey{a.instance, a.iface}
+	e := b.entries[k]
+	if e == nil || e.id != id {
+		if e != nil { // the instance now claims another id
+			defer b.update(e.id)
+		}
+		e = &entry{id: id, addrs: map[netip.AddrPort]int{}}
+		b.entries[k] = e
+	}
+	e.name, e.proto, e.round, e.seen = name, proto, b.round, time.Now()
+	// Addresses add up: a responder may send A and AAAA in separate
+	// answers. One that stops being announced expires like a node.
+	for _, ap := range addrPorts(a.ips, a.port, a.iface) {
+		e.addrs[ap] = b.round
+	}
 	b.update(id)
 }
 
-// remove handles a goodbye (or a record that expired in the lookup's cache).
-func (b *Browser) remove(e dnssd.BrowseEntry) {
-	k := entryKey{e.Name, e.IfaceName}
+// remove handles a goodbye.
+func (b *Browser) remove(instance, iface string) {
+	k := entryKey{instance, iface}
 	old, ok := b.entries[k]
 	if !ok {
 		return
@@ -183,13 +193,21 @@ func (b *Browser) remove(e dnssd.BrowseEntry) {
 	b.update(old.id)
 }
 
-// expire forgets answers not renewed for missedRounds rounds.
+// expire forgets answers and addresses not renewed for missedRounds
+// rounds.
 func (b *Browser) expire() {
 	var ids []string
 	for k, e := range b.entries {
 		if b.round-e.round >= missedRounds {
 			delete(b.entries, k)
 			ids = append(ids, e.id)
+			continue
+		}
+		for ap, r := range e.addrs {
+			if b.round-r >= missedRounds {
+				delete(e.addrs, ap)
+				ids = append(ids, e.id)
+			}
 		}
 	}
 	for _, id := range ids {
@@ -210,7 +228,9 @@ func (b *Browser) update(id string) {
 			n.Name, n.Proto, n.LastSeen = e.name, e.proto, e.seen
 		}
 		found = true
-		n.Addrs = append(n.Addrs, e.addrs...)
+		for ap := range e.addrs {
+			n.Addrs = append(n.Addrs, ap)
+		}
 	}
 	n.ID = id
 	n.Addrs = sortAddrs(n.Addrs)

@@ -17,6 +17,11 @@
 //
 // Multicast is often blocked (guest Wi-Fi, VPNs, host firewalls on UDP 5353);
 // then nothing is found and nodes must be added by address.
+//
+// Announcing uses the responder of github.com/brutella/dnssd (name probing,
+// answers per interface, goodbyes). Browsing is a small querier of our own
+// on miekg/dns (socket.go): it keeps its sockets open across rounds, which
+// the library's per-call lookup does not.
 package discovery
 
 import (
@@ -126,12 +131,20 @@ func (i Info) validate() error {
 
 // encodeTXT returns the TXT record of info.
 func encodeTXT(info Info) map[string]string {
+	name := cutName(info.Name)
+	for len(escapeTXT(name)) > maxNameLen {
+		name = cutNameTo(name, len(name)-1)
+	}
 	return map[string]string{
 		keyID:    info.ID,
-		keyName:  cutName(info.Name),
+		keyName:  escapeTXT(name),
 		keyProto: strconv.Itoa(info.Proto),
 	}
 }
+
+// escapeTXT protects backslashes from miekg/dns, which reads TXT strings in
+// presentation form when it packs them.
+func escapeTXT(s string) string { return strings.ReplaceAll(s, `\`, `\\`) }
 
 // decodeTXT reads a node's TXT record. It refuses records without a usable
 // id or protocol version: such a service is not a lanfeed node we can talk to.

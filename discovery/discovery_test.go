@@ -1,17 +1,12 @@
 package discovery
 
 import (
-	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
-
-	"github.com/brutella/dnssd"
 )
 
 func TestTXT_RoundTrip(t *testing.T) {
@@ -94,14 +89,14 @@ func TestNames_UniquePerNode(t *testing.T) {
 	}
 }
 
-// entryFor builds what the mDNS library reports for a node.
-func entryFor(instance, iface, id, name string, port int, ips ...string) dnssd.BrowseEntry {
-	e := dnssd.BrowseEntry{Name: instance, IfaceName: iface, Port: port, Type: ServiceType, Domain: domain,
-		Text: encodeTXT(Info{ID: id, Name: name, Proto: 1, Port: port})}
+// entryFor builds what a response says about a node.
+func entryFor(instance, iface, id, name string, port int, ips ...string) answer {
+	a := answer{instance: instance, iface: iface, port: port,
+		txt: encodeTXT(Info{ID: id, Name: name, Proto: 1, Port: port})}
 	for _, ip := range ips {
-		e.IPs = append(e.IPs, net.ParseIP(ip))
+		a.ips = append(a.ips, net.ParseIP(ip))
 	}
-	return e
+	return a
 }
 
 // recorder collects events.
@@ -164,10 +159,16 @@ func TestBrowser_AddressChangeGoodbyeAndExpiry(t *testing.T) {
 	b.add(entryFor("b", "eth0", "nb", "B", 7700, "10.0.0.3"))
 	b.add(entryFor("a", "eth0", "na", "A", 7700, "10.0.0.2")) // same answer again: no event
 	b.add(entryFor("a", "eth0", "na", "A", 7700, "10.0.0.9")) // moved
+	for i := 0; i < missedRounds; i++ {                       // the old address expires
+		b.round++
+		b.add(entryFor("a", "eth0", "na", "A", 7700, "10.0.0.9"))
+		b.add(entryFor("b", "eth0", "nb", "B", 7700, "10.0.0.3"))
+		b.expire()
+	}
 	if got := b.Nodes()[0].Addrs; !slices.Equal(got, []netip.AddrPort{netip.MustParseAddrPort("10.0.0.9:7700")}) {
 		t.Errorf("after the move Addrs = %v; want only the new address", got)
 	}
-	b.remove(entryFor("a", "eth0", "na", "A", 7700)) // goodbye
+	b.remove("a", "eth0") // goodbye
 	// nb answers no more: gone after missedRounds rounds, not before.
 	for i := 1; i < missedRounds; i++ {
 		b.round++
@@ -178,7 +179,7 @@ func TestBrowser_AddressChangeGoodbyeAndExpiry(t *testing.T) {
 	}
 	b.round++
 	b.expire()
-	want := []string{"appeared na", "appeared nb", "changed na", "gone na", "gone nb"}
+	want := []string{"appeared na", "appeared nb", "changed na", "changed na", "gone na", "gone nb"}
 	if got := rec.kinds(); !slices.Equal(got, want) {
 		t.Errorf("events = %v; want %v", got, want)
 	}
@@ -187,48 +188,30 @@ func TestBrowser_AddressChangeGoodbyeAndExpiry(t *testing.T) {
 	}
 }
 
+func TestBrowser_AddressesFromSeparateAnswersAddUp(t *testing.T) {
+	var rec recorder
+	b := newBrowser(BrowseConfig{OnEvent: rec.on})
+	for round := 1; round <= 3; round++ {
+		b.round = round
+		b.add(entryFor("a", "eth0", "na", "A", 7700, "10.0.0.2")) // over IPv4: A only
+		b.add(entryFor("a", "eth0", "na", "A", 7700, "fe80::2"))  // over IPv6: AAAA only
+		b.expire()
+	}
+	if got, want := rec.kinds(), []string{"appeared na", "changed na"}; !slices.Equal(got, want) {
+		t.Errorf("events = %v; want %v (no flapping between the two answers)", got, want)
+	}
+	if got := b.Nodes()[0].Addrs; len(got) != 2 {
+		t.Errorf("Addrs = %v; want both addresses", got)
+	}
+}
+
 func TestBrowser_IgnoresForeignServices(t *testing.T) {
 	var rec recorder
 	b := newBrowser(BrowseConfig{OnEvent: rec.on})
 	e := entryFor("x", "eth0", "n1", "x", 7700, "10.0.0.2")
-	e.Text = map[string]string{"path": "/"} // some other _lanfeed._tcp speaker
+	e.txt = map[string]string{"path": "/"} // some other _lanfeed._tcp speaker
 	b.add(e)
 	if len(rec.events) != 0 || len(b.Nodes()) != 0 {
 		t.Errorf("events %v, nodes %v; want nothing for a service without id and proto", rec.kinds(), b.Nodes())
-	}
-}
-
-func TestRoundContext_EndsCanceled(t *testing.T) {
-	parent, cancelParent := context.WithTimeout(context.Background(), time.Millisecond)
-	defer cancelParent()
-	for name, ctx := range map[string]context.Context{"ParentDeadline": parent, "Background": context.Background()} {
-		rctx, stop := roundContext(ctx, 5*time.Millisecond)
-		<-rctx.Done()
-		if !errors.Is(rctx.Err(), context.Canceled) {
-			t.Errorf("%s: round Err() = %v; want context.Canceled", name, rctx.Err())
-		}
-		stop()
-	}
-}
-
-func TestBrowser_IncompleteAnswerEndsRoundEarly(t *testing.T) {
-	b := newBrowser(BrowseConfig{Round: time.Hour})
-	ended := make(chan struct{}, 4)
-	b.round, b.endRound = 1, func() { ended <- struct{}{} }
-	probe := entryFor("a", "eth0", "na", "A", 7700, "10.0.0.2")
-	probe.Text = nil // a name probe: SRV and A, no TXT yet
-	b.add(probe)
-	b.add(probe) // once per round is enough
-	select {
-	case <-ended:
-	case <-time.After(reaskAfter + 5*time.Second):
-		t.Fatalf("round not ended within %v of an answer without TXT", reaskAfter+5*time.Second)
-	}
-	b.round = 2 // the next round must run its course, whatever it hears
-	b.add(probe)
-	select {
-	case <-ended:
-		t.Errorf("rounds 1 and 2 both ended early; want at most every other round")
-	case <-time.After(reaskAfter + 200*time.Millisecond):
 	}
 }
