@@ -167,6 +167,38 @@ func serveIn(t *testing.T, bin, ns, name string) (*testproc.Proc, string) {
 	return p, id
 }
 
+// TestNodes_NothingFound runs `lanfeedd nodes` where no multicast can work
+// (a namespace with only loopback) and checks that it says so and what to
+// do.
+func TestNodes_NothingFound(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a network namespace with ip(8); run it as root (CI does)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs the ip command (iproute2)")
+	}
+	bin := lanfeedd(t)
+	sweepStaleLANs(t)
+	ns := fmt.Sprintf("%s%d%c-alone", nsPrefix, os.Getpid(), 'a'+lanRuns.Add(1)%26)
+	mustIP(t, "netns", "add", ns)
+	t.Cleanup(func() { ipCmd("netns", "del", ns) })
+	mustIP(t, "-n", ns, "link", "set", "lo", "up")
+
+	p := testproc.Start(t, "ip", "netns", "exec", ns, bin, "nodes", "--wait", "300ms")
+	if code := p.Wait(t, waitFor); code != 0 {
+		t.Fatalf("lanfeedd nodes exit %d; want 0\nstderr:\n%s", code, p.Stderr.String())
+	}
+	out, errOut := p.Stdout.String(), p.Stderr.String()
+	for _, want := range []string{"No lanfeed node answered within 300ms", "UDP port 5353", "guest Wi-Fi", "add the node by address"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout = %q; want it to contain %q", out, want)
+		}
+	}
+	if !strings.Contains(errOut, "no up, multicast-capable network interface") {
+		t.Errorf("stderr = %q; want it to say there is no usable interface", errOut)
+	}
+}
+
 // nodeEvent is one line of `lanfeedd nodes --watch --json`.
 type nodeEvent struct {
 	Event string           `json:"event"`
