@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -165,6 +166,75 @@ func serveIn(t *testing.T, bin, ns, name string) (*testproc.Proc, string) {
 		}
 	}
 	return p, id
+}
+
+// TestDiscovery_CoexistsWithAvahi runs Avahi beside a lanfeed node in one
+// namespace (both on UDP 5353), publishing a _lanfeed._tcp service of its
+// own, and checks from another namespace that both are found, with
+// Avahi's TXT (non-ASCII name) and addresses read right.
+func TestDiscovery_CoexistsWithAvahi(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create network namespaces with ip(8); run it as root (CI does)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs the ip command (iproute2)")
+	}
+	avahi, err := exec.LookPath("avahi-daemon")
+	if err != nil {
+		t.Skip("needs avahi-daemon (Debian package avahi-daemon) to check coexistence with Avahi")
+	}
+	bin := lanfeedd(t)
+	lan := newTestLAN(t, 2)
+
+	// ip netns exec bind-mounts /etc/netns/NS/avahi over /etc/avahi.
+	conf := "/etc/netns/" + lan.ns[0]
+	t.Cleanup(func() { os.RemoveAll(conf) })
+	fakeID := fmt.Sprintf("avahi-fake-%d", os.Getpid())
+	writeFile(t, conf+"/avahi/avahi-daemon.conf", "[server]\nhost-name=avahi-"+strconv.Itoa(os.Getpid())+
+		"\nuse-ipv4=yes\nuse-ipv6=yes\nenable-dbus=no\nallow-interfaces="+lan.dev[0]+
+		"\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-workstation=no\n")
+	writeFile(t, conf+"/avahi/services/lanfeed.service", `<?xml version="1.0" standalone='no'?>
+<!DOCTYPE service-group SYSTEM "avahi-service.dtd">
+<service-group>
+  <name>Avahi fake node</name>
+  <service>
+    <type>_lanfeed._tcp</type>
+    <port>7711</port>
+    <txt-record>id=`+fakeID+`</txt-record>
+    <txt-record>name=Küche via Avahi</txt-record>
+    <txt-record>proto=1</txt-record>
+  </service>
+</service-group>
+`)
+	av := testproc.Start(t, "ip", "netns", "exec", lan.ns[0], avahi, "--no-drop-root", "--no-chroot", "--no-rlimits")
+	_, id0 := serveIn(t, bin, lan.ns[0], "beside-avahi")
+	serveIn(t, bin, lan.ns[1], "other")
+	w := watchIn(t, bin, lan.ns[1], watchRound)
+	deadline := time.Now().Add(seeWithin + 5*time.Second) // Avahi probes and announces at its own pace
+	w.waitFor(t, deadline, "the node beside Avahi is seen", func(s map[string]nodeEvent) bool {
+		e, ok := s[id0]
+		return ok && slices.Contains(e.Addrs, netip.MustParseAddrPort(lan.addr[0]+":7700"))
+	})
+	select {
+	case <-av.Exited:
+		t.Skipf("avahi-daemon exited (another one running on this host?):\n%s", av.Stderr.String())
+	default:
+	}
+	w.waitFor(t, deadline, "Avahi's service is seen with its name and IPv4 address", func(s map[string]nodeEvent) bool {
+		e, ok := s[fakeID]
+		return ok && e.Name == "Küche via Avahi" && slices.Contains(e.Addrs, netip.MustParseAddrPort(lan.addr[0]+":7711"))
+	})
+}
+
+// writeFile writes content to path, making its directories.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestNodes_NothingFound runs `lanfeedd nodes` where no multicast can work
@@ -331,6 +401,13 @@ func sweepStaleLANs(t *testing.T) {
 		if f := strings.Fields(line); len(f) > 0 && stale(f[0]) {
 			t.Logf("removing namespace %s left by an earlier run", f[0])
 			ipCmd("netns", "del", f[0])
+		}
+	}
+	if dirs, err := os.ReadDir("/etc/netns"); err == nil { // Avahi's config
+		for _, d := range dirs {
+			if stale(d.Name()) {
+				os.RemoveAll(filepath.Join("/etc/netns", d.Name()))
+			}
 		}
 	}
 	out, _ = exec.Command("ip", "-o", "link", "show").Output()
