@@ -1,6 +1,7 @@
 // Command lanfeedd is lanfeed without a window: `serve` runs a node (the
-// same store, service and LAN server as the desktop app), `tail` follows a
-// node's feed as one JSON line per event.
+// same store, service and LAN server as the desktop app) and announces it on
+// the LAN, `nodes` lists the nodes discovery finds, `tail` follows a node's
+// feed as one JSON line per event.
 package main
 
 import (
@@ -23,11 +24,12 @@ const usage = `lanfeedd: a headless lanfeed node and peer
 Usage:
   lanfeedd serve [--listen ADDR] [--data-dir DIR] [--name NAME] [--allow-origin ORIGIN]... [--allow-host NAME]...
                  [--max-peers N] [--max-peers-per-addr N] [--write-rate R] [--write-burst N]
-                 [--http-write-rate R] [--http-write-burst N] [--read-header-timeout D]
+                 [--http-write-rate R] [--http-write-burst N] [--read-header-timeout D] [--no-announce]
+  lanfeedd nodes [--wait D] [--watch [--round D]] [--json]
   lanfeedd tail URL [--since N] [--name NAME] [--token TOKEN] [--max N]
   lanfeedd version
 
-Run "lanfeedd serve --help" or "lanfeedd tail --help" for each command's flags.
+Run "lanfeedd serve --help", "lanfeedd nodes --help" or "lanfeedd tail --help" for each command's flags.
 `
 
 // errNoCommand ends a run given no command: the usage went to stderr.
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "version", "--version", "-version":
 		fmt.Fprint(stdout, version.Get().Format("lanfeedd", false))
 		return nil
+	case "nodes":
+		return nodes(ctx, args[1:], stdout, stderr, log)
 	case "-h", "--help", "-help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"lanfeed/app"
+	"lanfeed/discovery"
 	"lanfeed/frontend"
 	"lanfeed/realtime"
 )
@@ -43,6 +48,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	httpRate := fs.Float64("http-write-rate", realtime.DefaultHTTPWriteRate, "REST writes a second one IP address may sustain; negative: no limit")
 	httpBurst := fs.Int("http-write-burst", realtime.DefaultHTTPWriteBurst, "REST writes one IP address may send at once")
 	headerTimeout := fs.Duration("read-header-timeout", app.DefaultReadHeaderTimeout, "how long a client may take to send request headers")
+	noAnnounce := fs.Bool("no-announce", false, "do not announce this node on the LAN (mDNS/DNS-SD _lanfeed._tcp); others can still add it by URL")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file` (for go tool pprof)")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
@@ -75,11 +81,53 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	}
 	srv.Announce(stdout) // the token, shown once for the owner to share
 
+	var ann *discovery.Announcer
+	if !*noAnnounce {
+		ann = announce(ctx, srv, *listen, log)
+	}
+
 	<-ctx.Done()
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
+	if ann != nil {
+		// Goodbye first: browsers drop us before our port stops answering.
+		if err := ann.Close(sctx); err != nil {
+			log.Warn("discovery", "err", err)
+		}
+	}
 	return srv.Close(sctx)
+}
+
+// announce starts announcing srv on the LAN, or returns nil (and says why)
+// when there is nothing to announce.
+func announce(ctx context.Context, srv *app.Server, listen string, log *slog.Logger) *discovery.Announcer {
+	if host, _, err := net.SplitHostPort(listen); err == nil && isLoopback(host) {
+		log.Info("not announcing on the LAN: listening on loopback only", "listen", listen)
+		return nil
+	}
+	u, err := url.Parse(srv.URLs()[0])
+	if err != nil {
+		log.Warn("not announcing on the LAN", "err", err)
+		return nil
+	}
+	port, _ := strconv.Atoi(u.Port())
+	id := srv.Service.Identity()
+	ann, err := discovery.Announce(ctx, discovery.Info{ID: id.Node.ID, Name: id.Node.Name, Proto: realtime.Proto, Port: port}, log)
+	if err != nil {
+		log.Warn("not announcing on the LAN", "err", err)
+		return nil
+	}
+	return ann
+}
+
+// isLoopback reports whether a listen host serves this machine only.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // startCPUProfile profiles the process into path until stop is called.
