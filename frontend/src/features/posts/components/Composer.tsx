@@ -1,4 +1,13 @@
-import { useEffect, useId, useRef, useState, type ChangeEvent, type FormEvent, type KeyboardEvent } from 'react';
+import {
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type ChangeEvent,
+  type FocusEvent,
+  type FormEvent,
+  type KeyboardEvent,
+} from 'react';
 import { modKey } from '../../../lib/platform';
 import { toApiError, type ApiError } from '../../../transport';
 import { limits, validatePost, type FieldErrors, type PostField } from '../api/limits';
@@ -26,6 +35,16 @@ export function Composer({ onPublish, author }: ComposerProps) {
   const [formError, setFormError] = useState<string | null>(null);
   const titleRef = useRef<HTMLInputElement>(null);
   const bodyRef = useRef<HTMLTextAreaElement>(null);
+  const formRef = useRef<HTMLFormElement>(null);
+  // Set when a post went out: the title takes the focus for the next one.
+  // Disabling the fieldset while sending dropped the focus to <body>, and a
+  // focus() queued for the next frame could still find the fieldset
+  // disabled, so it waits here until the render that enables it.
+  const [published, setPublished] = useState(0);
+
+  useEffect(() => {
+    if (published) titleRef.current?.focus();
+  }, [published]);
 
   // "n" anywhere outside a text field starts a new post
   useEffect(() => {
@@ -53,8 +72,7 @@ export function Composer({ onPublish, author }: ComposerProps) {
       setTitle('');
       setBody('');
       setSending(false);
-      // after the fieldset is enabled again
-      requestAnimationFrame(() => titleRef.current?.focus());
+      setPublished((n) => n + 1);
     } catch (e) {
       setSending(false);
       showError(toApiError(e));
@@ -78,6 +96,17 @@ export function Composer({ onPublish, author }: ComposerProps) {
     };
   }
 
+  // Leaving an empty composer (to edit a post, say) drops its errors: with
+  // nothing written there is nothing to fix, and "Give your post a title."
+  // would stay on screen next to the other form being written in.
+  function onBlur(e: FocusEvent<HTMLFormElement>) {
+    const next = e.relatedTarget;
+    if (next instanceof Node && formRef.current?.contains(next)) return;
+    if (title.trim() !== '' || body !== '') return;
+    setErrors({});
+    setFormError(null);
+  }
+
   function onSubmit(e: FormEvent) {
     e.preventDefault();
     void publish();
@@ -91,7 +120,15 @@ export function Composer({ onPublish, author }: ComposerProps) {
   }
 
   return (
-    <form className={styles.composer} onSubmit={onSubmit} onKeyDown={onKeyDown} aria-label="New post" noValidate>
+    <form
+      ref={formRef}
+      className={styles.composer}
+      onSubmit={onSubmit}
+      onKeyDown={onKeyDown}
+      onBlur={onBlur}
+      aria-label="New post"
+      noValidate
+    >
       <fieldset disabled={sending} className={styles.fieldset} aria-busy={sending}>
         <Field label="Title" counted={title.trim()} limit={limits.title} error={errors.title}>
           {(control) => (
