@@ -4,7 +4,6 @@ import {
   useRef,
   useState,
   type ChangeEvent,
-  type FocusEvent,
   type FormEvent,
   type KeyboardEvent,
 } from 'react';
@@ -45,6 +44,27 @@ export function Composer({ onPublish, author }: ComposerProps) {
   useEffect(() => {
     if (published) titleRef.current?.focus();
   }, [published]);
+
+  // Writing in another field (a post's editor, say) while the composer is
+  // empty drops the composer's errors: with nothing written there is nothing
+  // to fix, and "Give your post a title." would stay on screen next to the
+  // form being written in. It waits for a text field to take the focus, not
+  // for the composer to lose it: the line the error leaves would otherwise
+  // shift the page under the pointer between a button's press and release.
+  const empty = title.trim() === '' && body === '';
+  const hasErrors = Boolean(errors.title || errors.body || formError);
+  useEffect(() => {
+    if (!empty || !hasErrors) return;
+    const onFocusIn = (e: globalThis.FocusEvent) => {
+      const t = e.target;
+      if (!(t instanceof HTMLElement) || formRef.current?.contains(t)) return;
+      if (!(t.isContentEditable || /^(INPUT|TEXTAREA)$/.test(t.tagName))) return;
+      setErrors({});
+      setFormError(null);
+    };
+    document.addEventListener('focusin', onFocusIn);
+    return () => document.removeEventListener('focusin', onFocusIn);
+  }, [empty, hasErrors]);
 
   // "n" anywhere outside a text field starts a new post
   useEffect(() => {
@@ -96,17 +116,6 @@ export function Composer({ onPublish, author }: ComposerProps) {
     };
   }
 
-  // Leaving an empty composer (to edit a post, say) drops its errors: with
-  // nothing written there is nothing to fix, and "Give your post a title."
-  // would stay on screen next to the other form being written in.
-  function onBlur(e: FocusEvent<HTMLFormElement>) {
-    const next = e.relatedTarget;
-    if (next instanceof Node && formRef.current?.contains(next)) return;
-    if (title.trim() !== '' || body !== '') return;
-    setErrors({});
-    setFormError(null);
-  }
-
   function onSubmit(e: FormEvent) {
     e.preventDefault();
     void publish();
@@ -125,7 +134,6 @@ export function Composer({ onPublish, author }: ComposerProps) {
       className={styles.composer}
       onSubmit={onSubmit}
       onKeyDown={onKeyDown}
-      onBlur={onBlur}
       aria-label="New post"
       noValidate
     >
