@@ -243,6 +243,11 @@ for pid, (comm, _, ticks) in sorted(after.items()):
     print(f"  {comm}[{pid}]: {used * 1000:.0f} ms")
 pct = 100 * total / wall
 print(f"  total: {total * 1000:.0f} ms of CPU in {wall:.1f} s = {pct:.2f}% of one core (limit {max_pct:g}%)")
+# the page runs in the web process: without it there was nothing to measure
+if not any(comm.startswith("WebKitWebProces") for comm, _, _ in before.values()) or \
+        not any(comm.startswith("WebKitWebProces") for comm, _, _ in after.values()):
+    print("  no WebKitWebProcess below the app for the whole time: the window's page was not measured")
+    sys.exit(2)
 sys.exit(0 if pct <= max_pct else 1)
 PY
 }
@@ -365,6 +370,7 @@ rc=0
 idle_cpu "$app_pid" "$IDLE_SECS" "$IDLE_MAX_PCT" >"$tmp/idle.txt" || rc=$?
 cat "$tmp/idle.txt"
 app_alive || fail "the app exited while idle"
+((rc != 2)) || fail "the window's web process was not found below the app (see above)"
 ((rc == 0)) || fail "the idle window used more than ${IDLE_MAX_PCT}% of one core (see above)"
 
 # ---- quit ------------------------------------------------------------------
