@@ -157,8 +157,9 @@ describe('layout', () => {
     expect(await edit.getAttribute('title'), 'a native tooltip outlives the click').toBeNull();
     await card.hover();
     await edit.hover();
+    // :hover applies with the next frame
+    await expect.poll(async () => (await visibleTooltips(p)).length).toBe(1);
     const tips = await visibleTooltips(p);
-    expect(tips).toHaveLength(1);
     const title = (await box(p, '[role="feed"] article h2'))!;
     expect(overlaps(tips[0]!, title), 'the tooltip covers the title').toBe(false);
 
