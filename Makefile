@@ -90,9 +90,15 @@ run: build
 serve: lanfeedd
 	./build/bin/lanfeedd serve $(ARGS)
 
-# Development: live-reloading window (see README).
+# Development: live-reloading window (see README). deps-web installs the
+# npm packages only when the lock file changed, so wails.json has no
+# frontend:install (Wails ran `npm ci` on every start: over 2 minutes); -s:
+# no `npm run build` either, the window loads the UI from Vite. wails.json
+# names the assetdir, which Wails hands the app in its environment; without
+# it, Wails' dev runtime parses the app's own flags (ARGS) with its flag set
+# and prints "flag provided but not defined: -listen" and its usage.
 dev: deps-apt deps-web deps-wails
-	$(WAILS) dev -tags $(TAGS) -skipbindings -m $(if $(ARGS),-appargs "$(ARGS)")
+	$(WAILS) dev -tags $(TAGS) -skipbindings -m -s $(if $(ARGS),-appargs "$(ARGS)")
 
 ## ---- tests -------------------------------------------------------------
 

@@ -10,6 +10,13 @@
 # app gets a private session bus, as on a desktop, and a second launch on the
 # same data dir must hand over to the first and exit.
 #
+# Once the post is on screen the window is left alone for IDLE_SECS and its
+# processes (the app and its WebKitWebProcess/WebKitNetworkProcess children)
+# may use at most IDLE_MAX_PCT of one core between them: an endless CSS
+# animation once kept the web process at 65%. The kernel's count of each
+# process's CPU time (utime + stime) is used, not wall-clock timings, so a
+# busy machine does not make an idle window look busy.
+#
 # Needs: build/bin/lanfeed, Xvfb, imagemagick (import, convert), tesseract,
 # python3 (HTTP and reading the token; no curl or sqlite3 CLI needed).
 # Keeps the last screenshot at test-artifacts/desktop.png (and the one of the
@@ -26,7 +33,10 @@ readonly UI_WAIT=25    # until the window shows the loaded, empty feed
 readonly SECOND_WAIT=10 # a second launch on the same data dir until it exits
 readonly POST_WAIT=15  # post written until its title is on screen
 readonly QUIT_WAIT=10  # SIGTERM until the app has exited
-readonly TOTAL=${DESKTOP_TEST_TIMEOUT:-100} # the whole test; the step running then may add 15 s
+readonly IDLE_SETTLE=3 # after the post shows, for its slide-in to end
+readonly IDLE_SECS=30  # the window is watched idle this long
+readonly IDLE_MAX_PCT=3 # most CPU the idle window may use, % of one core
+readonly TOTAL=${DESKTOP_TEST_TIMEOUT:-140} # the whole test; the step running then may add 15 s
 
 # A number of its own per run, so no earlier run's screen can pass the test.
 # It is drawn again below if the empty window happens to show it (in the port).
@@ -188,6 +198,60 @@ PY
 
 app_alive() { kill -0 "$app_pid" 2>/dev/null; }
 
+# idle_cpu PID SECS MAX_PCT: the CPU time PID and every process below it use
+# in SECS seconds, as a share of one core; prints one line per process and
+# the total, and fails if the total is above MAX_PCT. A process that starts
+# meanwhile counts from zero; one that ends is left out.
+idle_cpu() {
+  python3 - "$@" <<'PY'
+import os, sys, time
+root, secs, max_pct = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+hz = os.sysconf("SC_CLK_TCK")
+
+def snapshot():
+    procs = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue  # gone
+        # comm is in parentheses and may hold spaces; utime, stime are fields 14, 15
+        comm = text[text.index("(") + 1:text.rindex(")")]
+        rest = text[text.rindex(")") + 2:].split()
+        procs[int(d)] = (comm, int(rest[1]), int(rest[11]) + int(rest[12]))
+    tree, todo = {}, [root]
+    if root in procs:
+        tree[root] = procs[root]
+    while todo:
+        parent = todo.pop()
+        for pid, p in procs.items():
+            if p[1] == parent and pid not in tree:
+                tree[pid] = p
+                todo.append(pid)
+    return tree
+
+before, t0 = snapshot(), time.monotonic()
+time.sleep(secs)
+after, wall = snapshot(), time.monotonic() - t0
+total = 0.0
+for pid, (comm, _, ticks) in sorted(after.items()):
+    used = (ticks - before.get(pid, (comm, 0, 0))[2]) / hz
+    total += used
+    print(f"  {comm}[{pid}]: {used * 1000:.0f} ms")
+pct = 100 * total / wall
+print(f"  total: {total * 1000:.0f} ms of CPU in {wall:.1f} s = {pct:.2f}% of one core (limit {max_pct:g}%)")
+# the page runs in the web process: without it there was nothing to measure
+if not any(comm.startswith("WebKitWebProces") for comm, _, _ in before.values()) or \
+        not any(comm.startswith("WebKitWebProces") for comm, _, _ in after.values()):
+    print("  no WebKitWebProcess below the app for the whole time: the window's page was not measured")
+    sys.exit(2)
+sys.exit(0 if pct <= max_pct else 1)
+PY
+}
+
 # has FILE WORD...: every word is in the OCR text (case-insensitive).
 has() {
   local file=$1 w
@@ -297,6 +361,17 @@ screenshot: $ARTIFACTS/desktop.png"
 done
 cp -f "$tmp/after.png" "$ARTIFACTS/desktop.png"
 say "\"$TITLE\" is on screen $((SECONDS - posted))s after the POST (screenshot $((tries + 1))): $ARTIFACTS/desktop.png"
+
+# ---- idle ------------------------------------------------------------------
+
+sleep "$IDLE_SETTLE"
+say "the window is left idle for ${IDLE_SECS}s; CPU time of the app and its WebKit processes:"
+rc=0
+idle_cpu "$app_pid" "$IDLE_SECS" "$IDLE_MAX_PCT" >"$tmp/idle.txt" || rc=$?
+cat "$tmp/idle.txt"
+app_alive || fail "the app exited while idle"
+((rc != 2)) || fail "the window's web process was not found below the app (see above)"
+((rc == 0)) || fail "the idle window used more than ${IDLE_MAX_PCT}% of one core (see above)"
 
 # ---- quit ------------------------------------------------------------------
 

@@ -208,7 +208,7 @@ describe('web UI against lanfeedd', () => {
     await form.getByRole('button', { name: 'Publish' }).click();
     await form.getByRole('alert').waitFor();
     expect(await fieldError()).toEqual({
-      text: 'The title is 1 characters too long.',
+      text: 'The title is 1 character too long.',
       invalid: 'true',
       sameField: true,
       below: true,

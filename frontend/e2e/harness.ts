@@ -2,8 +2,8 @@
 // temporary data dir, port 0), Debian's Chromium driven by playwright-core
 // (never a downloaded browser), and small helpers that read the feed the way
 // a user sees it.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -280,13 +280,24 @@ export interface Tab {
   errors: Error[];
 }
 
+/** TabOptions change how a tab is opened; the defaults suit most tests. */
+export interface TabOptions {
+  /** viewport in CSS pixels; default 1100x900. */
+  viewport?: { width: number; height: number };
+  /** motion: 'reduce' (default, steadier screenshots) or 'no-preference', as most readers have it. */
+  motion?: 'reduce' | 'no-preference';
+}
+
 /**
  * openTab opens url in a fresh context. Every WebSocket the page makes is
  * recorded in window.__sockets so a test can drop the live connection the
  * way a network hiccup would.
  */
-export async function openTab(browser: Browser, url: string): Promise<Tab> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, reducedMotion: 'reduce' });
+export async function openTab(browser: Browser, url: string, opts: TabOptions = {}): Promise<Tab> {
+  const context = await browser.newContext({
+    viewport: opts.viewport ?? { width: 1100, height: 900 },
+    reducedMotion: opts.motion ?? 'reduce',
+  });
   context.setDefaultTimeout(actionTimeoutMs);
   context.setDefaultNavigationTimeout(10_000);
   await context.addInitScript(() => {
@@ -412,4 +423,75 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(dirname(path), { recursive: true });
   await page.screenshot({ path, fullPage: true, timeout: 10_000 });
   return path;
+}
+
+// ---- CPU time, as the kernel counts it ----
+
+/** clockTicks is the unit of utime and stime in /proc/PID/stat (USER_HZ). */
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** ProcTimes is one process's name and CPU time (user + system) in ms. */
+interface ProcTimes {
+  comm: string;
+  ppid: number;
+  cpuMs: number;
+}
+
+// readStat parses /proc/PID/stat; comm is in parentheses and may hold spaces.
+function readStat(pid: number): ProcTimes | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null; // gone
+  }
+  const close = text.lastIndexOf(')');
+  const comm = text.slice(text.indexOf('(') + 1, close);
+  // after "(comm) ": state ppid ... utime is field 14, stime 15 (1-based)
+  const f = text.slice(close + 2).split(' ');
+  return { comm, ppid: Number(f[1]), cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / clockTicks };
+}
+
+/** descendants lists the processes below root (children, their children, ...) with their CPU times. */
+export function descendants(root: number): Map<number, ProcTimes> {
+  const all = new Map<number, ProcTimes>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const st = readStat(Number(d));
+    if (st) all.set(Number(d), st);
+  }
+  const out = new Map<number, ProcTimes>();
+  const todo = [root];
+  while (todo.length) {
+    const parent = todo.pop()!;
+    for (const [pid, st] of all) {
+      if (st.ppid === parent && !out.has(pid)) {
+        out.set(pid, st);
+        todo.push(pid);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * cpuShare is the CPU time the processes chosen by keep used between two
+ * descendants() snapshots, as a share of one core over wallMs. A process
+ * that started in between counts from zero; one that ended is left out.
+ */
+export function cpuShare(
+  before: Map<number, ProcTimes>,
+  after: Map<number, ProcTimes>,
+  wallMs: number,
+  keep: (comm: string) => boolean,
+): { share: number; perProcess: string[] } {
+  let total = 0;
+  const perProcess: string[] = [];
+  for (const [pid, st] of after) {
+    if (!keep(st.comm)) continue;
+    const used = st.cpuMs - (before.get(pid)?.cpuMs ?? 0);
+    total += used;
+    perProcess.push(`${st.comm}[${pid}] ${Math.round(used)} ms`);
+  }
+  return { share: total / wallMs, perProcess };
 }

@@ -30,10 +30,24 @@ function Shell({ desktop }: { desktop: boolean }) {
   const [panelOpen, setPanelOpen] = useState(false);
   const panelButton = useRef<HTMLButtonElement>(null);
   const closeButton = useRef<HTMLButtonElement>(null);
+  const aside = useRef<HTMLElement>(null);
 
+  // The drawer opens at its top, where the LAN address is: not where it was
+  // scrolled to last time, and not scrolled by focusing the close button.
   useEffect(() => {
-    if (panelOpen) closeButton.current?.focus();
+    if (!panelOpen) return;
+    if (aside.current) aside.current.scrollTop = 0;
+    closeButton.current?.focus({ preventScroll: true });
   }, [panelOpen]);
+
+  // The side panel's height, for its sticky offset (App.module.css, .aside).
+  useEffect(() => {
+    const el = aside.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(() => el.style.setProperty('--aside-h', `${el.offsetHeight}px`));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
 
   function closePanel() {
     setPanelOpen(false);
@@ -100,6 +114,7 @@ function Shell({ desktop }: { desktop: boolean }) {
           <FeedList />
         </main>
         <aside
+          ref={aside}
           id="node-panel"
           className={panelOpen ? `${styles.aside} ${styles.asideOpen}` : styles.aside}
           aria-label="Node"

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initials } from './avatar';
 import { backoffDelay } from './backoff';
-import { codePoints, firstControlChar } from './text';
+import { codePoints, count, firstControlChar } from './text';
 import { relativeTime } from './time';
 
 describe('relativeTime', () => {
@@ -65,5 +65,20 @@ describe('initials', () => {
     expect(initials('Léa (phone)')).toBe('LP');
     expect(initials('  <script>  ')).toBe('S');
     expect(initials('🚀')).toBe('?');
+  });
+});
+
+describe('count', () => {
+  it.each([
+    [0, '0 characters'],
+    [1, '1 character'],
+    [2, '2 characters'],
+    [1500, '1,500 characters'],
+  ])('%d is "%s"', (n, want) => {
+    expect(count(n, 'character')).toBe(want);
+  });
+  it('takes an irregular plural', () => {
+    expect(count(1, 'reply', 'replies')).toBe('1 reply');
+    expect(count(3, 'reply', 'replies')).toBe('3 replies');
   });
 });

@@ -28,3 +28,13 @@ export function firstControlChar(s: string): string | null {
 export function codeLabel(ch: string): string {
   return 'U+' + (ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
 }
+
+const plural = new Intl.PluralRules('en');
+
+/**
+ * count says "1 character", "2 characters", "1,200 characters": n with the
+ * noun in the form English wants for it (other is the plural, default noun + s).
+ */
+export function count(n: number, noun: string, other = `${noun}s`): string {
+  return `${n.toLocaleString('en')} ${plural.select(n) === 'one' ? noun : other}`;
+}

@@ -1,8 +1,10 @@
 import { useSyncExternalStore } from 'react';
 
 // One shared clock for every relative time on the page: a single timer
-// instead of one per post, and all labels change together.
-const tickMs = 15_000;
+// instead of one per post, and all labels change together. The finest unit
+// shown is a minute, so a label is at most half a minute late; a faster
+// tick would only wake the page (and the window's web process) for nothing.
+const tickMs = 30_000;
 let now = Date.now();
 const listeners = new Set<() => void>();
 let timer: ReturnType<typeof setInterval> | undefined;
@@ -25,7 +27,7 @@ function subscribe(listener: () => void): () => void {
   };
 }
 
-/** useNow returns the current time in ms, updated every 15 s. */
+/** useNow returns the current time in ms, updated every 30 s. */
 export function useNow(): number {
   return useSyncExternalStore(subscribe, () => now);
 }

@@ -1,4 +1,4 @@
-import { codeLabel, codePoints, firstControlChar } from '../../../lib/text';
+import { codeLabel, codePoints, count, firstControlChar } from '../../../lib/text';
 
 /** Limits on post fields in Unicode code points; the node enforces the same. */
 export const limits = { title: 200, body: 20_000, author: 64 } as const;
@@ -18,13 +18,13 @@ export function validatePost(draft: { title: string; body: string }): FieldError
   const title = draft.title.trim();
   const t = codePoints(title);
   if (t === 0) errors.title = 'Give your post a title.';
-  else if (t > limits.title) errors.title = `The title is ${t - limits.title} characters too long.`;
+  else if (t > limits.title) errors.title = `The title is ${count(t - limits.title, 'character')} too long.`;
   else {
     const c = firstControlChar(title);
     if (c) errors.title = `The title contains an invisible control character (${codeLabel(c)}).`;
   }
   const b = codePoints(draft.body);
-  if (b > limits.body) errors.body = `The text is ${(b - limits.body).toLocaleString('en')} characters too long.`;
+  if (b > limits.body) errors.body = `The text is ${count(b - limits.body, 'character')} too long.`;
   else {
     const c = firstControlChar(draft.body);
     if (c) errors.body = `The text contains an invisible control character (${codeLabel(c)}).`;

@@ -1,4 +1,4 @@
-import { codePoints } from '../../../lib/text';
+import { codePoints, count } from '../../../lib/text';
 import { counterFrom } from '../api/limits';
 import styles from './Fields.module.css';
 
@@ -14,7 +14,7 @@ export function CharCounter({ id, value, limit }: { id: string; value: string; l
     <span
       id={id}
       className={over ? `${styles.counter} ${styles.over}` : styles.counter}
-      aria-label={over ? `${n - limit} characters over the limit of ${limit}` : `${n} of ${limit} characters`}
+      aria-label={over ? `${count(n - limit, 'character')} over the limit of ${limit}` : `${n} of ${limit} characters`}
     >
       {n.toLocaleString('en')} / {limit.toLocaleString('en')}
     </span>

@@ -149,3 +149,43 @@ describe('Composer sending', () => {
     expect(screen.getByRole('alert').textContent).toMatch(/Not connected/);
   });
 });
+
+describe('Composer focus', () => {
+  it('puts the focus back in the title once a post is published', async () => {
+    const d = deferred();
+    const { user, title, body, button } = setup(vi.fn(() => d.promise));
+    await user.type(title, 'Hello');
+    await user.type(body, 'World');
+    await user.click(button);
+    await act(async () => d.resolve());
+    await vi.waitFor(() => expect(document.activeElement).toBe(title));
+  });
+
+  it('drops the errors of an empty composer when the writer goes elsewhere', async () => {
+    const user = userEvent.setup();
+    render(
+      <>
+        <Composer onPublish={vi.fn(() => Promise.resolve())} author="alice" />
+        <input aria-label="Elsewhere" />
+      </>,
+    );
+    await user.click(screen.getByRole('button', { name: /publish/i }));
+    expect(screen.getByText('Give your post a title.')).toBeTruthy();
+    await user.click(screen.getByLabelText('Elsewhere'));
+    expect(screen.queryByText('Give your post a title.')).toBeNull();
+  });
+
+  it('keeps the errors of a composer with text in it', async () => {
+    const user = userEvent.setup();
+    render(
+      <>
+        <Composer onPublish={vi.fn(() => Promise.resolve())} author="alice" />
+        <input aria-label="Elsewhere" />
+      </>,
+    );
+    await user.type(screen.getByLabelText('Text'), 'a text without a title');
+    await user.click(screen.getByRole('button', { name: /publish/i }));
+    await user.click(screen.getByLabelText('Elsewhere'));
+    expect(screen.getByText('Give your post a title.')).toBeTruthy();
+  });
+});

@@ -1,4 +1,12 @@
-import { useEffect, useId, useRef, useState, type ChangeEvent, type FormEvent, type KeyboardEvent } from 'react';
+import {
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type ChangeEvent,
+  type FormEvent,
+  type KeyboardEvent,
+} from 'react';
 import { modKey } from '../../../lib/platform';
 import { toApiError, type ApiError } from '../../../transport';
 import { limits, validatePost, type FieldErrors, type PostField } from '../api/limits';
@@ -26,6 +34,37 @@ export function Composer({ onPublish, author }: ComposerProps) {
   const [formError, setFormError] = useState<string | null>(null);
   const titleRef = useRef<HTMLInputElement>(null);
   const bodyRef = useRef<HTMLTextAreaElement>(null);
+  const formRef = useRef<HTMLFormElement>(null);
+  // Set when a post went out: the title takes the focus for the next one.
+  // Disabling the fieldset while sending dropped the focus to <body>, and a
+  // focus() queued for the next frame could still find the fieldset
+  // disabled, so it waits here until the render that enables it.
+  const [published, setPublished] = useState(0);
+
+  useEffect(() => {
+    if (published) titleRef.current?.focus();
+  }, [published]);
+
+  // Writing in another field (a post's editor, say) while the composer is
+  // empty drops the composer's errors: with nothing written there is nothing
+  // to fix, and "Give your post a title." would stay on screen next to the
+  // form being written in. It waits for a text field to take the focus, not
+  // for the composer to lose it: the line the error leaves would otherwise
+  // shift the page under the pointer between a button's press and release.
+  const empty = title.trim() === '' && body === '';
+  const hasErrors = Boolean(errors.title || errors.body || formError);
+  useEffect(() => {
+    if (!empty || !hasErrors) return;
+    const onFocusIn = (e: globalThis.FocusEvent) => {
+      const t = e.target;
+      if (!(t instanceof HTMLElement) || formRef.current?.contains(t)) return;
+      if (!(t.isContentEditable || /^(INPUT|TEXTAREA)$/.test(t.tagName))) return;
+      setErrors({});
+      setFormError(null);
+    };
+    document.addEventListener('focusin', onFocusIn);
+    return () => document.removeEventListener('focusin', onFocusIn);
+  }, [empty, hasErrors]);
 
   // "n" anywhere outside a text field starts a new post
   useEffect(() => {
@@ -53,8 +92,7 @@ export function Composer({ onPublish, author }: ComposerProps) {
       setTitle('');
       setBody('');
       setSending(false);
-      // after the fieldset is enabled again
-      requestAnimationFrame(() => titleRef.current?.focus());
+      setPublished((n) => n + 1);
     } catch (e) {
       setSending(false);
       showError(toApiError(e));
@@ -91,7 +129,14 @@ export function Composer({ onPublish, author }: ComposerProps) {
   }
 
   return (
-    <form className={styles.composer} onSubmit={onSubmit} onKeyDown={onKeyDown} aria-label="New post" noValidate>
+    <form
+      ref={formRef}
+      className={styles.composer}
+      onSubmit={onSubmit}
+      onKeyDown={onKeyDown}
+      aria-label="New post"
+      noValidate
+    >
       <fieldset disabled={sending} className={styles.fieldset} aria-busy={sending}>
         <Field label="Title" counted={title.trim()} limit={limits.title} error={errors.title}>
           {(control) => (

@@ -143,3 +143,19 @@ describe('PostCard', () => {
     expect(screen.getByRole('article').className).not.toBe(before);
   });
 });
+
+describe('PostCard tooltips', () => {
+  it('names the shortcut in a tooltip of its own, gone once the editor opens', async () => {
+    const { user } = setup();
+    const edit = screen.getByRole('button', { name: 'Edit “Lunch?”' });
+    // a native title tooltip outlives the click and covered the title being edited
+    expect(edit.getAttribute('title')).toBeNull();
+    expect(screen.getByRole('button', { name: 'Delete “Lunch?”' }).getAttribute('title')).toBeNull();
+    const tip = document.getElementById(edit.getAttribute('aria-describedby') ?? '');
+    expect(tip?.getAttribute('role')).toBe('tooltip');
+    expect(tip?.textContent).toBe('Edit (E)');
+    await user.click(edit);
+    expect(screen.getByRole('form', { name: 'Edit post' })).toBeTruthy();
+    expect(screen.queryAllByRole('tooltip', { hidden: true })).toEqual([]);
+  });
+});

@@ -128,27 +128,38 @@ export const PostCard = memo(function PostCard({
           </div>
           {canWrite && !editing && !confirming && (
             <div className={styles.tools}>
+              {/* Tooltips of our own, to the left of the buttons: a native
+                  title tooltip lingers after the click and covered the title
+                  being edited. */}
               <button
                 ref={editButton}
                 type="button"
                 className={styles.iconButton}
                 onClick={actions.startEdit}
                 aria-label={`Edit “${post.title}”`}
-                title="Edit (E)"
+                aria-describedby={`${id}-tip-edit`}
+                aria-keyshortcuts="E"
                 disabled={Boolean(saving || deleting)}
               >
                 <EditIcon />
               </button>
+              <span id={`${id}-tip-edit`} role="tooltip" className={styles.tip}>
+                Edit (E)
+              </span>
               <button
                 type="button"
-                className={styles.iconButton}
+                className={`${styles.iconButton} ${styles.deleteButton}`}
                 onClick={actions.askDelete}
                 aria-label={`Delete “${post.title}”`}
-                title="Delete (Del)"
+                aria-describedby={`${id}-tip-delete`}
+                aria-keyshortcuts="Delete"
                 disabled={Boolean(saving || deleting)}
               >
                 <TrashIcon />
               </button>
+              <span id={`${id}-tip-delete`} role="tooltip" className={styles.tip}>
+                Delete (Del)
+              </span>
             </div>
           )}
         </header>
