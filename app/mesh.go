@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -160,7 +159,7 @@ var errWrongNode = errors.New("wrong node")
 // position committed in the store, so nothing applied is asked for twice
 // and nothing refused is skipped.
 func (m *Mesh) run(ctx context.Context, f *follower) {
-	bo := meshBackoff{min: m.cfg.MinBackoff, max: m.cfg.MaxBackoff}
+	bo := client.Backoff{Min: m.cfg.MinBackoff, Max: m.cfg.MaxBackoff}
 	for {
 		row, err := m.st.Follow(ctx, f.node)
 		if err != nil {
@@ -193,7 +192,7 @@ func (m *Mesh) run(ctx context.Context, f *follower) {
 		// A node that stayed live for a while earns a quick retry; one that
 		// is refused each time it goes live keeps backing off.
 		if !r.liveAt.IsZero() && time.Since(r.liveAt) > m.cfg.MaxBackoff {
-			bo.reset()
+			bo.Reset()
 		}
 		m.log.Warn("follow: refused what the node sent; dropping the connection", "node", row.Node, "name", row.Name,
 			"url", row.URL, "err", err)
@@ -201,7 +200,7 @@ func (m *Mesh) run(ctx context.Context, f *follower) {
 		if errors.Is(err, errWrongNode) {
 			return
 		}
-		t := time.NewTimer(bo.next())
+		t := time.NewTimer(bo.Next())
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -418,7 +417,7 @@ func (m *Mesh) followLater(rawURL string) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		bo := meshBackoff{min: m.cfg.MinBackoff, max: m.cfg.MaxBackoff}
+		bo := client.Backoff{Min: m.cfg.MinBackoff, Max: m.cfg.MaxBackoff}
 		for {
 			_, unreachable, err := m.follow(m.ctx, rawURL)
 			if err == nil || m.ctx.Err() != nil {
@@ -429,7 +428,7 @@ func (m *Mesh) followLater(rawURL string) {
 				return
 			}
 			m.log.Info("follow: cannot follow yet", "url", rawURL, "err", err)
-			t := time.NewTimer(bo.next())
+			t := time.NewTimer(bo.Next())
 			select {
 			case <-m.ctx.Done():
 				t.Stop()
@@ -481,19 +480,3 @@ func (m *Mesh) Follows(ctx context.Context) ([]feed.FollowInfo, error) {
 	}
 	return list, nil
 }
-
-// meshBackoff is full-jitter exponential backoff, as the client's.
-type meshBackoff struct {
-	min, max, cur time.Duration
-}
-
-func (b *meshBackoff) next() time.Duration {
-	if b.cur < b.min {
-		b.cur = b.min
-	}
-	wait := rand.N(b.cur)
-	b.cur = min(b.cur*2, b.max)
-	return wait
-}
-
-func (b *meshBackoff) reset() { b.cur = b.min }

@@ -14,11 +14,11 @@ func TestBackoff_FullJitter(t *testing.T) {
 	for i, limit := range caps {
 		low := false // full jitter, unlike equal jitter, goes below limit/2
 		for range samples {
-			b := backoff{min: DefaultMinBackoff, max: DefaultMaxBackoff}
+			b := Backoff{Min: DefaultMinBackoff, Max: DefaultMaxBackoff}
 			for range i {
-				b.next()
+				b.Next()
 			}
-			w := b.next()
+			w := b.Next()
 			if w < 0 || w >= limit {
 				t.Fatalf("wait %d = %v; want it in [0, %v)", i, w, limit)
 			}
@@ -28,12 +28,12 @@ func TestBackoff_FullJitter(t *testing.T) {
 			t.Errorf("wait %d: %d samples all at %v or more; want full jitter over [0, %v)", i, samples, limit/2, limit)
 		}
 	}
-	b := backoff{min: DefaultMinBackoff, max: DefaultMaxBackoff}
+	b := Backoff{Min: DefaultMinBackoff, Max: DefaultMaxBackoff}
 	for range 5 {
-		b.next()
+		b.Next()
 	}
-	b.reset()
-	if w := b.next(); w >= DefaultMinBackoff {
+	b.Reset()
+	if w := b.Next(); w >= DefaultMinBackoff {
 		t.Errorf("wait after reset = %v; want under %v", w, DefaultMinBackoff)
 	}
 }

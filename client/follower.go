@@ -92,7 +92,7 @@ func (f *Follower) Run(ctx context.Context, handle func(Event) error) error {
 	if _, err := wsURL(f.cfg.Config); err != nil {
 		return fmt.Errorf("client: %w", err)
 	}
-	bo := backoff{min: f.cfg.MinBackoff, max: f.cfg.MaxBackoff}
+	bo := Backoff{Min: f.cfg.MinBackoff, Max: f.cfg.MaxBackoff}
 	for {
 		err := f.session(ctx, handle, &bo)
 		if he, ok := err.(handlerError); ok {
@@ -105,7 +105,7 @@ func (f *Follower) Run(ctx context.Context, handle func(Event) error) error {
 		if refusedForGood := errors.As(err, &re) && !re.Retryable(); refusedForGood || errors.Is(err, ErrProto) {
 			return err
 		}
-		wait := bo.next()
+		wait := bo.Next()
 		if re != nil {
 			wait = max(wait, re.RetryAfter)
 		}
@@ -123,7 +123,7 @@ func (f *Follower) Run(ctx context.Context, handle func(Event) error) error {
 }
 
 // session runs one connection: dial, resume, hand every event over.
-func (f *Follower) session(ctx context.Context, handle func(Event) error, bo *backoff) error {
+func (f *Follower) session(ctx context.Context, handle func(Event) error, bo *Backoff) error {
 	cfg := f.cfg.Config
 	if pos, ok := f.Position(); ok {
 		cfg.Resume = &pos
@@ -133,7 +133,7 @@ func (f *Follower) session(ctx context.Context, handle func(Event) error, bo *ba
 		return err
 	}
 	defer c.Close()
-	bo.reset()
+	bo.Reset()
 	var ev Event = c.Hello()
 	for {
 		if err := handle(ev); err != nil {
@@ -157,25 +157,27 @@ func (f *Follower) advance(ev Event) {
 	f.pos = f.pos.After(ev)
 }
 
-// backoff is exponential backoff with full jitter: each wait is random in
-// [0, cur), and cur doubles from min up to max. Full jitter spreads the
-// followers a restarting node cut off over the whole interval, where "equal
-// jitter" (cur/2 plus a random half) would still bunch them in its upper
-// half.
-type backoff struct {
-	min, max time.Duration
-	cur      time.Duration // 0: min
+// Backoff is exponential backoff with full jitter, the one policy of every
+// reconnecting loop (a Follower, the mesh's rounds): each wait is random in
+// [0, backoff), and the backoff doubles from Min up to Max. The zero value
+// waits nothing; set Min and Max.
+type Backoff struct {
+	Min, Max time.Duration
+	cur      time.Duration // 0: Min
 }
 
-// next returns the wait before the next attempt and doubles the backoff.
-func (b *backoff) next() time.Duration {
-	if b.cur < b.min {
-		b.cur = b.min
+// Next returns the wait before the next attempt and doubles the backoff.
+func (b *Backoff) Next() time.Duration {
+	if b.cur < b.Min {
+		b.cur = b.Min
+	}
+	if b.cur <= 0 {
+		return 0
 	}
 	wait := rand.N(b.cur)
-	b.cur = min(b.cur*2, b.max)
+	b.cur = min(b.cur*2, b.Max)
 	return wait
 }
 
-// reset starts over from min: the node answered.
-func (b *backoff) reset() { b.cur = b.min }
+// Reset starts over from Min: the node answered.
+func (b *Backoff) Reset() { b.cur = b.Min }
