@@ -16,6 +16,7 @@ import (
 	"lanfeed/app"
 	"lanfeed/client"
 	"lanfeed/feed"
+	"lanfeed/internal/testnode"
 
 	"github.com/gorilla/websocket"
 )
@@ -24,21 +25,8 @@ import (
 // backoff; it is closed when the test ends.
 func openMeshNode(t *testing.T, dir, name string) *app.Server {
 	t.Helper()
-	srv, err := app.Open(t.Context(), app.Config{DataDir: dir, Name: name, Logger: discardLogger(),
-		Mesh: app.MeshConfig{MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}})
-	if err != nil {
-		t.Fatalf("app.Open(%s) = %v", name, err)
-	}
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		srv.Close(context.Background())
-		t.Fatalf("Listen() = %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := closeCtx()
-		defer cancel()
-		srv.Close(ctx)
-	})
-	return srv
+	return testnode.Open(t, app.Config{DataDir: dir, Name: name,
+		Mesh: app.MeshConfig{MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}}, "")
 }
 
 // watch connects a local client to srv that replays its log from since and

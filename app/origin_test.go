@@ -10,6 +10,7 @@ import (
 	"lanfeed/app"
 	"lanfeed/client"
 	"lanfeed/feed"
+	"lanfeed/internal/testnode"
 	"lanfeed/store"
 
 	"github.com/gorilla/websocket"
@@ -66,20 +67,7 @@ func openServer(t *testing.T) *app.Server {
 
 func openServerIn(t *testing.T, dir, addr string) *app.Server {
 	t.Helper()
-	srv, err := app.Open(t.Context(), app.Config{DataDir: dir, Name: testName, Logger: discardLogger()})
-	if err != nil {
-		t.Fatalf("app.Open() = %v", err)
-	}
-	if err := srv.Listen(addr); err != nil {
-		srv.Close(context.Background())
-		t.Fatalf("Listen() = %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := closeCtx()
-		defer cancel()
-		srv.Close(ctx)
-	})
-	return srv
+	return testnode.Open(t, app.Config{DataDir: dir, Name: testName}, addr)
 }
 
 // TestWS_OriginParameter: origin takes self or all; anything else is

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"runtime"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"lanfeed/app"
 	"lanfeed/client"
 	"lanfeed/feed"
+	"lanfeed/internal/testnode"
 )
 
 // waitFor bounds every wait for an expected event or answer in this
@@ -46,28 +45,21 @@ func startNode(t *testing.T, tune ...func(*app.Config)) *node {
 // startNodeIn opens a node on the database in dir.
 func startNodeIn(t *testing.T, dir string, tune ...func(*app.Config)) *node {
 	t.Helper()
-	cfg := app.Config{DataDir: dir, Name: testName, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg := app.Config{DataDir: dir, Name: testName}
 	for _, f := range tune {
 		f(&cfg)
 	}
-	srv, err := app.Open(t.Context(), cfg)
-	if err != nil {
-		t.Fatalf("app.Open() = %v; want nil error", err)
-	}
+	srv := testnode.Open(t, cfg, "")
 	n := &node{srv: srv, dir: dir, token: srv.Service.Token(), epoch: srv.Service.Identity().Epoch}
-	t.Cleanup(func() { n.stop(t) })
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		t.Fatalf("Listen(127.0.0.1:0) = %v; want nil error", err)
-	}
 	n.url = srv.URLs()[0]
 	n.addr = strings.TrimSuffix(strings.TrimPrefix(n.url, "http://"), "/")
 	return n
 }
 
-// stop closes the node: peers are told goodbye (1001). It is idempotent.
+// stop closes the node: peers are told goodbye (1001). It is idempotent,
+// and the node is closed again when the test ends.
 func (n *node) stop(t *testing.T) {
 	t.Helper()
-	// Not bounded(t): cleanups call this, and t.Context() ends before them.
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	if err := n.srv.Close(ctx); err != nil {
