@@ -27,3 +27,9 @@ func (d *Desktop) ServeWithoutWails(srv *Server, ui *UISink) {
 func (s *Service) ApplyBatch(ctx context.Context, ops []store.Op) []store.Result {
 	return s.applyBatch(ctx, ops)
 }
+
+// HintNow is Mesh.Hint run in the caller's goroutine; it reports whether
+// one of urls was followed.
+func (m *Mesh) HintNow(ctx context.Context, id string, urls []string) bool {
+	return m.hint(ctx, id, urls)
+}

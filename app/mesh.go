@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,7 @@ type Mesh struct {
 
 	mu        sync.Mutex
 	followers map[string]*follower // by node id
+	hinting   map[string]bool      // node ids whose hint is being tried
 	closed    bool
 }
 
@@ -90,7 +92,8 @@ func newMesh(svc *Service, st *store.Store, log *slog.Logger, cfg MeshConfig) *M
 		cfg.MaxBackoff = max(client.DefaultMaxBackoff, cfg.MinBackoff)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Mesh{svc: svc, st: st, log: log, cfg: cfg, ctx: ctx, cancel: cancel, followers: map[string]*follower{}}
+	return &Mesh{svc: svc, st: st, log: log, cfg: cfg, ctx: ctx, cancel: cancel, followers: map[string]*follower{},
+		hinting: map[string]bool{}}
 }
 
 // start starts a follower for every followed node.
@@ -354,12 +357,13 @@ func (m *Mesh) drop(ctx context.Context, node string) error {
 // name from its hello, records the follow and starts replicating. Following
 // a node already followed updates its address and keeps the position.
 func (m *Mesh) Follow(ctx context.Context, rawURL string) (feed.FollowInfo, error) {
-	fi, _, err := m.follow(ctx, rawURL)
+	fi, _, err := m.follow(ctx, rawURL, "")
 	return fi, err
 }
 
-// follow is Follow; unreachable reports an error worth retrying later.
-func (m *Mesh) follow(ctx context.Context, rawURL string) (_ feed.FollowInfo, unreachable bool, _ error) {
+// follow is Follow; unreachable reports an error worth retrying later. A
+// want other than "" is the node id the address must answer with.
+func (m *Mesh) follow(ctx context.Context, rawURL, want string) (_ feed.FollowInfo, unreachable bool, _ error) {
 	rawURL = nodeURL(rawURL)
 	c, err := client.Dial(ctx, client.Config{URL: rawURL, Name: m.svc.Identity().Name, NoPresence: true, OwnPostsOnly: true,
 		DiscardEvents: true})
@@ -370,6 +374,10 @@ func (m *Mesh) follow(ctx context.Context, rawURL string) (_ feed.FollowInfo, un
 	c.Close()
 	if hello.Node.ID == m.svc.Identity().ID {
 		return feed.FollowInfo{}, false, feed.Invalid("url", rawURL+" is this node: a node never follows itself")
+	}
+	if want != "" && hello.Node.ID != want {
+		return feed.FollowInfo{}, false, fmt.Errorf("%w: %s answers as node %s (%s), not %s", errWrongNode, rawURL,
+			hello.Node.ID, hello.Node.Name, want)
 	}
 	before, known := m.st.Follow(ctx, hello.Node.ID)
 	row, err := m.st.AddFollow(ctx, rawURL, hello.Node.ID, hello.Node.Name)
@@ -419,7 +427,7 @@ func (m *Mesh) followLater(rawURL string) {
 		defer m.wg.Done()
 		bo := client.Backoff{Min: m.cfg.MinBackoff, Max: m.cfg.MaxBackoff}
 		for {
-			_, unreachable, err := m.follow(m.ctx, rawURL)
+			_, unreachable, err := m.follow(m.ctx, rawURL, "")
 			if err == nil || m.ctx.Err() != nil {
 				return
 			}
@@ -437,6 +445,87 @@ func (m *Mesh) followLater(rawURL string) {
 			}
 		}
 	}()
+}
+
+// hintWait bounds trying one address of a hint: an announced address that
+// does not answer within it is most likely not routable from here.
+const hintWait = 3 * time.Second
+
+// Hint tells the mesh that discovery saw node id at urls (in the order to
+// try them), for --auto-follow. It returns at once; the addresses are tried
+// in the background. Discovery is a hint, not an identity: an address is
+// followed only if its hello answers with id, since a TXT record can claim
+// any id. Hints for this node, for a node whose hint is still being tried,
+// and for a node already followed are ignored, except that a follow which
+// is offline or refused moves to the first address that answers as it.
+func (m *Mesh) Hint(id string, urls []string) {
+	if id == m.svc.Identity().ID || len(urls) == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.hinting[id] || !m.wantsHintLocked(id) {
+		return
+	}
+	m.hinting[id] = true
+	urls = slices.Clone(urls)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer func() {
+			m.mu.Lock()
+			delete(m.hinting, id)
+			m.mu.Unlock()
+		}()
+		m.hint(m.ctx, id, urls)
+	}()
+}
+
+// wantsHintLocked reports whether a hint for id is worth trying: id is not
+// followed, or its follower cannot reach it where it is. m.mu must be held.
+func (m *Mesh) wantsHintLocked(id string) bool {
+	f := m.followers[id]
+	if f == nil {
+		return true
+	}
+	st := f.info().State
+	return st == feed.FollowOffline || st == feed.FollowRefused
+}
+
+// hint follows id at the first of urls whose hello answers as id, and
+// reports whether one did. It logs each address it skips.
+func (m *Mesh) hint(ctx context.Context, id string, urls []string) bool {
+	if id == m.svc.Identity().ID {
+		return false
+	}
+	for _, u := range urls {
+		m.mu.Lock()
+		f, wanted := m.followers[id], m.wantsHintLocked(id)
+		m.mu.Unlock()
+		if !wanted {
+			return false // followed meanwhile, or back live
+		}
+		if f != nil && f.info().URL == nodeURL(u) {
+			continue // its follower keeps retrying that address already
+		}
+		hctx, cancel := context.WithTimeout(ctx, hintWait)
+		fi, _, err := m.follow(hctx, u, id)
+		cancel()
+		if ctx.Err() != nil {
+			return false
+		}
+		if err != nil {
+			level := slog.LevelInfo
+			if errors.Is(err, errWrongNode) {
+				level = slog.LevelWarn
+			}
+			m.log.Log(ctx, level, "auto-follow: skipping a discovered address", "node", id, "url", u, "err", err)
+			continue
+		}
+		m.log.Info("auto-follow: following a discovered node", "node", fi.Node, "name", fi.Name, "url", fi.URL)
+		return true
+	}
+	return false
 }
 
 // Unfollow stops following node and drops its replicas, telling this
