@@ -147,10 +147,18 @@ var serveRE = regexp.MustCompile(`^lanfeed node ".*" \(([^)]+)\)`)
 // started announcing; it returns the process and the node id.
 func serveIn(t *testing.T, bin, ns, name string) (*testproc.Proc, string) {
 	t.Helper()
-	p := testproc.Start(t, "ip", "netns", "exec", ns, bin, "serve", "--listen", "0.0.0.0:7700", "--data-dir", t.TempDir(), "--name", name)
+	p, id, _ := serveTokenIn(t, bin, ns, name)
+	return p, id
+}
+
+// serveTokenIn is serveIn with extra flags, also returning the pairing
+// token.
+func serveTokenIn(t *testing.T, bin, ns, name string, flags ...string) (_ *testproc.Proc, id, token string) {
+	t.Helper()
+	args := append([]string{"netns", "exec", ns, bin, "serve", "--listen", "0.0.0.0:7700", "--data-dir", t.TempDir(), "--name", name}, flags...)
+	p := testproc.Start(t, "ip", args...)
 	deadline := time.After(startWait)
-	var id string
-	for id == "" || !strings.Contains(p.Stderr.String(), "discovery: announcing") {
+	for id == "" || token == "" || !strings.Contains(p.Stderr.String(), "discovery: announcing") {
 		select {
 		case line, ok := <-p.Lines:
 			if !ok {
@@ -160,12 +168,119 @@ func serveIn(t *testing.T, bin, ns, name string) (*testproc.Proc, string) {
 			if m := serveRE.FindStringSubmatch(line); m != nil {
 				id = m[1]
 			}
+			if tok, ok := strings.CutPrefix(line, "pairing token: "); ok {
+				token = tok
+			}
 		case <-time.After(20 * time.Millisecond): // stderr has no line channel; poll it
 		case <-deadline:
 			t.Fatalf("lanfeedd serve in %s did not start announcing within %v\nstdout:\n%s\nstderr:\n%s", ns, startWait, p.Stdout.String(), p.Stderr.String())
 		}
 	}
-	return p, id
+	return p, id, token
+}
+
+// TestAutoFollow_ThreeNamespaces starts `lanfeedd serve --auto-follow` in
+// three namespaces on one bridge, nothing followed by hand, writes a post
+// on each and checks that each node's feed shows all three: the nodes found
+// and followed each other by discovery alone.
+func TestAutoFollow_ThreeNamespaces(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("auto-follow test needs root: it creates network namespaces and a bridge with ip(8); run it as root (CI does)")
+	}
+	for _, cmd := range []string{"ip", "curl"} {
+		if _, err := exec.LookPath(cmd); err != nil {
+			t.Skipf("auto-follow test needs %s (to reach each node inside its namespace); install it to run this test", cmd)
+		}
+	}
+	bin := lanfeedd(t)
+	lan := newTestLAN(t, 3)
+	start := time.Now()
+	servers := make([]*testproc.Proc, 3)
+	ids, titles := make([]string, 3), make([]string, 3)
+	for i, ns := range lan.ns {
+		var token string
+		servers[i], ids[i], token = serveTokenIn(t, bin, ns, fmt.Sprintf("node-%d", i), "--auto-follow")
+		titles[i] = fmt.Sprintf("written on node-%d", i)
+		nsCurl(t, ns, "-X", "POST", "-H", "Authorization: Bearer "+token, "-H", "Content-Type: application/json",
+			"-d", `{"title":"`+titles[i]+`","author":"test"}`, "http://127.0.0.1:7700/api/posts")
+	}
+	t.Logf("three nodes up and posting after %v", time.Since(start).Round(time.Millisecond))
+
+	// Every node is polled each tick, so each one's time is its own.
+	deadline := start.Add(seeWithin)
+	seenAt := make([]time.Duration, 3)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for pending := 3; pending > 0; <-tick.C {
+		for i, ns := range lan.ns {
+			if seenAt[i] != 0 {
+				continue
+			}
+			got := nsTitles(t, ns)
+			if len(got) == len(titles) && !slices.ContainsFunc(titles, func(s string) bool { return !slices.Contains(got, s) }) {
+				seenAt[i] = time.Since(start)
+				pending--
+				continue
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node-%d's feed = %q after %v; want %q\nstderr of node-%d:\n%s", i, got, seeWithin, titles, i, servers[i].Stderr.Tail(3000))
+			}
+		}
+	}
+	for i := range seenAt {
+		t.Logf("node-%d showed all three posts %v after the first node started", i, seenAt[i].Round(time.Millisecond))
+	}
+
+	// Each follows the other two, once each, and never itself.
+	for i, ns := range lan.ns {
+		var list struct {
+			Follows []struct {
+				Node string `json:"node"`
+			} `json:"follows"`
+		}
+		if err := json.Unmarshal(nsCurl(t, ns, "http://127.0.0.1:7700/api/follows"), &list); err != nil {
+			t.Fatalf("GET /api/follows in %s: %v", ns, err)
+		}
+		var got []string
+		for _, f := range list.Follows {
+			got = append(got, f.Node)
+		}
+		want := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == ids[i] })
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("node-%d follows %q; want the other two, %q", i, got, want)
+		}
+	}
+}
+
+// nsCurl runs curl in ns and returns what it printed, failing the test on
+// an HTTP error.
+func nsCurl(t *testing.T, ns string, args ...string) []byte {
+	t.Helper()
+	out, err := exec.Command("ip", append([]string{"netns", "exec", ns, "curl", "-sSf", "--max-time", "2"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("curl %s in %s: %v", strings.Join(args, " "), ns, err)
+	}
+	return out
+}
+
+// nsTitles returns the titles of the feed of the node in ns.
+func nsTitles(t *testing.T, ns string) []string {
+	t.Helper()
+	var page struct {
+		Posts []struct {
+			Title string `json:"title"`
+		} `json:"posts"`
+	}
+	if err := json.Unmarshal(nsCurl(t, ns, "http://127.0.0.1:7700/api/posts"), &page); err != nil {
+		t.Fatalf("GET /api/posts in %s: %v", ns, err)
+	}
+	titles := make([]string, 0, len(page.Posts))
+	for _, p := range page.Posts {
+		titles = append(titles, p.Title)
+	}
+	return titles
 }
 
 // TestDiscovery_CoexistsWithAvahi runs Avahi beside a lanfeed node in one

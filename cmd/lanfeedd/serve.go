@@ -49,6 +49,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	httpBurst := fs.Int("http-write-burst", realtime.DefaultHTTPWriteBurst, "REST writes one IP address may send at once")
 	headerTimeout := fs.Duration("read-header-timeout", app.DefaultReadHeaderTimeout, "how long a client may take to send request headers")
 	noAnnounce := fs.Bool("no-announce", false, "do not announce this node on the LAN (mDNS/DNS-SD _lanfeed._tcp); others can still add it by URL")
+	autoFollow := fs.Bool("auto-follow", false, "follow every lanfeed node discovered on the LAN (mDNS/DNS-SD), once its hello confirms the announced node id")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file` (for go tool pprof)")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
@@ -85,11 +86,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	if !*noAnnounce {
 		ann = announce(ctx, srv, *listen, log)
 	}
+	var browser *discovery.Browser
+	if *autoFollow {
+		browser = autoFollowNodes(ctx, srv, log)
+	}
 
 	<-ctx.Done()
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
+	if browser != nil {
+		browser.Close() // no new hints while the mesh closes
+	}
 	if ann != nil {
 		// Goodbye first: browsers drop us before our port stops answering.
 		if err := ann.Close(sctx); err != nil {
@@ -119,6 +127,22 @@ func announce(ctx context.Context, srv *app.Server, listen string, log *slog.Log
 		return nil
 	}
 	return ann
+}
+
+// autoFollowNodes browses the LAN and hands each node that appears or
+// changes to the mesh as a hint; Mesh.Hint returns at once, so the
+// browser's callback never waits on the network.
+func autoFollowNodes(ctx context.Context, srv *app.Server, log *slog.Logger) *discovery.Browser {
+	log.Info("auto-follow: following the lanfeed nodes discovered on the LAN")
+	return discovery.Browse(ctx, discovery.BrowseConfig{
+		Self: srv.Service.Identity().Node.ID,
+		Log:  log,
+		OnEvent: func(ev discovery.Event) {
+			if ev.Kind == discovery.Appeared || ev.Kind == discovery.Changed {
+				srv.Mesh.Hint(ev.Node.ID, ev.Node.URLs())
+			}
+		},
+	})
 }
 
 // isLoopback reports whether a listen host serves this machine only.
