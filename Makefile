@@ -15,9 +15,9 @@ GOFMT        := $(shell $(GO) env GOROOT)/bin/gofmt
 TAGS         := webkit2_41
 # Debian packages: cgo/webkit for the window, Xvfb + imagemagick + tesseract
 # for the desktop test, Chromium for the browser tests, iproute2 and curl for
-# the discovery tests in network namespaces.
+# the discovery tests in network namespaces (avahi-daemon: beside Avahi).
 APT_PACKAGES := build-essential python3 pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
-                xvfb xauth imagemagick tesseract-ocr chromium fonts-dejavu-core iproute2 curl
+                xvfb xauth imagemagick tesseract-ocr chromium fonts-dejavu-core iproute2 curl avahi-daemon
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The version both binaries report (`lanfeedd version`, `lanfeed --version`),
 # stamped into lanfeed/internal/version at link time.
