@@ -58,55 +58,76 @@ func openSocket(ifaces []net.Interface, out chan<- packet) (*socket, error) {
 		names[ifi.Index] = ifi.Name
 	}
 	var errs []error
-	if c, err := net.ListenUDP("udp4", group4); err != nil {
+	if p, err := listen4(ifaces); err != nil {
 		errs = append(errs, err)
 	} else {
-		p := ipv4.NewPacketConn(c)
-		p.SetControlMessage(ipv4.FlagInterface, true) // not on Windows: iface stays ""
-		p.SetMulticastTTL(255)                        // RFC 6762 11
-		p.SetMulticastLoopback(true)                  // nodes on this host answer too
-		if joinAll(ifaces, func(ifi *net.Interface) error { return p.JoinGroup(ifi, group4) }) {
-			s.c4 = p
-			s.wg.Go(func() {
-				s.read(out, func(b []byte) (int, string, error) {
-					n, cm, _, err := p.ReadFrom(b)
-					if cm != nil {
-						return n, names[cm.IfIndex], err
-					}
-					return n, "", err
-				})
-			})
-		} else {
-			c.Close()
-		}
+		s.c4 = p
+		s.start(out, func(b []byte) (int, string, error) {
+			n, cm, _, err := p.ReadFrom(b)
+			if cm == nil { // not on Windows: the interface stays ""
+				return n, "", err
+			}
+			return n, names[cm.IfIndex], err
+		})
 	}
-	if c, err := net.ListenUDP("udp6", group6); err != nil {
+	if p, err := listen6(ifaces); err != nil {
 		errs = append(errs, err)
 	} else {
-		p := ipv6.NewPacketConn(c)
-		p.SetControlMessage(ipv6.FlagInterface, true)
-		p.SetMulticastHopLimit(255)
-		p.SetMulticastLoopback(true)
-		if joinAll(ifaces, func(ifi *net.Interface) error { return p.JoinGroup(ifi, group6) }) {
-			s.c6 = p
-			s.wg.Go(func() {
-				s.read(out, func(b []byte) (int, string, error) {
-					n, cm, _, err := p.ReadFrom(b)
-					if cm != nil {
-						return n, names[cm.IfIndex], err
-					}
-					return n, "", err
-				})
-			})
-		} else {
-			c.Close()
-		}
+		s.c6 = p
+		s.start(out, func(b []byte) (int, string, error) {
+			n, cm, _, err := p.ReadFrom(b)
+			if cm == nil {
+				return n, "", err
+			}
+			return n, names[cm.IfIndex], err
+		})
 	}
 	if s.c4 == nil && s.c6 == nil {
-		errs = append(errs, errors.New("could not join the mDNS group on any interface"))
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// errNoJoin means no interface let a socket join its mDNS group.
+var errNoJoin = errors.New("could not join the mDNS group on any interface")
+
+// listen4 opens the IPv4 mDNS socket joined on ifaces.
+func listen4(ifaces []net.Interface) (*ipv4.PacketConn, error) {
+	c, err := net.ListenUDP("udp4", group4)
+	if err != nil {
+		return nil, err
+	}
+	p := ipv4.NewPacketConn(c)
+	p.SetControlMessage(ipv4.FlagInterface, true)
+	p.SetMulticastTTL(255)       // RFC 6762 11
+	p.SetMulticastLoopback(true) // nodes on this host answer too
+	if !joinAll(ifaces, func(ifi *net.Interface) error { return p.JoinGroup(ifi, group4) }) {
+		c.Close()
+		return nil, errNoJoin
+	}
+	return p, nil
+}
+
+// listen6 opens the IPv6 mDNS socket joined on ifaces.
+func listen6(ifaces []net.Interface) (*ipv6.PacketConn, error) {
+	c, err := net.ListenUDP("udp6", group6)
+	if err != nil {
+		return nil, err
+	}
+	p := ipv6.NewPacketConn(c)
+	p.SetControlMessage(ipv6.FlagInterface, true)
+	p.SetMulticastHopLimit(255)
+	p.SetMulticastLoopback(true)
+	if !joinAll(ifaces, func(ifi *net.Interface) error { return p.JoinGroup(ifi, group6) }) {
+		c.Close()
+		return nil, errNoJoin
+	}
+	return p, nil
+}
+
+// start runs a reader of one socket until close.
+func (s *socket) start(out chan<- packet, readFrom func([]byte) (int, string, error)) {
+	s.wg.Go(func() { s.read(out, readFrom) })
 }
 
 // joinAll joins on every interface and reports whether any join worked.
