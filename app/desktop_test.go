@@ -12,6 +12,7 @@ import (
 
 	"lanfeed/app"
 	"lanfeed/feed"
+	"lanfeed/internal/wiretest"
 	"lanfeed/realtime"
 )
 
@@ -226,19 +227,12 @@ func TestDesktop_ShutdownClosesTheNode(t *testing.T) {
 func TestDesktop_CreateTheLargestValidPost(t *testing.T) {
 	d, _, _ := startDesktop(t, "")
 	text := func(n int, crlf bool) string {
-		var b strings.Builder
-		for i := range n {
-			if crlf && i%2 == 1 {
-				b.WriteString(`\r\n`)
-			} else {
-				b.WriteString(`\ud83d\ude00`)
-			}
-		}
-		return b.String()
+		sent, _ := wiretest.WorstText(n, crlf)
+		return wiretest.Escaped(sent)
 	}
 	args := func(title, body, author int) feed.NewPost {
 		t.Helper()
-		raw := `{"title":"` + text(title, false) + `","body":"` + text(body, true) + `","author":"` + text(author, false) + `"}`
+		raw := `{"title":` + text(title, false) + `,"body":` + text(body, true) + `,"author":` + text(author, false) + `}`
 		var in feed.NewPost
 		if err := json.Unmarshal([]byte(raw), &in); err != nil {
 			t.Fatalf("decoding the call's argument: %v", err)
@@ -254,19 +248,11 @@ func TestDesktop_CreateTheLargestValidPost(t *testing.T) {
 		t.Errorf("Posts.Create stored %v characters (CR in body: %v); want %d, %d, %d and LF line endings",
 			got, strings.Contains(p.Body, "\r"), feed.MaxTitle, feed.MaxBody, feed.MaxAuthor)
 	}
-	for _, o := range []struct {
-		field               string
-		title, body, author int
-		limit               int
-	}{
-		{"title", feed.MaxTitle + 1, feed.MaxBody, feed.MaxAuthor, feed.MaxTitle},
-		{"body", feed.MaxTitle, feed.MaxBody + 1, feed.MaxAuthor, feed.MaxBody},
-		{"author", feed.MaxTitle, feed.MaxBody, feed.MaxAuthor + 1, feed.MaxAuthor},
-	} {
-		_, err := d.Posts.Create(args(o.title, o.body, o.author))
-		want := &feed.Error{Code: feed.CodeInvalid, Field: o.field, Message: fmt.Sprintf("%s is %d characters; the limit is %d", o.field, o.limit+1, o.limit)}
+	for _, o := range wiretest.OverByOnes {
+		_, err := d.Posts.Create(args(o.Title, o.Body, o.Author))
+		want := &feed.Error{Code: feed.CodeInvalid, Field: o.Field, Message: fmt.Sprintf("%s is %d characters; the limit is %d", o.Field, o.Limit+1, o.Limit)}
 		if got, ok := d.FormatError(err).(*feed.Error); !ok || got.Code != want.Code || got.Field != want.Field || got.Message != want.Message {
-			t.Errorf("FormatError(Posts.Create(%s over by one)) = %#v; want %#v", o.field, d.FormatError(err), want)
+			t.Errorf("FormatError(Posts.Create(%s over by one)) = %#v; want %#v", o.Field, d.FormatError(err), want)
 		}
 	}
 }

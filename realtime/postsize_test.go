@@ -8,48 +8,19 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"unicode/utf16"
 
 	"lanfeed/feed"
+	"lanfeed/internal/wiretest"
 	"lanfeed/realtime"
 
 	"github.com/gorilla/websocket"
 )
 
-// escaped spells s as a JSON string in which every character is a \uXXXX
-// escape, the most bytes any writer can spend on it: 6 for a character of
-// the BMP, 12 for one outside it (a surrogate pair).
-func escaped(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		if r > 0xffff {
-			hi, lo := utf16.EncodeRune(r)
-			fmt.Fprintf(&b, `\u%04x\u%04x`, hi, lo)
-			continue
-		}
-		fmt.Fprintf(&b, `\u%04x`, r)
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-// worstText returns n counted characters that take 12 bytes each when
-// escaped: emoji outside the BMP and, with crlf, every third one a CRLF
-// (one character once normalised). stored is what the node keeps.
-func worstText(n int, crlf bool) (sent, stored string) {
-	var s, k strings.Builder
-	for i := range n {
-		if crlf && i%3 == 2 {
-			s.WriteString("\r\n")
-			k.WriteString("\n")
-			continue
-		}
-		s.WriteString("😀")
-		k.WriteString("😀")
-	}
-	return s.String(), k.String()
-}
+// The worst-case texts come from wiretest, shared with the desktop's test.
+var (
+	escaped   = wiretest.Escaped
+	worstText = wiretest.WorstText
+)
 
 // object joins escaped keys and raw JSON values into an object.
 func object(members ...string) string {
@@ -131,24 +102,15 @@ func TestPostSize_WorstCaseAcceptedOverREST(t *testing.T) {
 			}
 		})
 	}
-	over := []struct {
-		field               string
-		title, body, author int
-		limit               int
-	}{
-		{"title", feed.MaxTitle + 1, feed.MaxBody, feed.MaxAuthor, feed.MaxTitle},
-		{"body", feed.MaxTitle, feed.MaxBody + 1, feed.MaxAuthor, feed.MaxBody},
-		{"author", feed.MaxTitle, feed.MaxBody, feed.MaxAuthor + 1, feed.MaxAuthor},
-	}
-	for _, o := range over {
-		t.Run("OneCharacterTooMany/"+o.field, func(t *testing.T) {
-			body, _ := worstPost(o.title, o.body, o.author)
+	for _, o := range wiretest.OverByOnes {
+		t.Run("OneCharacterTooMany/"+o.Field, func(t *testing.T) {
+			body, _ := worstPost(o.Title, o.Body, o.Author)
 			before := n.seq()
 			var e apiError
 			status := n.do(t, "POST", "/api/posts", auth, body, &e)
-			want := fmt.Sprintf("%s is %d characters; the limit is %d", o.field, o.limit+1, o.limit)
-			if status != http.StatusBadRequest || e.Code != "invalid" || e.Field != o.field || e.Message != want {
-				t.Errorf("POST with %s over by one = %d %+v; want 400 invalid %s %q", o.field, status, e, o.field, want)
+			want := fmt.Sprintf("%s is %d characters; the limit is %d", o.Field, o.Limit+1, o.Limit)
+			if status != http.StatusBadRequest || e.Code != "invalid" || e.Field != o.Field || e.Message != want {
+				t.Errorf("POST with %s over by one = %d %+v; want 400 invalid %s %q", o.Field, status, e, o.Field, want)
 			}
 			if n.seq() != before {
 				t.Errorf("seq %d -> %d; want nothing stored", before, n.seq())
@@ -189,22 +151,14 @@ func TestPostSize_WorstCaseAcceptedOverWebsocket(t *testing.T) {
 		t.Errorf("reply to the largest valid update = %.200s; want its ack", f)
 	}
 
-	for _, o := range []struct {
-		field               string
-		title, body, author int
-		limit               int
-	}{
-		{"title", feed.MaxTitle + 1, feed.MaxBody, feed.MaxAuthor, feed.MaxTitle},
-		{"body", feed.MaxTitle, feed.MaxBody + 1, feed.MaxAuthor, feed.MaxBody},
-		{"author", feed.MaxTitle, feed.MaxBody, feed.MaxAuthor + 1, feed.MaxAuthor},
-	} {
-		data, _ := worstPost(o.title, o.body, o.author)
+	for _, o := range wiretest.OverByOnes {
+		data, _ := worstPost(o.Title, o.Body, o.Author)
 		before := n.seq()
 		c.sendRaw(websocket.TextMessage, []byte(worstEmit(realtime.EmitCreate, data)))
 		f, _ := c.readUntil("an answer", func(f frame) bool { return f.Type == "ack" || f.Type == "error" })
-		want := fmt.Sprintf("%s is %d characters; the limit is %d", o.field, o.limit+1, o.limit)
-		if f.Type != "error" || f.Code != "invalid" || f.Field != o.field || f.Message != want {
-			t.Errorf("emit with %s over by one: got %.300s; want error invalid %s %q", o.field, f, o.field, want)
+		want := fmt.Sprintf("%s is %d characters; the limit is %d", o.Field, o.Limit+1, o.Limit)
+		if f.Type != "error" || f.Code != "invalid" || f.Field != o.Field || f.Message != want {
+			t.Errorf("emit with %s over by one: got %.300s; want error invalid %s %q", o.Field, f, o.Field, want)
 		}
 		if n.seq() != before {
 			t.Errorf("seq %d -> %d; want nothing stored", before, n.seq())

@@ -3,9 +3,12 @@
 // server's (feed, realtime), so that a field the server renames or drops
 // fails a test instead of following along silently.
 //
-// It is internal test support for the hub's tests, the lanfeedd end-to-end
-// tests and the reliability tests; Go programs that talk to a node use
-// lanfeed/client.
+// It also builds the worst case a writer can send (worst.go): texts at
+// the post limits escaped in the most bytes, and posts one character over.
+//
+// It is internal test support for the hub's tests, the desktop's, the
+// lanfeedd end-to-end tests and the reliability tests; Go programs that
+// talk to a node use lanfeed/client.
 package wiretest
 
 import (
