@@ -1,17 +1,16 @@
 // End-to-end: the web UI in Debian's Chromium against a real lanfeedd, the
 // way LAN browsers use it. Each test runs its own node (fresh data dir,
 // port 0) and its own browser contexts; one Chromium serves the file.
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test, type TestContext } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test, type TestContext } from 'vitest';
 import {
   api,
-  checkBinary,
   connectPeer,
   createPost,
   dropConnection,
   feedItems,
   feedTitles,
-  launchBrowser,
+  sharedBrowser,
   listPosts,
   openTab,
   publish,
@@ -25,16 +24,7 @@ import {
   type Tab,
 } from './harness';
 
-let browser: Browser;
-
-beforeAll(async () => {
-  checkBinary();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = sharedBrowser();
 
 interface Fixture {
   node: Node;
@@ -63,7 +53,7 @@ async function setup(ctx: TestContext): Promise<Fixture> {
     await node.stop();
   });
   const open = async (url = node.writeLink) => {
-    const tab = await openTab(browser, url);
+    const tab = await openTab(browser(), url);
     tabs.push(tab);
     return tab;
   };

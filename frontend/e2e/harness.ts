@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import NodeWebSocket from 'ws';
 
 declare global {
@@ -270,6 +271,26 @@ export function launchBrowser(): Promise<Browser> {
     args: chromiumArgs,
     timeout: 30_000,
   });
+}
+
+/**
+ * sharedBrowser gives a test file one browser: launched before its tests (after
+ * checking the lanfeedd binary) and closed after them. Call the returned
+ * function inside a test or hook.
+ */
+export function sharedBrowser(): () => Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    checkBinary();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error('the browser is not launched yet');
+    return browser;
+  };
 }
 
 /** Tab is one browser page of the UI in its own context (its own storage). */

@@ -5,14 +5,12 @@
 // browser's own processes are measured by the kernel's count of their CPU
 // time (utime + stime), which a busy machine does not inflate the way it
 // inflates wall-clock timings.
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
-  checkBinary,
   cpuShare,
   createPost,
   descendants,
-  launchBrowser,
+  sharedBrowser,
   openTab,
   screenshot,
   startNode,
@@ -27,21 +25,12 @@ const settleMs = 3_000;
 /** Most CPU an idle page may use, as a share of one core (a quiet page uses 0-1%). */
 const maxIdleShare = 0.03;
 
-let browser: Browser;
-
-beforeAll(async () => {
-  checkBinary();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = sharedBrowser();
 
 describe('an idle page', () => {
   test(`uses under ${maxIdleShare * 100}% of a core over ${idleMs / 1000} s`, { timeout: idleMs + 40_000 }, async () => {
     const node = await startNode();
-    const tab = await openTab(browser, node.writeLink, { motion: 'no-preference' });
+    const tab = await openTab(browser(), node.writeLink, { motion: 'no-preference' });
     try {
       const titles = ['Third post', 'Second post', 'First post'];
       for (const t of [...titles].reverse()) await createPost(node, t, `The body of the ${t.toLowerCase()}.`);

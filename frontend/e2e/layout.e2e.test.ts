@@ -2,12 +2,11 @@
 // Debian's Chromium against a real lanfeedd: one scrollbar, a node drawer
 // that opens at its top, tooltips that keep off the text, and the focus
 // where the next keystroke belongs.
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test, type TestContext } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test, type TestContext } from 'vitest';
 import {
-  checkBinary,
   createPost,
-  launchBrowser,
+  sharedBrowser,
   openTab,
   screenshot,
   startNode,
@@ -17,16 +16,7 @@ import {
   type TabOptions,
 } from './harness';
 
-let browser: Browser;
-
-beforeAll(async () => {
-  checkBinary();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = sharedBrowser();
 
 const titles = ['Fifth post', 'Fourth post', 'Third post', 'Second post', 'First post'];
 
@@ -36,7 +26,7 @@ async function page(ctx: TestContext, opts: TabOptions = {}): Promise<{ node: No
   const tab = await (async () => {
     // written before the page opens, so that none of them is still sliding in
     for (const t of [...titles].reverse()) await createPost(node, t, `The text of the ${t.toLowerCase()}.`);
-    return openTab(browser, node.writeLink, opts);
+    return openTab(browser(), node.writeLink, opts);
   })().catch(async (e: unknown) => {
     await node.stop();
     throw e;
