@@ -63,6 +63,20 @@ export interface FollowInfo {
   reason?: string; // why it is offline or refused
 }
 
+/** NearbyNode is a node discovered on the LAN and not followed: GET /api/nearby or Node.Nearby(). */
+export interface NearbyNode {
+  node: string; // its id, as it announces it
+  name: string;
+  url: string; // the address to follow it at
+  urls: string[]; // every address it was seen at
+  seen: string; // when it was last heard
+}
+
+/** MeshSettings are the node's mesh settings: GET and PUT /api/settings or Node.Settings(). */
+export interface MeshSettings {
+  autoFollow: boolean; // follow every node discovered on the LAN
+}
+
 /** Info describes the node: GET /api/info or Node.Info(). */
 export interface Info {
   proto: number;

@@ -9,6 +9,8 @@ import type {
   Hello,
   Info,
   LiveListener,
+  MeshSettings,
+  NearbyNode,
   NewPost,
   NodeIdentity,
   Page,
@@ -48,6 +50,9 @@ export interface WailsNode {
   Follows(): Promise<FollowInfo[]>;
   Follow(url: string): Promise<FollowInfo>;
   Unfollow(node: string): Promise<void>;
+  Nearby(): Promise<NearbyNode[]>;
+  Settings(): Promise<MeshSettings>;
+  SetSettings(s: MeshSettings): Promise<MeshSettings>;
 }
 
 /** WailsRuntime is the part of window.runtime lanfeed uses. */
