@@ -43,6 +43,7 @@ func run() error {
 	fs.Var(&hosts, "allow-host", "host `name` peers may use besides IP addresses and this machine's names (repeatable)")
 	showVersion := fs.Bool("version", false, "print the version, commit, build date, Go and Wails versions, and exit")
 	fs.Var(&follows, "follow", "`url` of a node to follow, kept in the database (repeatable)")
+	noDiscovery := fs.Bool("no-discovery", false, "neither announce this node on the LAN (mDNS/DNS-SD) nor look for other nodes there; nodes are added by URL")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
@@ -63,7 +64,8 @@ func run() error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	desk := app.NewDesktop(app.Config{DataDir: abs, Name: *name, AllowedOrigins: origins,
-		AllowedHosts: hosts, Follow: follows, UI: frontend.Dist(), Logger: log}, *listen)
+		AllowedHosts: hosts, Follow: follows, UI: frontend.Dist(), Logger: log,
+		Announce: !*noDiscovery, Browse: !*noDiscovery}, *listen)
 	desk.Out = os.Stdout // the LAN URL and pairing token, as lanfeedd serve prints them
 	// One instance per data directory: a second launch focuses the first.
 	lockID := sha256.Sum256([]byte(abs))

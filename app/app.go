@@ -85,6 +85,9 @@ type Service struct {
 	// onRotate runs after the token changed; Open sets it to revoke the
 	// websocket peers holding the old one.
 	onRotate func()
+	// onRename runs after the node was renamed; Open sets it to announce
+	// the new name on the LAN.
+	onRename func()
 	// mesh follows other nodes; Open sets it. Without it (a bare Service)
 	// following is not available.
 	mesh *Mesh
@@ -194,6 +197,9 @@ func (s *Service) SetName(ctx context.Context, name string) (feed.Node, error) {
 		return feed.Node{}, err
 	}
 	s.identity.Store(&n.Identity)
+	if s.onRename != nil {
+		s.onRename()
+	}
 	return n.Node, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"lanfeed/discovery"
 	"lanfeed/realtime"
 	"lanfeed/store"
 )
@@ -55,6 +56,20 @@ type Config struct {
 	// followed in the background once it answers, and stays followed.
 	Follow []string
 	Mesh   MeshConfig // tuning of the followers
+	// Announce announces the node on the LAN (DNS-SD _lanfeed._tcp) while
+	// Listen serves it; Browse watches the LAN for other nodes: the nearby
+	// list, auto-follow, and followed nodes that change address. Both are
+	// off by default, so that tests never multicast; the desktop app and
+	// lanfeedd serve turn them on. A node listening on loopback only does
+	// neither.
+	Announce, Browse bool
+	// DiscoveryRound is the browser's query round; default
+	// discovery.DefaultRound.
+	DiscoveryRound time.Duration
+	// AutoFollow turns auto-follow on for this run (lanfeedd serve
+	// --auto-follow), whatever the stored setting (feed.MeshSettings); the
+	// stored setting is left as it is. It needs Browse.
+	AutoFollow bool
 }
 
 // DefaultDataDir is lanfeed's folder in the OS user config directory.
@@ -75,6 +90,7 @@ type Server struct {
 	Fanout  *Fanout
 	Mesh    *Mesh // the followers of the nodes this node follows
 	log     *slog.Logger
+	cfg     Config
 
 	readHeaderTimeout time.Duration
 	readTimeout       time.Duration
@@ -87,6 +103,11 @@ type Server struct {
 
 	urlsMu sync.Mutex // separate from mu: GET /api/info reads urls while Close waits for it
 	urls   []string
+
+	// Discovery, under mu: started by Listen, stopped by Close.
+	announcer *discovery.Announcer
+	browser   *discovery.Browser
+	port      int // the port announced
 }
 
 // Open opens the database in cfg.DataDir and builds the service and hub.
@@ -112,7 +133,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultReadTimeout
 	}
-	s := &Server{Store: st, Fanout: &Fanout{}, log: cfg.Logger,
+	s := &Server{Store: st, Fanout: &Fanout{}, log: cfg.Logger, cfg: cfg,
 		readHeaderTimeout: cfg.ReadHeaderTimeout, readTimeout: cfg.ReadTimeout}
 	s.Service, err = NewService(ctx, st, s.Fanout, cfg.Logger)
 	if err != nil {
@@ -132,7 +153,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	// Whoever rotates the token (the desktop owner, a test), peers that hold
 	// the old one lose write access at once and are told why.
 	s.Service.onRotate = func() { s.Hub.RevokeWriters(realtime.TokenChanged) }
-	s.Mesh = newMesh(s.Service, st, cfg.Logger, cfg.Mesh)
+	// A rename reaches browsers on the LAN, with the new name.
+	s.Service.onRename = func() { go s.reannounce() }
+	mc := cfg.Mesh
+	mc.forceAutoFollow = cfg.AutoFollow
+	s.Mesh = newMesh(s.Service, st, cfg.Logger, mc)
 	s.Service.mesh = s.Mesh
 	if err := s.Mesh.start(ctx); err != nil {
 		s.Mesh.Close()
@@ -154,6 +179,7 @@ func (s *Server) Listen(addr string) error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		s.startDiscovery(addr, 0) // a local-only node can still find and follow others
 		return fmt.Errorf("cannot listen on %s: %w (is another lanfeed running? choose another address with --listen)", addr, err)
 	}
 	s.urlsMu.Lock()
@@ -173,6 +199,7 @@ func (s *Server) Listen(addr string) error {
 			s.log.Error("LAN server stopped", "err", err)
 		}
 	}(s.http, s.served)
+	s.startDiscovery(addr, ln.Addr().(*net.TCPAddr).Port)
 	return nil
 }
 
@@ -214,7 +241,8 @@ func (s *Server) Close(ctx context.Context) error {
 		return s.closeErr
 	}
 	s.closed = true
-	s.Mesh.Close() // before the store: followers commit through it
+	s.stopDiscovery(ctx) // first: no hints for a closing mesh, goodbye while the port answers
+	s.Mesh.Close()       // before the store: followers commit through it
 	var errs []error
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx)) // hijacked websockets are the hub's

@@ -90,6 +90,20 @@ func TestDiscovery_ThreeNamespaces(t *testing.T) {
 			}
 		}
 	})
+
+	// Without --auto-follow nobody follows: each node lists the other two
+	// as nearby, never itself.
+	t.Run("NearbyListsTheOthers", func(t *testing.T) {
+		for i, ns := range lan.ns {
+			want := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == ids[i] })
+			slices.Sort(want)
+			waitUntil(t, start.Add(seeWithin), fmt.Sprintf("node-%d lists the other two as nearby", i), func() (bool, string) {
+				got := nsNearby(t, ns)
+				slices.Sort(got)
+				return slices.Equal(got, want), fmt.Sprintf("GET /api/nearby lists %q; want %q", got, want)
+			})
+		}
+	})
 	if t.Failed() {
 		return
 	}
@@ -137,6 +151,11 @@ func TestDiscovery_ThreeNamespaces(t *testing.T) {
 			return s[ids[1]].Event == "gone"
 		})
 		t.Logf("goodbye seen %v after SIGTERM", at.Sub(stopped).Round(time.Millisecond))
+		// The nodes' own browsers take it off their nearby lists (Gone).
+		waitUntil(t, stopped.Add(goneWithin), "node-0's nearby list drops node-1", func() (bool, string) {
+			got := nsNearby(t, lan.ns[0])
+			return !slices.Contains(got, ids[1]) && slices.Contains(got, ids[2]), fmt.Sprintf("GET /api/nearby lists %q", got)
+		})
 	})
 }
 
@@ -182,7 +201,9 @@ func serveTokenIn(t *testing.T, bin, ns, name string, flags ...string) (_ *testp
 // TestAutoFollow_ThreeNamespaces starts `lanfeedd serve --auto-follow` in
 // three namespaces on one bridge, nothing followed by hand, writes a post
 // on each and checks that each node's feed shows all three: the nodes found
-// and followed each other by discovery alone.
+// and followed each other by discovery alone. Then one namespace's link is
+// cut, posts are written, edited and deleted on both sides, the link is
+// restored, and all three must converge to the same merged feed.
 func TestAutoFollow_ThreeNamespaces(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("auto-follow test needs root: it creates network namespaces and a bridge with ip(8); run it as root (CI does)")
@@ -196,13 +217,12 @@ func TestAutoFollow_ThreeNamespaces(t *testing.T) {
 	lan := newTestLAN(t, 3)
 	start := time.Now()
 	servers := make([]*testproc.Proc, 3)
-	ids, titles := make([]string, 3), make([]string, 3)
+	ids, tokens, titles := make([]string, 3), make([]string, 3), make([]string, 3)
+	first := make([]feedPost, 3) // the post each node writes first
 	for i, ns := range lan.ns {
-		var token string
-		servers[i], ids[i], token = serveTokenIn(t, bin, ns, fmt.Sprintf("node-%d", i), "--auto-follow")
+		servers[i], ids[i], tokens[i] = serveTokenIn(t, bin, ns, fmt.Sprintf("node-%d", i), "--auto-follow")
 		titles[i] = fmt.Sprintf("written on node-%d", i)
-		nsCurl(t, ns, "-X", "POST", "-H", "Authorization: Bearer "+token, "-H", "Content-Type: application/json",
-			"-d", `{"title":"`+titles[i]+`","author":"test"}`, "http://127.0.0.1:7700/api/posts")
+		first[i] = nsPost(t, ns, tokens[i], titles[i])
 	}
 	t.Logf("three nodes up and posting after %v", time.Since(start).Round(time.Millisecond))
 
@@ -231,7 +251,8 @@ func TestAutoFollow_ThreeNamespaces(t *testing.T) {
 		t.Logf("node-%d showed all three posts %v after the first node started", i, seenAt[i].Round(time.Millisecond))
 	}
 
-	// Each follows the other two, once each, and never itself.
+	// Each follows the other two, once each, and never itself; so none is
+	// left in its nearby list.
 	for i, ns := range lan.ns {
 		var list struct {
 			Follows []struct {
@@ -251,7 +272,185 @@ func TestAutoFollow_ThreeNamespaces(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("node-%d follows %q; want the other two, %q", i, got, want)
 		}
+		if near := nsNearby(t, ns); len(near) != 0 {
+			t.Errorf("node-%d's nearby list = %q; want none: it follows every node it sees", i, near)
+		}
 	}
+	if t.Failed() {
+		return
+	}
+
+	t.Run("CutLinkConverges", func(t *testing.T) {
+		// node-2 is cut off; node-0 and node-1 stay on the bridge.
+		lan.setLink(t, 2, false)
+		cut := time.Now()
+		// Side A: a new post, an edit of node-1's post, and a post that is
+		// written and deleted before node-2 ever sees it.
+		newA := nsPost(t, lan.ns[0], tokens[0], "node-0, during the cut")
+		gone := nsPost(t, lan.ns[0], tokens[0], "node-0, deleted during the cut")
+		nsDelete(t, lan.ns[0], tokens[0], gone.ID)
+		editA := nsEdit(t, lan.ns[1], tokens[1], first[1], "node-1, edited during the cut")
+		// Side B: a new post and an edit.
+		newB := nsPost(t, lan.ns[2], tokens[2], "node-2, during the cut")
+		editB := nsEdit(t, lan.ns[2], tokens[2], first[2], "node-2, edited during the cut")
+
+		// Side A converges by itself; node-2 sees none of its writes, nor
+		// side A node-2's: the cut is real.
+		sideA := waitConverged(t, lan.ns[:2], cut.Add(seeWithin), "node-0 and node-1 agree during the cut")
+		if !hasPost(sideA, newA) || !hasPost(sideA, editA) || hasPost(sideA, newB) {
+			t.Fatalf("side A's feed during the cut = %v; want node-0's new post and node-1's edit, not node-2's post", sideA)
+		}
+		// The link stays down long enough for TCP's retransmissions to back
+		// off, as a real outage would; then node-2 still has only its own.
+		<-time.After(time.Until(cut.Add(cutFor)))
+		if b := nsFeed(t, lan.ns[2]); hasPost(b, newA) || hasPost(b, editA) || !hasPost(b, newB) || !hasPost(b, editB) {
+			t.Fatalf("node-2's feed during the cut = %v; want its own writes and none of side A's", b)
+		}
+		t.Logf("link cut for %v", time.Since(cut).Round(time.Millisecond))
+
+		lan.setLink(t, 2, true)
+		back := time.Now()
+		merged := waitConverged(t, lan.ns, back.Add(convergeWithin), "all three agree after the link is back")
+		t.Logf("all three converged %v after the link came back", time.Since(back).Round(time.Millisecond))
+		// Newest first by creation; the edits keep their places, and the
+		// post deleted during the cut is gone everywhere.
+		if want := []feedPost{newB, newA, editB, editA, first[0]}; !slices.Equal(merged, want) {
+			t.Errorf("merged feed = %v; want %v", merged, want)
+		}
+	})
+}
+
+// cutFor is how long the link stays cut.
+const cutFor = 3 * time.Second
+
+// convergeWithin bounds convergence after a cut link is restored: the
+// followers' connections either survive the cut (TCP retransmits within
+// seconds) or are redialled with backoff (at most 30 s).
+const convergeWithin = 60 * time.Second
+
+// feedPost is what the convergence check compares of a post.
+type feedPost struct {
+	ID      string `json:"id"`
+	Origin  string `json:"origin"`
+	Title   string `json:"title"`
+	Version int64  `json:"version"`
+}
+
+func (p feedPost) String() string { return fmt.Sprintf("%q v%d", p.Title, p.Version) }
+
+// hasPost reports whether feed holds p at p's version.
+func hasPost(feed []feedPost, p feedPost) bool {
+	return slices.ContainsFunc(feed, func(q feedPost) bool { return q.ID == p.ID && q.Version == p.Version })
+}
+
+// waitConverged polls the feeds of the nodes in nss (one GET each per
+// round, no fixed sleep beyond the tick) until they are identical: same
+// posts, versions and order. It returns that feed, failing the test at
+// deadline with each node's feed.
+func waitConverged(t *testing.T, nss []string, deadline time.Time, what string) []feedPost {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		feeds := make([][]feedPost, len(nss))
+		same := true
+		for i, ns := range nss {
+			feeds[i] = nsFeed(t, ns)
+			same = same && slices.Equal(feeds[i], feeds[0])
+		}
+		if same {
+			return feeds[0]
+		}
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			for i, ns := range nss {
+				fmt.Fprintf(&b, "\n%s: %v", ns, feeds[i])
+			}
+			t.Fatalf("%s: not by the deadline; the feeds are:%s", what, b.String())
+		}
+		<-tick.C
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test at deadline with
+// the state cond last described.
+func waitUntil(t *testing.T, deadline time.Time, what string, cond func() (ok bool, state string)) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not by the deadline: %s", what, state)
+		}
+		<-tick.C
+	}
+}
+
+// nsFeed returns the feed of the node in ns, newest first.
+func nsFeed(t *testing.T, ns string) []feedPost {
+	t.Helper()
+	var page struct {
+		Posts []feedPost `json:"posts"`
+	}
+	if err := json.Unmarshal(nsCurl(t, ns, "http://127.0.0.1:7700/api/posts?limit=100"), &page); err != nil {
+		t.Fatalf("GET /api/posts in %s: %v", ns, err)
+	}
+	return page.Posts
+}
+
+// nsWrite sends one REST write to the node in ns and returns the post it
+// answers with.
+func nsWrite(t *testing.T, ns, token, method, path, body string) feedPost {
+	t.Helper()
+	args := []string{"-X", method, "-H", "Authorization: Bearer " + token}
+	if body != "" {
+		args = append(args, "-H", "Content-Type: application/json", "-d", body)
+	}
+	var p feedPost
+	if err := json.Unmarshal(nsCurl(t, ns, append(args, "http://127.0.0.1:7700"+path)...), &p); err != nil {
+		t.Fatalf("%s %s in %s: %v", method, path, ns, err)
+	}
+	return p
+}
+
+// nsPost writes a post titled title on the node in ns.
+func nsPost(t *testing.T, ns, token, title string) feedPost {
+	t.Helper()
+	return nsWrite(t, ns, token, "POST", "/api/posts", `{"title":"`+title+`","author":"test"}`)
+}
+
+// nsEdit retitles p on the node in ns.
+func nsEdit(t *testing.T, ns, token string, p feedPost, title string) feedPost {
+	t.Helper()
+	return nsWrite(t, ns, token, "PATCH", "/api/posts/"+p.ID, fmt.Sprintf(`{"version":%d,"title":"%s"}`, p.Version, title))
+}
+
+// nsDelete deletes post id on the node in ns.
+func nsDelete(t *testing.T, ns, token, id string) {
+	t.Helper()
+	nsWrite(t, ns, token, "DELETE", "/api/posts/"+id, "")
+}
+
+// nsNearby returns the ids in the nearby list of the node in ns.
+func nsNearby(t *testing.T, ns string) []string {
+	t.Helper()
+	var list struct {
+		Nearby []struct {
+			Node string `json:"node"`
+		} `json:"nearby"`
+	}
+	if err := json.Unmarshal(nsCurl(t, ns, "http://127.0.0.1:7700/api/nearby"), &list); err != nil {
+		t.Fatalf("GET /api/nearby in %s: %v", ns, err)
+	}
+	ids := []string{}
+	for _, n := range list.Nearby {
+		ids = append(ids, n.Node)
+	}
+	return ids
 }
 
 // nsCurl runs curl in ns and returns what it printed, failing the test on
@@ -268,16 +467,9 @@ func nsCurl(t *testing.T, ns string, args ...string) []byte {
 // nsTitles returns the titles of the feed of the node in ns.
 func nsTitles(t *testing.T, ns string) []string {
 	t.Helper()
-	var page struct {
-		Posts []struct {
-			Title string `json:"title"`
-		} `json:"posts"`
-	}
-	if err := json.Unmarshal(nsCurl(t, ns, "http://127.0.0.1:7700/api/posts"), &page); err != nil {
-		t.Fatalf("GET /api/posts in %s: %v", ns, err)
-	}
-	titles := make([]string, 0, len(page.Posts))
-	for _, p := range page.Posts {
+	feed := nsFeed(t, ns)
+	titles := make([]string, 0, len(feed))
+	for _, p := range feed {
 		titles = append(titles, p.Title)
 	}
 	return titles

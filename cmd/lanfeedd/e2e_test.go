@@ -582,6 +582,8 @@ func TestCommandLine_Usage(t *testing.T) {
 		{"TailHelpAfterURL", []string{"tail", "http://127.0.0.1:1/", "-h"}, 0, "-token token", nil},
 		{"ServeBadFlag", []string{"serve", "--port", "1"}, 2, "", []string{"flag provided but not defined: -port", "-listen"}},
 		{"TailWithoutURL", []string{"tail"}, 2, "", []string{"tail needs exactly one node URL"}},
+		{"AutoFollowWithoutDiscovery", []string{"serve", "--auto-follow", "--no-discovery"}, 2, "",
+			[]string{"--auto-follow follows the nodes discovery finds, and --no-discovery turns discovery off"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,7 +24,8 @@ const usage = `lanfeedd: a headless lanfeed node and peer
 Usage:
   lanfeedd serve [--listen ADDR] [--data-dir DIR] [--name NAME] [--allow-origin ORIGIN]... [--allow-host NAME]...
                  [--max-peers N] [--max-peers-per-addr N] [--write-rate R] [--write-burst N]
-                 [--http-write-rate R] [--http-write-burst N] [--read-header-timeout D] [--no-announce]
+                 [--http-write-rate R] [--http-write-burst N] [--read-header-timeout D]
+                 [--follow URL]... [--auto-follow] [--no-announce] [--no-discovery]
   lanfeedd nodes [--wait D] [--watch [--round D]] [--json]
   lanfeedd tail URL [--since N] [--name NAME] [--token TOKEN] [--max N]
   lanfeedd version

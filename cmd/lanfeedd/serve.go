@@ -6,16 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/netip"
-	"net/url"
 	"os"
 	"runtime/pprof"
-	"strconv"
 	"time"
 
 	"lanfeed/app"
-	"lanfeed/discovery"
 	"lanfeed/frontend"
 	"lanfeed/realtime"
 )
@@ -49,13 +44,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	httpBurst := fs.Int("http-write-burst", realtime.DefaultHTTPWriteBurst, "REST writes one IP address may send at once")
 	headerTimeout := fs.Duration("read-header-timeout", app.DefaultReadHeaderTimeout, "how long a client may take to send request headers")
 	noAnnounce := fs.Bool("no-announce", false, "do not announce this node on the LAN (mDNS/DNS-SD _lanfeed._tcp); others can still add it by URL")
-	autoFollow := fs.Bool("auto-follow", false, "follow every lanfeed node discovered on the LAN (mDNS/DNS-SD), once its hello confirms the announced node id")
+	noDiscovery := fs.Bool("no-discovery", false, "neither announce this node nor browse the LAN for others (no nearby list, no auto-follow); nodes are added by URL")
+	autoFollow := fs.Bool("auto-follow", false, "follow every lanfeed node discovered on the LAN (mDNS/DNS-SD), once its hello confirms the announced node id; "+
+		"on for this run whatever the stored setting (PUT /api/settings), which it leaves as it is")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file` (for go tool pprof)")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	if *autoFollow && *noDiscovery {
+		return fmt.Errorf("--auto-follow follows the nodes discovery finds, and --no-discovery turns discovery off: pass one of them")
 	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
@@ -67,6 +67,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	srv, err := app.Open(ctx, app.Config{
 		DataDir: *dataDir, Name: *name, AllowedOrigins: origins, AllowedHosts: hosts,
 		ReadHeaderTimeout: *headerTimeout, UI: frontend.Dist(), Logger: log, Follow: follows,
+		Announce: !*noAnnounce && !*noDiscovery, Browse: !*noDiscovery, AutoFollow: *autoFollow,
 		Hub: realtime.Config{
 			MaxPeers: *maxPeers, MaxPeersPerAddr: *maxPerAddr,
 			WriteRate: *writeRate, WriteBurst: *writeBurst,
@@ -82,76 +83,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	}
 	srv.Announce(stdout) // the token, shown once for the owner to share
 
-	var ann *discovery.Announcer
-	if !*noAnnounce {
-		ann = announce(ctx, srv, *listen, log)
-	}
-	var browser *discovery.Browser
-	if *autoFollow {
-		browser = autoFollowNodes(ctx, srv, log)
-	}
-
 	<-ctx.Done()
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
-	if browser != nil {
-		browser.Close() // no new hints while the mesh closes
-	}
-	if ann != nil {
-		// Goodbye first: browsers drop us before our port stops answering.
-		if err := ann.Close(sctx); err != nil {
-			log.Warn("discovery", "err", err)
-		}
-	}
-	return srv.Close(sctx)
-}
-
-// announce starts announcing srv on the LAN, or returns nil (and says why)
-// when there is nothing to announce.
-func announce(ctx context.Context, srv *app.Server, listen string, log *slog.Logger) *discovery.Announcer {
-	if host, _, err := net.SplitHostPort(listen); err == nil && isLoopback(host) {
-		log.Info("not announcing on the LAN: listening on loopback only", "listen", listen)
-		return nil
-	}
-	u, err := url.Parse(srv.URLs()[0])
-	if err != nil {
-		log.Warn("not announcing on the LAN", "err", err)
-		return nil
-	}
-	port, _ := strconv.Atoi(u.Port())
-	id := srv.Service.Identity()
-	ann, err := discovery.Announce(ctx, discovery.Info{ID: id.Node.ID, Name: id.Node.Name, Proto: realtime.Proto, Port: port}, log)
-	if err != nil {
-		log.Warn("not announcing on the LAN", "err", err)
-		return nil
-	}
-	return ann
-}
-
-// autoFollowNodes browses the LAN and hands each node that appears or
-// changes to the mesh as a hint; Mesh.Hint returns at once, so the
-// browser's callback never waits on the network.
-func autoFollowNodes(ctx context.Context, srv *app.Server, log *slog.Logger) *discovery.Browser {
-	log.Info("auto-follow: following the lanfeed nodes discovered on the LAN")
-	return discovery.Browse(ctx, discovery.BrowseConfig{
-		Self: srv.Service.Identity().Node.ID,
-		Log:  log,
-		OnEvent: func(ev discovery.Event) {
-			if ev.Kind == discovery.Appeared || ev.Kind == discovery.Changed {
-				srv.Mesh.Hint(ev.Node.ID, ev.Node.URLs())
-			}
-		},
-	})
-}
-
-// isLoopback reports whether a listen host serves this machine only.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
+	return srv.Close(sctx) // says goodbye on the LAN first
 }
 
 // startCPUProfile profiles the process into path until stop is called.

@@ -165,11 +165,13 @@ type Node struct {
 	Token string // the pairing token it printed
 }
 
-// Serve runs `lanfeedd serve` with args and waits up to within for it to
-// print where it listens and its pairing token.
+// Serve runs `lanfeedd serve --no-discovery` with args and waits up to
+// within for it to print where it listens and its pairing token. Tests
+// never multicast on the machine's network: the namespace tests, which
+// do, start serve with Start.
 func Serve(tb testing.TB, bin string, within time.Duration, args ...string) *Node {
 	tb.Helper()
-	n := &Node{Proc: Start(tb, bin, append([]string{"serve"}, args...)...)}
+	n := &Node{Proc: Start(tb, bin, append([]string{"serve", "--no-discovery"}, args...)...)}
 	deadline := time.After(within)
 	for n.URL == "" || n.Token == "" {
 		select {
