@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,11 +77,12 @@ type Node struct {
 }
 
 // URLs returns an http URL for each of the node's addresses, in the order
-// of Addrs, for a follower to try.
+// of Addrs, for a follower to try. A link-local IPv6 address keeps its
+// zone, escaped as RFC 6874 says ("%25"), so that the URL parses.
 func (n Node) URLs() []string {
 	urls := make([]string, 0, len(n.Addrs))
 	for _, a := range n.Addrs {
-		urls = append(urls, "http://"+a.String()+"/")
+		urls = append(urls, (&url.URL{Scheme: "http", Host: a.String(), Path: "/"}).String())
 	}
 	return urls
 }

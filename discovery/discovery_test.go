@@ -3,6 +3,7 @@ package discovery
 import (
 	"net"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -146,8 +147,11 @@ func TestBrowser_OneNodeOnSeveralInterfaces(t *testing.T) {
 	if got, wantEv := rec.kinds(), []string{"appeared peer", "changed peer"}; !slices.Equal(got, wantEv) {
 		t.Errorf("events = %v; want %v", got, wantEv)
 	}
-	if u := nodes[0].URLs()[2]; u != "http://[fe80::1%wlan0]:7700/" {
-		t.Errorf("URLs()[2] = %q; want the zone kept", u)
+	if u := nodes[0].URLs()[2]; u != "http://[fe80::1%25wlan0]:7700/" {
+		t.Errorf("URLs()[2] = %q; want the zone kept, escaped", u)
+	}
+	if u, err := url.Parse(nodes[0].URLs()[2]); err != nil || u.Hostname() != "fe80::1%wlan0" {
+		t.Errorf("url.Parse(URLs()[2]) = %v, %v; want host fe80::1%%wlan0", u, err)
 	}
 }
 
