@@ -32,8 +32,12 @@ type Phase struct {
 type Config struct {
 	Proto string // Lanfeed or SocketIO
 	URL   string // the server's base URL, http://127.0.0.1:PORT/
-	Token string // lanfeed pairing token, for the publisher
-	PID   int    // server process, for CPU and RSS; 0: not measured
+	// PeerURL, if set, is where the peers connect instead of URL: another
+	// node that follows URL's (the mesh scenarios), so that a delivery is
+	// timed from the publisher's send at the origin to a peer of the follower.
+	PeerURL string
+	Token   string // lanfeed pairing token, for the publisher
+	PID     int    // server process, for CPU and RSS; 0: not measured
 
 	Peers       int           // fast peers: read as fast as they can
 	Slow        int           // slow peers: tiny receive buffer, read one frame per SlowDelay
@@ -325,7 +329,11 @@ func (r *run) ramp(ctx context.Context, res *Result) {
 				if slow {
 					rcv = 4096
 				}
-				u, _ := wsURL(r.cfg.Proto, r.cfg.URL, fmt.Sprintf("bench-%d", i), "")
+				base := r.cfg.URL
+				if r.cfg.PeerURL != "" {
+					base = r.cfg.PeerURL
+				}
+				u, _ := wsURL(r.cfg.Proto, base, fmt.Sprintf("bench-%d", i), "")
 				c, err := dial(ctx, r.cfg.Proto, u, r.sourceIP(i), rcv)
 				if err != nil {
 					errMu.Lock()
