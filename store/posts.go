@@ -47,9 +47,12 @@ type Op struct {
 type opTx struct {
 	tx    *sql.Tx
 	stmts writeStmts // prepared on the connection tx runs on
-	seq   int64
-	now   int64 // Unix milliseconds
-	self  string
+	// followed holds the nodes found followed earlier in the batch: no op
+	// removes a follow, so one look per node and transaction is enough.
+	followed map[string]bool
+	seq      int64
+	now      int64 // Unix milliseconds
+	self     string
 }
 
 // Result is the outcome of one Op: the post as committed, or why not.
@@ -182,6 +185,7 @@ func (s *Store) Apply(ctx context.Context, ops []Op) []Result {
 	}
 	seq := s.seq
 	single := len(todo) == 1 // one op needs no savepoint: the transaction is its own
+	followed := map[string]bool{}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, i := range todo {
 			if ops[i].position && failedBefore(ops, results, i) {
@@ -189,7 +193,7 @@ func (s *Store) Apply(ctx context.Context, ops []Op) []Result {
 					"position in node %s's log not recorded: a change from it in the same batch failed", ops[i].node)
 				continue
 			}
-			w := opTx{tx: tx, stmts: s.stmts, seq: seq + 1, now: s.now().UnixMilli(), self: s.self}
+			w := opTx{tx: tx, stmts: s.stmts, followed: followed, seq: seq + 1, now: s.now().UnixMilli(), self: s.self}
 			p, changed, err := runOp(ctx, w, ops[i], single)
 			if err != nil {
 				if single || errors.Is(err, errTxBroken) {

@@ -86,10 +86,16 @@ func checkReplica(from string, p feed.Post) error {
 
 // mustFollow fails unless node is followed.
 func mustFollow(ctx context.Context, w opTx, node string) error {
+	if w.followed[node] {
+		return nil
+	}
 	var one int
 	err := w.queryRow(ctx, qFollowed, node).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFollowing(node)
+	}
+	if err == nil && w.followed != nil {
+		w.followed[node] = true
 	}
 	return err
 }

@@ -83,3 +83,33 @@ func TestApply_PreparedStatementsSurviveRollbacks(t *testing.T) {
 		t.Errorf("Seq() = %d; want 4", got)
 	}
 }
+
+// A batch looks each followed node up once, and a node it does not follow
+// is still refused after one it does.
+func TestApply_UnfollowedNodeRefusedAfterAFollowedOne(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, t.TempDir(), Options{Name: "stmts"})
+	if err != nil {
+		t.Fatalf("Open() = %v; want nil error", err)
+	}
+	defer s.Close()
+	const node, stranger = "01a234c9-0b4c-7c10-864b-ef7dadeb95cd", "01a234c9-0b4c-7c10-864b-ef7dadeb95ce"
+	if _, err := s.AddFollow(ctx, "http://127.0.0.1:1/", node, "origin"); err != nil {
+		t.Fatalf("AddFollow() = %v; want nil error", err)
+	}
+	at := feed.UnixMilli(time.Now().Add(-time.Hour).UnixMilli())
+	replica := func(from string) Op {
+		return ReplicaOp(from, feed.Post{ID: feed.NewID(), Title: "t", Body: "b", Author: "a", Origin: from,
+			CreatedAt: at, UpdatedAt: at, Version: 1})
+	}
+	res := s.Apply(ctx, []Op{replica(node), replica(stranger), replica(node)})
+	if res[0].Err != nil || res[2].Err != nil {
+		t.Fatalf("Apply(followed, stranger, followed) = %v, _, %v; want nil errors for the followed node", res[0].Err, res[2].Err)
+	}
+	if res[1].Err == nil {
+		t.Errorf("Apply(stranger) = nil error; want not following")
+	}
+	if got := s.Seq(); got != 2 {
+		t.Errorf("Seq() = %d; want 2", got)
+	}
+}
