@@ -58,7 +58,7 @@ type driver struct {
 }
 
 func main() {
-	smoke := flag.Bool("smoke", false, "run the correctness smoke test only (both servers, small N); exit 1 on any failure")
+	smoke := flag.Bool("smoke", false, "run the correctness smoke test only (the servers of -servers at small N, then the mesh); exit 1 on any failure")
 	scenarios := flag.String("scenarios", "S1,S2,S2b,S3,S4,S5,S6,S7,M1,M2,M3", "scenarios to run, comma-separated (M1-M3: the mesh, lanfeed only)")
 	servers := flag.String("servers", "lanfeed,socketio", "servers to compare")
 	reps := flag.Int("reps", 3, "repetitions of each scenario and server")
@@ -82,7 +82,7 @@ func main() {
 
 	// The socket.io server's packages take a minute to install: only when
 	// a scenario compares with it.
-	needSIO := *smoke
+	needSIO := *smoke && strings.Contains(*servers, kindSocketIO)
 	for _, id := range strings.Split(*scenarios, ",") {
 		needSIO = needSIO || (!isMesh(strings.TrimSpace(id)) && strings.Contains(*servers, kindSocketIO))
 	}
@@ -91,7 +91,7 @@ func main() {
 		os.Exit(2)
 	}
 	if *smoke {
-		os.Exit(d.smoke(ctx))
+		os.Exit(d.smoke(ctx, strings.Split(*servers, ",")))
 	}
 	d.results = newResults(*reps, d.serverCPU, d.loadCPU)
 	d.results.Disk = append(d.results.Disk, probeDisk(d.outDir, "before"))
@@ -308,13 +308,22 @@ func (d *driver) withServer(ctx context.Context, kind, name string, fn func(*ser
 
 // smoke checks correctness only: every event delivered, in order, once, to
 // every peer, nothing dropped, every write acknowledged; on lanfeed and on
-// both socket.io variants; then the mesh (smokeMesh). It prints one line
-// per server and a summary.
-func (d *driver) smoke(parent context.Context) int {
+// both socket.io variants (those of servers); then the mesh (smokeMesh).
+// It prints one line per server and a summary.
+func (d *driver) smoke(parent context.Context, servers []string) int {
 	ctx, cancel := context.WithTimeout(parent, 60*time.Second)
 	defer cancel()
 	passed, failed := 0, 0
-	for _, kind := range []string{kindLanfeed, kindSocketIO, kindSocketIOPe} {
+	var kinds []string
+	for _, k := range servers {
+		switch strings.TrimSpace(k) {
+		case kindLanfeed:
+			kinds = append(kinds, kindLanfeed)
+		case kindSocketIO:
+			kinds = append(kinds, kindSocketIO, kindSocketIOPe)
+		}
+	}
+	for _, kind := range kinds {
 		var problems []string
 		var res *loadgen.Result
 		err := d.withServer(ctx, kind, "smoke-"+kind, func(s *server) error {

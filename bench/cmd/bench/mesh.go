@@ -1,11 +1,13 @@
 package main
 
 // The mesh scenarios (docs/MESH.md): two lanfeedd processes on loopback, an
-// origin and a follower that replicates it (app/mesh.go). The origin is
-// pinned to the server CPU and the follower to the other one, so that the
-// pipeline (the origin reading and sending its log, the follower decoding
-// and committing it) is not measured on one shared core; the load
-// generator of M3 shares the follower's CPU, in both of its runs.
+// origin and a follower that replicates it (app/mesh.go). For the catch-up
+// (M1, M2) the origin is pinned to the server CPU and the follower to the
+// other one, so that the pipeline (the origin reading and sending its log,
+// the follower decoding and committing it) is not measured on one shared
+// core. For the live latency (M3) both nodes share the server CPU and the
+// load generator keeps the other, as in S2, so that the clock of every
+// delivery does not wait behind the nodes it measures.
 
 import (
 	"bufio"
@@ -66,6 +68,8 @@ var meshScenarios = []scenario{
 		rows: []row{
 			{"steadyPS", "changes/s applied, steady part (10% to 90% of the log)", ">= 20,000", atLeast(20000)},
 			{"overallPS", "changes/s applied, whole catch-up (100,000 / M1's time)", "", nil},
+			{"cpuPerChange", "follower CPU per applied change (us)", "<= 50", le(50)},
+			{"cpuBoundPS", "changes/s the follower's CPU time allows (10^6 / the row above): its rate with a core to itself", "", nil},
 			{"followerCPU", "follower CPU during the catch-up (% of its core)", "", nil},
 			{"originCPU", "origin CPU during the catch-up (% of its core)", "", nil},
 		},
@@ -105,9 +109,10 @@ func (p *meshPair) stop() {
 	}
 }
 
-// startPair starts an origin on originDir and a follower on a new
-// directory under d.runDir/name; the follower does not follow yet.
-func (d *driver) startPair(ctx context.Context, name, originDir string) (*meshPair, error) {
+// startPair starts an origin on originDir, pinned to the server CPU, and a
+// follower on a new directory under d.runDir/name, pinned to followerCPU;
+// the follower does not follow yet.
+func (d *driver) startPair(ctx context.Context, name, originDir, followerCPU string) (*meshPair, error) {
 	p := &meshPair{originDir: originDir, dir: filepath.Join(d.runDir, name, "follower")}
 	os.RemoveAll(p.dir)
 	var err error
@@ -115,7 +120,7 @@ func (d *driver) startPair(ctx context.Context, name, originDir string) (*meshPa
 		return nil, err
 	}
 	if p.follower, err = d.startServerWith(ctx, kindLanfeed, p.dir, name+"-follower",
-		serverOpts{cpu: d.loadCPU, env: []string{meshGC}}); err != nil {
+		serverOpts{cpu: followerCPU, env: []string{meshGC}}); err != nil {
 		p.stop()
 		return nil, err
 	}
@@ -370,7 +375,7 @@ func runMeshCatchUp(ctx context.Context, d *driver, kind string, rep int) error 
 		return err
 	}
 	name := runName("M1", kind, rep)
-	p, err := d.startPair(ctx, name, originDir)
+	p, err := d.startPair(ctx, name, originDir, d.loadCPU) // a core each: the catch-up is a pipeline
 	if err != nil {
 		return err
 	}
@@ -414,6 +419,10 @@ func runMeshCatchUp(ctx context.Context, d *driver, kind string, rep int) error 
 	d.results.add("M2", kind, "steadyPS", steadyRate(seen, want))
 	d.results.add("M2", kind, "overallPS", float64(want)/took.Seconds())
 	d.results.add("M2", kind, "followerCPU", 100*(fcpu1-fcpu0).Seconds()/took.Seconds())
+	if us := float64((fcpu1 - fcpu0).Microseconds()) / float64(want); us > 0 {
+		d.results.add("M2", kind, "cpuPerChange", us)
+		d.results.add("M2", kind, "cpuBoundPS", 1e6/us)
+	}
 	d.results.add("M2", kind, "originCPU", 100*(ocpu1-ocpu0).Seconds()/took.Seconds())
 	d.results.rawJSON("M1", kind, rep, mustJSON(map[string]any{"posts": want, "catchUpS": took.Seconds(),
 		"readings": len(seen), "replicas": n, "diff": diff, "rssIdleKiB": rssIdle, "rssPeakKiB": rssPeak,
@@ -445,7 +454,9 @@ func runMeshLive(ctx context.Context, d *driver, kind string, rep int) error {
 	name := runName("M3", kind, rep)
 	originDir := filepath.Join(d.runDir, name, "origin")
 	os.RemoveAll(originDir)
-	p, err := d.startPair(ctx, name, originDir)
+	// Both nodes on the server CPU: the load generator, which times every
+	// delivery, keeps the other core to itself, as in S2.
+	p, err := d.startPair(ctx, name, originDir, d.serverCPU)
 	if err != nil {
 		return err
 	}
@@ -516,7 +527,7 @@ func (d *driver) smokeMesh(ctx context.Context) []string {
 	if err != nil {
 		return []string{err.Error()}
 	}
-	p, err := d.startPair(ctx, "smoke-mesh", originDir)
+	p, err := d.startPair(ctx, "smoke-mesh", originDir, d.loadCPU)
 	if err != nil {
 		return []string{err.Error()}
 	}
@@ -560,10 +571,11 @@ func (d *driver) meshReport(b *strings.Builder) {
 		return
 	}
 	fmt.Fprintf(b, "## Mesh: one node following another\n\n")
-	fmt.Fprintf(b, "Two `lanfeedd` processes on loopback, started fresh for each repetition: the origin pinned to CPU %s, "+
-		"the follower (`app/mesh.go`: one `client.Follower` on the origin's `/ws`, replicas and position committed together "+
-		"in batches by the group commit) to CPU %s, where M3's load generator runs too. Median, min–max in brackets.\n\n",
-		orAll(d.serverCPU), orAll(d.loadCPU))
+	fmt.Fprintf(b, "Two `lanfeedd` processes on loopback, started fresh for each repetition: an origin and a follower "+
+		"(`app/mesh.go`: one `client.Follower` on the origin's `/ws`, replicas and position committed together in batches "+
+		"by the group commit). M1 and M2: the origin on CPU %s, the follower on CPU %s. M3: both nodes on CPU %s, the load "+
+		"generator on CPU %s. Median, min–max in brackets.\n\n",
+		orAll(d.serverCPU), orAll(d.loadCPU), orAll(d.serverCPU), orAll(d.loadCPU))
 	fmt.Fprintf(b, "| id | metric | target | lanfeed | met |\n|---|---|---|---|---|\n")
 	for _, sc := range meshScenarios {
 		vals := r.Values[sc.id][kindLanfeed]
