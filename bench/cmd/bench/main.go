@@ -243,6 +243,9 @@ type loadArgs struct {
 	// peerAt, if set, is the node the peers connect to instead of the
 	// publisher's (the mesh's follower); its process is the one measured.
 	peerAt *server
+	// split, with peerAt, keeps the first split peers on the publisher's
+	// node, each group timed apart (M3).
+	split int
 }
 
 // load runs the load generator, pinned, against s.
@@ -270,7 +273,7 @@ func (d *driver) load(ctx context.Context, s *server, logName string, a loadArgs
 		"-peers", fmt.Sprint(a.peers), "-slow", fmt.Sprint(a.slow), "-source-ips", fmt.Sprint(src),
 		"-phases", strings.Join(phases, ","), "-hold", a.hold.String(), "-timeout", a.timeout.String()}
 	if a.peerAt != nil {
-		argv = append(argv, "-peer-url", a.peerAt.url)
+		argv = append(argv, "-peer-url", a.peerAt.url, "-peer-split", fmt.Sprint(a.split))
 	}
 	if a.stopOnKnee {
 		argv = append(argv, "-stop-on-knee")
