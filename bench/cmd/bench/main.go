@@ -6,7 +6,9 @@
 // as ratios.
 //
 //	go run ./bench/cmd/bench                      # the whole matrix, 3 reps (~45 min)
-//	go run ./bench/cmd/bench -smoke               # correctness only, under a minute
+//	go run ./bench/cmd/bench -smoke               # correctness only, about a minute
+//	go run ./bench/cmd/bench -scenarios M1,M2,M3 -servers lanfeed \
+//	    -out bench/out/BENCHMARKS.mesh.md         # the mesh only (mesh.go)
 //	go run ./bench/cmd/bench -scenarios S2 -reps 1 -peers 50 -rate 20 -dur 5s \
 //	    -out bench/out/BENCHMARKS.preview.md      # a quick look
 //
