@@ -71,6 +71,7 @@ var meshScenarios = []scenario{
 			{"cpuPerChange", "follower CPU per applied change (us)", "<= 50", le(50)},
 			{"cpuBoundPS", "changes/s the follower's CPU time allows (10^6 / the row above): its rate with a core to itself", "", nil},
 			{"followerCPU", "follower CPU during the catch-up (% of its core)", "", nil},
+			{"runqueueS", "time the follower's threads waited for a CPU during the catch-up (s, summed over threads; /proc schedstat)", "", nil},
 			{"originCPU", "origin CPU during the catch-up (% of its core)", "", nil},
 		},
 		run: runMeshCatchUp,
@@ -383,6 +384,7 @@ func runMeshCatchUp(ctx context.Context, d *driver, kind string, rep int) error 
 	defer p.stop()
 	_, rssIdle, _ := loadgen.Memory(p.follower.pid())
 	fcpu0, _ := loadgen.CPUTime(p.follower.pid())
+	wait0 := runqueueWait(p.follower.pid())
 	ocpu0, _ := loadgen.CPUTime(p.origin.pid())
 	start := time.Now()
 	if err := follow(ctx, p.follower, p.origin.url); err != nil {
@@ -394,6 +396,7 @@ func runMeshCatchUp(ctx context.Context, d *driver, kind string, rep int) error 
 	}
 	took := seen[len(seen)-1].at
 	fcpu1, _ := loadgen.CPUTime(p.follower.pid())
+	wait1 := runqueueWait(p.follower.pid())
 	ocpu1, _ := loadgen.CPUTime(p.origin.pid())
 	_, rssPeak, _ := loadgen.Memory(p.follower.pid())
 	p.stop()
@@ -420,6 +423,9 @@ func runMeshCatchUp(ctx context.Context, d *driver, kind string, rep int) error 
 	d.results.add("M2", kind, "steadyPS", steadyRate(seen, want))
 	d.results.add("M2", kind, "overallPS", float64(want)/took.Seconds())
 	d.results.add("M2", kind, "followerCPU", 100*(fcpu1-fcpu0).Seconds()/took.Seconds())
+	if wait0 >= 0 && wait1 >= wait0 {
+		d.results.add("M2", kind, "runqueueS", (wait1 - wait0).Seconds())
+	}
 	if us := float64((fcpu1 - fcpu0).Microseconds()) / float64(want); us > 0 {
 		d.results.add("M2", kind, "cpuPerChange", us)
 		d.results.add("M2", kind, "cpuBoundPS", 1e6/us)
@@ -429,6 +435,30 @@ func runMeshCatchUp(ctx context.Context, d *driver, kind string, rep int) error 
 		"readings": len(seen), "replicas": n, "diff": diff, "rssIdleKiB": rssIdle, "rssPeakKiB": rssPeak,
 		"heapPeakMiB": heap, "liveHeapMiB": live}))
 	return nil
+}
+
+// runqueueWait is how long the threads of process pid have waited, so
+// far, for a CPU while runnable (the second field of each
+// /proc/PID/task/TID/schedstat): on a shared machine, the time the
+// neighbours took. A thread that ended meanwhile drops out of the sum,
+// which only makes the figure smaller. -1 when it cannot be read.
+func runqueueWait(pid int) time.Duration {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return -1
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			ns, _ := strconv.ParseInt(f[1], 10, 64)
+			sum += time.Duration(ns)
+		}
+	}
+	return sum
 }
 
 func mustJSON(v any) []byte {
