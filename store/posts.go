@@ -272,9 +272,14 @@ func loadRow(ctx context.Context, w opTx, id string) (row, error) {
 
 // putRow writes every column of r, inserting or replacing post r.ID.
 func putRow(ctx context.Context, w opTx, r row) error {
-	_, err := w.exec(ctx, qPutRow, r.ID, r.Title, r.Body, r.Author, r.Origin, r.CreatedAt.UnixMilli(), r.UpdatedAt.UnixMilli(),
-		r.Version, r.Deleted, r.Seq, r.originVersion, r.dropped)
+	_, err := w.exec(ctx, qPutRow, rowArgs(r)...)
 	return err
+}
+
+// rowArgs are r's columns in rowColumns' order.
+func rowArgs(r row) []any {
+	return []any{r.ID, r.Title, r.Body, r.Author, r.Origin, r.CreatedAt.UnixMilli(), r.UpdatedAt.UnixMilli(),
+		r.Version, r.Deleted, r.Seq, r.originVersion, r.dropped}
 }
 
 // ownForWrite loads a post of this node that is about to change and checks

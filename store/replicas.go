@@ -46,8 +46,16 @@ func ReplicaOp(from string, p feed.Post) Op {
 			if err := mustFollow(ctx, w, from); err != nil {
 				return feed.Post{}, false, err
 			}
-			cur, err := loadRow(ctx, w, p.ID)
 			r := row{Post: p, originVersion: p.Version}
+			r.Seq = w.seq
+			// Most replicas are new (a catch-up is nothing else): insert
+			// first, and read the row held only if there is one.
+			if res, err := w.exec(ctx, qInsertNew, rowArgs(r)...); err != nil {
+				return feed.Post{}, false, err
+			} else if n, err := res.RowsAffected(); err != nil || n == 1 {
+				return r.Post, err == nil, err
+			}
+			cur, err := loadRow(ctx, w, p.ID)
 			switch {
 			case errors.Is(err, sql.ErrNoRows): // a new replica
 			case err != nil:
@@ -64,7 +72,6 @@ func ReplicaOp(from string, p feed.Post) Op {
 			default:
 				r.Version = max(p.Version, cur.Version+1)
 			}
-			r.Seq = w.seq
 			return r.Post, true, putRow(ctx, w, r)
 		}}
 }

@@ -7,7 +7,7 @@ import (
 	"fmt"
 )
 
-// The statements every op of a batch runs, prepared once on the writer
+// The statements the ops of a batch run, prepared once on the writer
 // connection: SQLite would otherwise parse and plan each one again for
 // every op (about 40% of a follower's CPU in a catch-up, bench/ANALYSIS.md).
 const (
@@ -20,6 +20,10 @@ const (
 			version = excluded.version, deleted = excluded.deleted, seq = excluded.seq,
 			origin_version = excluded.origin_version, dropped = excluded.dropped`
 	qFollowed = `SELECT 1 FROM follows WHERE node = ?`
+	// qInsertNew inserts a post unless one with its id exists; a clash on
+	// any other constraint (seq) is still an error.
+	qInsertNew = `INSERT INTO posts (` + rowColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`
 )
 
 // writeStmts are the prepared statements of the write path, by query.
@@ -30,7 +34,7 @@ type writeStmts map[string]*sql.Stmt
 // have no connection to prepare on).
 func prepareWrites(ctx context.Context, w *sql.DB) (writeStmts, error) {
 	ws := writeStmts{}
-	for _, q := range []string{qSavepoint, qRelease, qLoadRow, qPutRow, qFollowed} {
+	for _, q := range []string{qSavepoint, qRelease, qLoadRow, qPutRow, qFollowed, qInsertNew} {
 		st, err := w.PrepareContext(ctx, q)
 		if err != nil {
 			ws.close()

@@ -22,7 +22,7 @@ func TestOpen_WriterKeepsTempStoreInMemory(t *testing.T) {
 	if mode != 2 {
 		t.Errorf("PRAGMA temp_store = %d; want 2 (MEMORY)", mode)
 	}
-	for _, q := range []string{qSavepoint, qRelease, qLoadRow, qPutRow, qFollowed} {
+	for _, q := range []string{qSavepoint, qRelease, qLoadRow, qPutRow, qFollowed, qInsertNew} {
 		if s.stmts[q] == nil {
 			t.Errorf("statement %.30q not prepared at Open", q)
 		}
