@@ -171,12 +171,14 @@ bench/socketio/node_modules/.package-lock.json: bench/socketio/package-lock.json
 	cd bench/socketio && npm_config_nodedir=$${npm_config_nodedir:-/usr} npm ci --no-audit --no-fund
 	@touch $@
 
-# The whole matrix against socket.io (about 25 minutes on a quiet machine);
-# rewrites docs/BENCHMARKS.md (appending bench/ANALYSIS.md).
+# The whole matrix against socket.io and the mesh scenarios (about 30
+# minutes on a quiet machine); rewrites docs/BENCHMARKS.md (appending
+# bench/ANALYSIS.md).
 bench: lanfeedd deps-bench
 	$(GO) run ./bench/cmd/bench -lanfeedd build/bin/lanfeedd $(ARGS)
 
-# Correctness only: every event delivered, no peer dropped, on both servers.
+# Correctness only: every event delivered, no peer dropped, on both servers;
+# a follower catches up and passes live posts on, each exactly once.
 bench-smoke: lanfeedd deps-bench
 	$(GO) run ./bench/cmd/bench -smoke -lanfeedd build/bin/lanfeedd
 

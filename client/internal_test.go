@@ -1,6 +1,8 @@
 package client
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -62,5 +64,56 @@ func TestDecode(t *testing.T) {
 	ev, err = decode([]byte(raw))
 	if e, ok := ev.(*ErrorEvent); err != nil || !ok || e.ID != 7 || e.Err.Code != "invalid" || e.Err.Field != "title" {
 		t.Errorf("decode(%s) = %#v, %v; want ErrorEvent 7 invalid title", raw, ev, err)
+	}
+}
+
+// decode's one-pass path for posts events reads every frame as
+// decodeFrame does: the same event, or an error for the same frames.
+func TestDecode_PostsFastPathMatchesDecodeFrame(t *testing.T) {
+	post := `{"id":"01a234c9-0b4c-7c10-864b-ef7dadeb95cd","title":"t","body":"b","author":"a",` +
+		`"origin":"01a234c9-0b4c-7c10-864b-ef7dadeb95ce","createdAt":"2026-12-02T03:00:00.000Z",` +
+		`"updatedAt":"2026-12-02T03:00:00.000Z","version":2,"deleted":false,"seq":%d}`
+	frame := func(seq, postSeq int, tail string) string {
+		return fmt.Sprintf(`{"type":"event","event":"posts","seq":%d,"data":{"action":"update","post":`+post+`}%s}`,
+			seq, postSeq, tail)
+	}
+	for _, raw := range []string{
+		frame(7, 7, ""),
+		frame(7, 7, `,"proto":1,"epoch":"e"`),
+		frame(7, 6, ""),                // seqs differ
+		frame(0, 0, ""),                // no seq
+		frame(7, 7, `,"type":"hello"`), // the last type wins: a hello after all
+		frame(7, 7, `,"event":"peers"`),
+		`{"type":"event","event":"posts","seq":7,"data":null}`,
+		`{"type":"event","event":"posts","seq":7,"data":{"post":"x"}}`,
+		`{"type":"event","event":"posts","seq":7,"data":{"action":"create","post":{"seq":7}}`, // cut short
+	} {
+		got, gotErr := decode([]byte(raw))
+		want, wantErr := decodeFrame([]byte(raw))
+		if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("decode(%s) = %#v, %v; want %#v, %v (decodeFrame)", raw, got, gotErr, want, wantErr)
+		}
+	}
+}
+
+// BenchmarkDecode_PostEvent compares the one-pass path with decodeFrame on
+// a posts event as a node encodes it.
+func BenchmarkDecode_PostEvent(b *testing.B) {
+	raw := []byte(`{"type":"event","event":"posts","seq":7,"data":{"action":"create","post":{` +
+		`"id":"01a234c9-0b4c-7c10-864b-ef7dadeb95cd","title":"post 7","body":"` + strings.Repeat("seeded post body. ", 6) +
+		`","author":"bench","origin":"01a234c9-0b4c-7c10-864b-ef7dadeb95ce","createdAt":"2026-12-02T03:00:00.000Z",` +
+		`"updatedAt":"2026-12-02T03:00:00.000Z","version":1,"deleted":false,"seq":7}}}`)
+	for _, c := range []struct {
+		name string
+		fn   func([]byte) (Event, error)
+	}{{"decode", decode}, {"decodeFrame", decodeFrame}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if ev, err := c.fn(raw); err != nil {
+					b.Fatalf("%s() = %v, %v; want a PostEvent", c.name, ev, err)
+				}
+			}
+		})
 	}
 }

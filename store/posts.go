@@ -45,10 +45,14 @@ type Op struct {
 // opTx is what an op runs with: the batch's transaction, the seq its
 // change takes if it makes one, the time, and this node's id.
 type opTx struct {
-	tx   *sql.Tx
-	seq  int64
-	now  int64 // Unix milliseconds
-	self string
+	tx    *sql.Tx
+	stmts writeStmts // prepared on the connection tx runs on
+	// followed holds the nodes found followed earlier in the batch: no op
+	// removes a follow, so one look per node and transaction is enough.
+	followed map[string]bool
+	seq      int64
+	now      int64 // Unix milliseconds
+	self     string
 }
 
 // Result is the outcome of one Op: the post as committed, or why not.
@@ -75,7 +79,7 @@ func CreateOp(in feed.NewPost) Op {
 				ID: feed.NewID(), Title: in.Title, Body: in.Body, Author: in.Author, Origin: w.self,
 				CreatedAt: feed.UnixMilli(w.now), UpdatedAt: feed.UnixMilli(w.now), Version: 1, Seq: w.seq,
 			}, originVersion: 1}
-			return r.Post, true, putRow(ctx, w.tx, r)
+			return r.Post, true, putRow(ctx, w, r)
 		}}
 }
 
@@ -181,6 +185,7 @@ func (s *Store) Apply(ctx context.Context, ops []Op) []Result {
 	}
 	seq := s.seq
 	single := len(todo) == 1 // one op needs no savepoint: the transaction is its own
+	followed := map[string]bool{}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, i := range todo {
 			if ops[i].position && failedBefore(ops, results, i) {
@@ -188,7 +193,7 @@ func (s *Store) Apply(ctx context.Context, ops []Op) []Result {
 					"position in node %s's log not recorded: a change from it in the same batch failed", ops[i].node)
 				continue
 			}
-			w := opTx{tx: tx, seq: seq + 1, now: s.now().UnixMilli(), self: s.self}
+			w := opTx{tx: tx, stmts: s.stmts, followed: followed, seq: seq + 1, now: s.now().UnixMilli(), self: s.self}
 			p, changed, err := runOp(ctx, w, ops[i], single)
 			if err != nil {
 				if single || errors.Is(err, errTxBroken) {
@@ -234,7 +239,7 @@ func runOp(ctx context.Context, w opTx, op Op, single bool) (feed.Post, bool, er
 	if single {
 		return op.run(ctx, w)
 	}
-	if _, err := w.tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
+	if _, err := w.exec(ctx, qSavepoint); err != nil {
 		return feed.Post{}, false, fmt.Errorf("%w: %w", errTxBroken, err)
 	}
 	p, changed, err := op.run(ctx, w)
@@ -244,7 +249,7 @@ func runOp(ctx context.Context, w opTx, op Op, single bool) (feed.Post, bool, er
 		}
 		return feed.Post{}, false, err
 	}
-	if _, err := w.tx.ExecContext(ctx, `RELEASE op`); err != nil {
+	if _, err := w.exec(ctx, qRelease); err != nil {
 		return feed.Post{}, false, fmt.Errorf("%w: %w", errTxBroken, err)
 	}
 	return p, changed, nil
@@ -258,30 +263,29 @@ type row struct {
 }
 
 // loadRow reads post id for a write; sql.ErrNoRows if there is none.
-func loadRow(ctx context.Context, tx *sql.Tx, id string) (row, error) {
+func loadRow(ctx context.Context, w opTx, id string) (row, error) {
 	var r row
 	var err error
-	r.Post, err = scanPost(tx.QueryRowContext(ctx, `SELECT `+rowColumns+` FROM posts WHERE id = ?`, id),
-		&r.originVersion, &r.dropped)
+	r.Post, err = scanPost(w.queryRow(ctx, qLoadRow, id), &r.originVersion, &r.dropped)
 	return r, err
 }
 
 // putRow writes every column of r, inserting or replacing post r.ID.
-func putRow(ctx context.Context, tx *sql.Tx, r row) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO posts (`+rowColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, author = excluded.author,
-			origin = excluded.origin, created_at = excluded.created_at, updated_at = excluded.updated_at,
-			version = excluded.version, deleted = excluded.deleted, seq = excluded.seq,
-			origin_version = excluded.origin_version, dropped = excluded.dropped`,
-		r.ID, r.Title, r.Body, r.Author, r.Origin, r.CreatedAt.UnixMilli(), r.UpdatedAt.UnixMilli(),
-		r.Version, r.Deleted, r.Seq, r.originVersion, r.dropped)
+func putRow(ctx context.Context, w opTx, r row) error {
+	_, err := w.exec(ctx, qPutRow, rowArgs(r)...)
 	return err
+}
+
+// rowArgs are r's columns in rowColumns' order.
+func rowArgs(r row) []any {
+	return []any{r.ID, r.Title, r.Body, r.Author, r.Origin, r.CreatedAt.UnixMilli(), r.UpdatedAt.UnixMilli(),
+		r.Version, r.Deleted, r.Seq, r.originVersion, r.dropped}
 }
 
 // ownForWrite loads a post of this node that is about to change and checks
 // its version (0 skips the check).
 func ownForWrite(ctx context.Context, w opTx, id string, version int64) (row, error) {
-	r, err := loadRow(ctx, w.tx, id)
+	r, err := loadRow(ctx, w, id)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && r.Deleted) {
 		return r, notFound(id)
 	}
@@ -329,7 +333,7 @@ func saveChange(ctx context.Context, w opTx, r *row) error {
 	r.Version++
 	r.originVersion = r.Version
 	r.Seq = w.seq
-	return putRow(ctx, w.tx, *r)
+	return putRow(ctx, w, *r)
 }
 
 // Get returns post id; deleted posts are not found.

@@ -43,11 +43,19 @@ func ReplicaOp(from string, p feed.Post) Op {
 				return feed.Post{}, false, feed.Invalid("updatedAt", fmt.Sprintf(
 					"post %s is dated %s ahead of this node's clock; the limit is %s", p.ID, ahead.Round(time.Minute), maxClockAhead))
 			}
-			if err := mustFollow(ctx, w.tx, from); err != nil {
+			if err := mustFollow(ctx, w, from); err != nil {
 				return feed.Post{}, false, err
 			}
-			cur, err := loadRow(ctx, w.tx, p.ID)
 			r := row{Post: p, originVersion: p.Version}
+			r.Seq = w.seq
+			// Most replicas are new (a catch-up is nothing else): insert
+			// first, and read the row held only if there is one.
+			if res, err := w.exec(ctx, qInsertNew, rowArgs(r)...); err != nil {
+				return feed.Post{}, false, err
+			} else if n, err := res.RowsAffected(); err != nil || n == 1 {
+				return r.Post, err == nil, err
+			}
+			cur, err := loadRow(ctx, w, p.ID)
 			switch {
 			case errors.Is(err, sql.ErrNoRows): // a new replica
 			case err != nil:
@@ -64,8 +72,7 @@ func ReplicaOp(from string, p feed.Post) Op {
 			default:
 				r.Version = max(p.Version, cur.Version+1)
 			}
-			r.Seq = w.seq
-			return r.Post, true, putRow(ctx, w.tx, r)
+			return r.Post, true, putRow(ctx, w, r)
 		}}
 }
 
@@ -85,11 +92,17 @@ func checkReplica(from string, p feed.Post) error {
 }
 
 // mustFollow fails unless node is followed.
-func mustFollow(ctx context.Context, tx *sql.Tx, node string) error {
+func mustFollow(ctx context.Context, w opTx, node string) error {
+	if w.followed[node] {
+		return nil
+	}
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM follows WHERE node = ?`, node).Scan(&one)
+	err := w.queryRow(ctx, qFollowed, node).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFollowing(node)
+	}
+	if err == nil && w.followed != nil {
+		w.followed[node] = true
 	}
 	return err
 }
@@ -108,7 +121,7 @@ func DropOp(origin, id string) Op {
 			if origin == w.self {
 				return feed.Post{}, false, errors.New("this node's own posts are never dropped")
 			}
-			r, err := loadRow(ctx, w.tx, id)
+			r, err := loadRow(ctx, w, id)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				return feed.Post{}, false, nil
@@ -120,13 +133,13 @@ func DropOp(origin, id string) Op {
 				return r.Post, false, nil
 			case r.Deleted: // clients already see it deleted: no change for them
 				r.dropped = true
-				return r.Post, false, putRow(ctx, w.tx, r)
+				return r.Post, false, putRow(ctx, w, r)
 			}
 			r.Title, r.Body, r.Deleted, r.dropped = "", "", true, true
 			r.Version++
 			r.UpdatedAt = feed.UnixMilli(max(w.now, r.UpdatedAt.UnixMilli()))
 			r.Seq = w.seq
-			return r.Post, true, putRow(ctx, w.tx, r)
+			return r.Post, true, putRow(ctx, w, r)
 		}}
 }
 

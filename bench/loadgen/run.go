@@ -32,8 +32,17 @@ type Phase struct {
 type Config struct {
 	Proto string // Lanfeed or SocketIO
 	URL   string // the server's base URL, http://127.0.0.1:PORT/
-	Token string // lanfeed pairing token, for the publisher
-	PID   int    // server process, for CPU and RSS; 0: not measured
+	// PeerURL, if set, is where the peers connect instead of URL: another
+	// node that follows URL's (the mesh scenarios), so that a delivery is
+	// timed from the publisher's send at the origin to a peer of the follower.
+	PeerURL string
+	// PeerSplit, with PeerURL, puts the first PeerSplit peers on URL and
+	// the rest on PeerURL, and times each group apart as well
+	// (PhaseResult.LatencyAtURL, LatencyAtPeerURL): the same posts, at the
+	// same moments, to peers of both nodes.
+	PeerSplit int
+	Token     string // lanfeed pairing token, for the publisher
+	PID       int    // server process, for CPU and RSS; 0: not measured
 
 	Peers       int           // fast peers: read as fast as they can
 	Slow        int           // slow peers: tiny receive buffer, read one frame per SlowDelay
@@ -64,20 +73,23 @@ type PhaseResult struct {
 	Expected      int64   `json:"expected"`      // posts x fast peers alive at the start
 	Delivered     int64   `json:"delivered"`
 	Ratio         float64 `json:"ratio"`
-	Latency       Summary `json:"latency"`    // every delivery
-	LastPeer      Summary `json:"lastPeer"`   // per post: when its last fast peer got it
-	Ack           Summary `json:"ack"`        // publisher's send to ack (lanfeed: includes the durable commit)
-	Incomplete    int     `json:"incomplete"` // posts some fast peer alive at the end never got
-	DeliveriesPS  float64 `json:"deliveriesPerS"`
-	ServerCPUS    float64 `json:"serverCpuS"`
-	ServerCPUFrac float64 `json:"serverCpuFrac"` // of one core
-	CPUPerDelivUS float64 `json:"serverCpuPerDeliveryUs"`
-	LoadgenCPU    float64 `json:"loadgenCpuFrac"` // of one core
-	LoadgenSat    bool    `json:"loadgenSaturated"`
-	RSSMaxKiB     int64   `json:"rssMaxKiB"`
-	RecoveredS    float64 `json:"recoveredS"` // from phase start until every later post reached all peers under RecoverBelow; -1 never
-	Dropped       int     `json:"dropped"`    // fast peers lost during the phase
-	OK            bool    `json:"ok"`         // p99 <= KneeP99 and nothing lost
+	Latency       Summary `json:"latency"` // every delivery
+	// With Config.PeerSplit: the deliveries to peers on URL and on PeerURL.
+	LatencyAtURL     *Summary `json:"latencyAtUrl,omitempty"`
+	LatencyAtPeerURL *Summary `json:"latencyAtPeerUrl,omitempty"`
+	LastPeer         Summary  `json:"lastPeer"`   // per post: when its last fast peer got it
+	Ack              Summary  `json:"ack"`        // publisher's send to ack (lanfeed: includes the durable commit)
+	Incomplete       int      `json:"incomplete"` // posts some fast peer alive at the end never got
+	DeliveriesPS     float64  `json:"deliveriesPerS"`
+	ServerCPUS       float64  `json:"serverCpuS"`
+	ServerCPUFrac    float64  `json:"serverCpuFrac"` // of one core
+	CPUPerDelivUS    float64  `json:"serverCpuPerDeliveryUs"`
+	LoadgenCPU       float64  `json:"loadgenCpuFrac"` // of one core
+	LoadgenSat       bool     `json:"loadgenSaturated"`
+	RSSMaxKiB        int64    `json:"rssMaxKiB"`
+	RecoveredS       float64  `json:"recoveredS"` // from phase start until every later post reached all peers under RecoverBelow; -1 never
+	Dropped          int      `json:"dropped"`    // fast peers lost during the phase
+	OK               bool     `json:"ok"`         // p99 <= KneeP99 and nothing lost
 }
 
 // Result is a whole run.
@@ -111,6 +123,7 @@ type Result struct {
 type peerConn struct {
 	c        *websocket.Conn
 	slow     bool
+	atPeer   bool // connected to Config.PeerURL
 	received atomic.Int64
 	lastIdx  atomic.Int64
 	gone     atomic.Bool
@@ -127,6 +140,7 @@ type run struct {
 	count     []atomic.Int32 // fast deliveries per post
 	lastPeer  []atomic.Int64 // latest fast delivery per post, ns since base
 	phaseHist []*Hist
+	splitHist [][2]*Hist // with PeerSplit: per phase, peers on URL and on PeerURL
 	ackHist   []*Hist
 	phaseDel  []atomic.Int64
 	acks      []atomic.Int64
@@ -184,6 +198,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		errs: make([]atomic.Int64, len(cfg.Phases))}
 	for range cfg.Phases {
 		r.phaseHist = append(r.phaseHist, &Hist{})
+		r.splitHist = append(r.splitHist, [2]*Hist{{}, {}})
 		r.ackHist = append(r.ackHist, &Hist{})
 	}
 	if cfg.PID > 0 {
@@ -325,7 +340,11 @@ func (r *run) ramp(ctx context.Context, res *Result) {
 				if slow {
 					rcv = 4096
 				}
-				u, _ := wsURL(r.cfg.Proto, r.cfg.URL, fmt.Sprintf("bench-%d", i), "")
+				base, atPeer := r.cfg.URL, r.cfg.PeerURL != "" && i >= r.cfg.PeerSplit
+				if atPeer {
+					base = r.cfg.PeerURL
+				}
+				u, _ := wsURL(r.cfg.Proto, base, fmt.Sprintf("bench-%d", i), "")
 				c, err := dial(ctx, r.cfg.Proto, u, r.sourceIP(i), rcv)
 				if err != nil {
 					errMu.Lock()
@@ -333,7 +352,7 @@ func (r *run) ramp(ctx context.Context, res *Result) {
 					errMu.Unlock()
 					continue
 				}
-				p := &peerConn{c: c, slow: slow}
+				p := &peerConn{c: c, slow: slow, atPeer: atPeer}
 				p.lastIdx.Store(-1)
 				r.mu.Lock()
 				r.peers = append(r.peers, p)
@@ -468,6 +487,13 @@ func (r *run) deliver(p *peerConn, msg []byte, at int64) {
 	}
 	ph := r.phaseOf[idx]
 	r.phaseHist[ph].Record(time.Duration(at - sent))
+	if r.cfg.PeerSplit > 0 {
+		g := 0
+		if p.atPeer {
+			g = 1
+		}
+		r.splitHist[ph][g].Record(time.Duration(at - sent))
+	}
 	r.phaseDel[ph].Add(1)
 	r.count[idx].Add(1)
 	for {
@@ -609,6 +635,10 @@ func (r *run) phase(ctx context.Context, pub *publisher, pi int, ph Phase, first
 	}
 	pr.Acks, pr.Errors = r.acks[pi].Load(), r.errs[pi].Load()
 	pr.Latency = r.phaseHist[pi].Summary()
+	if r.cfg.PeerSplit > 0 {
+		a, b := r.splitHist[pi][0].Summary(), r.splitHist[pi][1].Summary()
+		pr.LatencyAtURL, pr.LatencyAtPeerURL = &a, &b
+	}
 	pr.Ack = r.ackHist[pi].Summary()
 
 	// Per post: when did its last fast peer get it, and from when on did every

@@ -6,7 +6,9 @@
 // as ratios.
 //
 //	go run ./bench/cmd/bench                      # the whole matrix, 3 reps (~45 min)
-//	go run ./bench/cmd/bench -smoke               # correctness only, under a minute
+//	go run ./bench/cmd/bench -smoke               # correctness only, about a minute
+//	go run ./bench/cmd/bench -scenarios M1,M2,M3 -servers lanfeed \
+//	    -out bench/out/BENCHMARKS.mesh.md         # the mesh only (mesh.go)
 //	go run ./bench/cmd/bench -scenarios S2 -reps 1 -peers 50 -rate 20 -dur 5s \
 //	    -out bench/out/BENCHMARKS.preview.md      # a quick look
 //
@@ -53,12 +55,13 @@ type driver struct {
 	dur   time.Duration
 	hold  time.Duration
 
-	results *Results
+	results  *Results
+	catchUps map[int]bool // reps whose M1/M2 catch-up ran
 }
 
 func main() {
-	smoke := flag.Bool("smoke", false, "run the correctness smoke test only (both servers, small N); exit 1 on any failure")
-	scenarios := flag.String("scenarios", "S1,S2,S2b,S3,S4,S5,S6,S7", "scenarios to run, comma-separated")
+	smoke := flag.Bool("smoke", false, "run the correctness smoke test only (the servers of -servers at small N, then the mesh); exit 1 on any failure")
+	scenarios := flag.String("scenarios", "S1,S2,S2b,S3,S4,S5,S6,S7,M1,M2,M3", "scenarios to run, comma-separated (M1-M3: the mesh, lanfeed only)")
 	servers := flag.String("servers", "lanfeed,socketio", "servers to compare")
 	reps := flag.Int("reps", 3, "repetitions of each scenario and server")
 	out := flag.String("out", "docs/BENCHMARKS.md", "report to write (relative to the repository root)")
@@ -79,12 +82,18 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	if err := d.setup(ctx, *cpus, *lanfeedd, *sourceIPs); err != nil {
+	// The socket.io server's packages take a minute to install: only when
+	// a scenario compares with it.
+	needSIO := *smoke && strings.Contains(*servers, kindSocketIO)
+	for _, id := range strings.Split(*scenarios, ",") {
+		needSIO = needSIO || (!isMesh(strings.TrimSpace(id)) && strings.Contains(*servers, kindSocketIO))
+	}
+	if err := d.setup(ctx, *cpus, *lanfeedd, *sourceIPs, needSIO); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
 	if *smoke {
-		os.Exit(d.smoke(ctx))
+		os.Exit(d.smoke(ctx, strings.Split(*servers, ",")))
 	}
 	d.results = newResults(*reps, d.serverCPU, d.loadCPU)
 	d.results.Disk = append(d.results.Disk, probeDisk(d.outDir, "before"))
@@ -129,9 +138,9 @@ func main() {
 	fmt.Fprintf(os.Stderr, "bench: wrote %s and %s\n", outPath, rawPath)
 }
 
-// setup finds the repository, builds the binaries and installs the socket.io
-// server's packages.
-func (d *driver) setup(ctx context.Context, cpus, lanfeedd string, sourceIPs int) error {
+// setup finds the repository, builds the binaries and, if needSIO, installs
+// the socket.io server's packages.
+func (d *driver) setup(ctx context.Context, cpus, lanfeedd string, sourceIPs int, needSIO bool) error {
 	root, err := repoRoot()
 	if err != nil {
 		return err
@@ -195,7 +204,7 @@ func (d *driver) setup(ctx context.Context, cpus, lanfeedd string, sourceIPs int
 		}
 	}
 	d.lanfeedFlags = lanfeedServeFlags(d.lanfeedd)
-	if _, err := os.Stat(filepath.Join(d.sioDir, "node_modules", ".package-lock.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(d.sioDir, "node_modules", ".package-lock.json")); err != nil && needSIO {
 		fmt.Fprintln(os.Stderr, "bench: installing the socket.io server's packages (npm ci)")
 		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
 		cmd.Dir, cmd.Stdout, cmd.Stderr = d.sioDir, os.Stderr, os.Stderr
@@ -233,6 +242,12 @@ type loadArgs struct {
 	settleMax   time.Duration
 	drain       time.Duration
 	timeout     time.Duration
+	// peerAt, if set, is the node the peers connect to instead of the
+	// publisher's (the mesh's follower); its process is the one measured.
+	peerAt *server
+	// split, with peerAt, keeps the first split peers on the publisher's
+	// node, each group timed apart (M3).
+	split int
 }
 
 // load runs the load generator, pinned, against s.
@@ -252,9 +267,16 @@ func (d *driver) load(ctx context.Context, s *server, logName string, a loadArgs
 	if a.timeout == 0 {
 		a.timeout = 10 * time.Minute
 	}
-	argv := []string{d.loadgen, "-proto", proto, "-url", s.url, "-token", s.token, "-pid", fmt.Sprint(s.pid()),
+	pid := s.pid()
+	if a.peerAt != nil {
+		pid = a.peerAt.pid()
+	}
+	argv := []string{d.loadgen, "-proto", proto, "-url", s.url, "-token", s.token, "-pid", fmt.Sprint(pid),
 		"-peers", fmt.Sprint(a.peers), "-slow", fmt.Sprint(a.slow), "-source-ips", fmt.Sprint(src),
 		"-phases", strings.Join(phases, ","), "-hold", a.hold.String(), "-timeout", a.timeout.String()}
+	if a.peerAt != nil {
+		argv = append(argv, "-peer-url", a.peerAt.url, "-peer-split", fmt.Sprint(a.split))
+	}
 	if a.stopOnKnee {
 		argv = append(argv, "-stop-on-knee")
 	}
@@ -291,12 +313,22 @@ func (d *driver) withServer(ctx context.Context, kind, name string, fn func(*ser
 
 // smoke checks correctness only: every event delivered, in order, once, to
 // every peer, nothing dropped, every write acknowledged; on lanfeed and on
-// both socket.io variants. It prints one line per server and a summary.
-func (d *driver) smoke(ctx context.Context) int {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+// both socket.io variants (those of servers); then the mesh (smokeMesh).
+// It prints one line per server and a summary.
+func (d *driver) smoke(parent context.Context, servers []string) int {
+	ctx, cancel := context.WithTimeout(parent, 60*time.Second)
 	defer cancel()
 	passed, failed := 0, 0
-	for _, kind := range []string{kindLanfeed, kindSocketIO, kindSocketIOPe} {
+	var kinds []string
+	for _, k := range servers {
+		switch strings.TrimSpace(k) {
+		case kindLanfeed:
+			kinds = append(kinds, kindLanfeed)
+		case kindSocketIO:
+			kinds = append(kinds, kindSocketIO, kindSocketIOPe)
+		}
+	}
+	for _, kind := range kinds {
 		var problems []string
 		var res *loadgen.Result
 		err := d.withServer(ctx, kind, "smoke-"+kind, func(s *server) error {
@@ -322,6 +354,12 @@ func (d *driver) smoke(ctx context.Context) int {
 			failed++
 			fmt.Printf("FAIL smoke %-16s %s\n", kind, strings.Join(problems, "; "))
 		}
+	}
+	if problems := d.smokeMesh(parent); len(problems) == 0 { // its own 30 s
+		passed++
+	} else {
+		failed++
+		fmt.Printf("FAIL smoke %-16s %s\n", "mesh", strings.Join(problems, "; "))
 	}
 	fmt.Printf("smoke: %d passed, %d failed\n", passed, failed)
 	if failed > 0 {

@@ -224,12 +224,20 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 		"whatever the server does, so queueing shows as latency; each post carries its send time, every delivery is "+
 		"timed on the load generator's monotonic clock. Server CPU from /proc/PID/stat (10 ms ticks), RSS from /proc/PID/status.\n\n")
 
-	fmt.Fprintf(&b, "## Results\n\n")
-	fmt.Fprintf(&b, "| id | metric | target (lanfeed) | lanfeed | socket.io | lanfeed/socket.io | met |\n")
-	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|\n")
+	compared := false // whether any scenario of the socket.io comparison ran
+	for _, sc := range scenarios {
+		if _, ran := r.Values[sc.id]; ran && !isMesh(sc.id) {
+			compared = true
+		}
+	}
+	if compared {
+		fmt.Fprintf(&b, "## Results\n\n")
+		fmt.Fprintf(&b, "| id | metric | target (lanfeed) | lanfeed | socket.io | lanfeed/socket.io | met |\n")
+		fmt.Fprintf(&b, "|---|---|---|---|---|---|---|\n")
+	}
 	for _, sc := range scenarios {
 		vals, ran := r.Values[sc.id]
-		if !ran {
+		if !ran || isMesh(sc.id) {
 			continue
 		}
 		for i, row := range sc.rows {
@@ -264,24 +272,29 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", id, row.label, row.target, cell(lf), cell(sio), ratio, met)
 		}
 	}
-	if len(r.Saturated) > 0 {
-		fmt.Fprintf(&b, "\n⚠: in at least one run of that scenario the load generator used over 90%% of its core or its "+
-			"publisher fell behind schedule by over 0.5 s: there the figures bound the load generator as much as the server "+
-			"(see the notes).\n")
-	}
-	fmt.Fprintf(&b, "\n")
-
-	fmt.Fprintf(&b, "## Scenarios\n\n")
-	for _, sc := range scenarios {
-		if _, ran := r.Values[sc.id]; !ran && r.Notes[sc.id] == nil {
-			continue
+	if compared {
+		if len(r.Saturated) > 0 {
+			fmt.Fprintf(&b, "\n⚠: in at least one run of that scenario the load generator used over 90%% of its core or its "+
+				"publisher fell behind schedule by over 0.5 s: there the figures bound the load generator as much as the server "+
+				"(see the notes).\n")
 		}
-		fmt.Fprintf(&b, "- **%s**: %s.\n", sc.id, sc.title)
+		fmt.Fprintf(&b, "\n")
 	}
-	fmt.Fprintf(&b, "\nThe load generator's lanfeed peers connect with `presence=0` (no `peers` events), as the socket.io "+
-		"reference sends no presence (its `--presence` flag would add it). S2, S2b and S3 compare lanfeed (durable commit included) with socket.io "+
-		"broadcasting from memory; S5 and S6 compare with socket.io + better-sqlite3 (WAL, synchronous=FULL, one "+
-		"transaction per post). S4's slow peers read one frame per 100 ms through a 4 KiB receive buffer.\n\n")
+	d.meshReport(&b)
+
+	if compared {
+		fmt.Fprintf(&b, "## Scenarios\n\n")
+		for _, sc := range scenarios {
+			if _, ran := r.Values[sc.id]; (!ran && r.Notes[sc.id] == nil) || isMesh(sc.id) {
+				continue
+			}
+			fmt.Fprintf(&b, "- **%s**: %s.\n", sc.id, sc.title)
+		}
+		fmt.Fprintf(&b, "\nThe load generator's lanfeed peers connect with `presence=0` (no `peers` events), as the socket.io "+
+			"reference sends no presence (its `--presence` flag would add it). S2, S2b and S3 compare lanfeed (durable commit included) with socket.io "+
+			"broadcasting from memory; S5 and S6 compare with socket.io + better-sqlite3 (WAL, synchronous=FULL, one "+
+			"transaction per post). S4's slow peers read one frame per 100 ms through a 4 KiB receive buffer.\n\n")
+	}
 
 	fmt.Fprintf(&b, "## Notes from the runs\n\n")
 	any := false

@@ -46,6 +46,21 @@ func pinned(cpu string, argv ...string) []string {
 // startServer starts one server of kind on a free loopback port, with its
 // data under dir, and waits until it is listening.
 func (d *driver) startServer(ctx context.Context, kind, dir, logName string) (*server, error) {
+	return d.startServerWith(ctx, kind, dir, logName, serverOpts{cpu: d.serverCPU})
+}
+
+// serverOpts are what the mesh scenarios vary between the two nodes they
+// start: the CPU each is pinned to, extra environment (GODEBUG for the
+// follower's heap) and extra lanfeedd flags.
+type serverOpts struct {
+	cpu  string // taskset CPU list; "" no pinning
+	env  []string
+	args []string
+}
+
+// startServerWith is startServer with the pinning, environment and extra
+// lanfeedd flags of o.
+func (d *driver) startServerWith(ctx context.Context, kind, dir, logName string, o serverOpts) (*server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -53,6 +68,7 @@ func (d *driver) startServer(ctx context.Context, kind, dir, logName string) (*s
 	switch kind {
 	case kindLanfeed:
 		argv = append([]string{d.lanfeedd, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir}, d.lanfeedFlags...)
+		argv = append(argv, o.args...)
 	case kindSocketIO:
 		argv = []string{"node", filepath.Join(d.sioDir, "server.js")}
 	case kindSocketIOPe:
@@ -60,7 +76,7 @@ func (d *driver) startServer(ctx context.Context, kind, dir, logName string) (*s
 	default:
 		return nil, fmt.Errorf("unknown server %q", kind)
 	}
-	argv = pinned(d.serverCPU, argv...)
+	argv = pinned(o.cpu, argv...)
 	logf, err := os.Create(filepath.Join(d.logDir, logName+".log"))
 	if err != nil {
 		return nil, err
@@ -68,6 +84,9 @@ func (d *driver) startServer(ctx context.Context, kind, dir, logName string) (*s
 	fmt.Fprintln(logf, "$", strings.Join(argv, " "))
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stderr = logf
+	if len(o.env) > 0 {
+		cmd.Env = append(os.Environ(), o.env...)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		logf.Close()

@@ -28,6 +28,8 @@ func main() {
 	var phases string
 	flag.StringVar(&cfg.Proto, "proto", loadgen.Lanfeed, "protocol: lanfeed or socketio")
 	flag.StringVar(&cfg.URL, "url", "", "server base `URL`, e.g. http://127.0.0.1:7700/")
+	flag.StringVar(&cfg.PeerURL, "peer-url", "", "base `URL` the peers connect to instead of -url (a node following -url's)")
+	flag.IntVar(&cfg.PeerSplit, "peer-split", 0, "with -peer-url: the first `N` peers connect to -url, the rest to -peer-url; each group is timed apart too")
 	flag.StringVar(&cfg.Token, "token", "", "lanfeed pairing `token` for the publisher")
 	flag.IntVar(&cfg.PID, "pid", 0, "server process `id`, for CPU time and RSS from /proc")
 	flag.IntVar(&cfg.Peers, "peers", 100, "peers that read as fast as they can")
