@@ -66,6 +66,7 @@ export interface FollowInfo {
 /** Info describes the node: GET /api/info or Node.Info(). */
 export interface Info {
   proto: number;
+  version: string; // the lanfeed build serving, as `lanfeedd version` prints it
   node: NodeIdentity;
   epoch: string;
   seq: number;
