@@ -81,7 +81,7 @@ for p in lanfeed lanfeedd; do
   status=$(dpkg-query -W -f='${Status} ${Version}' "$p" 2>/dev/null || true)
   [[ $status == "install ok installed "* ]] || { cat "$tmp/dpkg.log" "$tmp/apt.log" >&2; fail "$p is not installed after dpkg -i and apt-get -f install: $status"; }
 done
-say "installed $(dpkg-query -W -f='${Package} ${Version}, ' lanfeed lanfeedd) in $((SECONDS - start))s"
+say "installed $(dpkg-query -W -f='${Package} ${Version} ' lanfeed lanfeedd)in $((SECONDS - start))s"
 dpkg -L lanfeed lanfeedd | sort -u >"$tmp/files.txt"
 
 got=$(lanfeedd version | head -n 1)

@@ -26,7 +26,7 @@ fail() { printf 'test-package: FAIL: %s\n' "$*" >&2; exit 1; }
 VERSION=${VERSION:-$(scripts/version.sh)}
 OUT=build/package
 readonly VERSION OUT
-for cmd in lintian dpkg-deb rpm cpio 7z strings file desktop-file-validate appstreamcli python3; do
+for cmd in lintian dpkg-deb rpm cpio 7z strings objdump file desktop-file-validate appstreamcli python3; do
   command -v "$cmd" >/dev/null || fail "$cmd is not installed (make deps-apt installs it)"
 done
 
@@ -157,6 +157,13 @@ appstreamcli validate --no-net --explain "$root/usr/share/metainfo/lanfeed.metai
 grep -qF "<release version=\"$pkg_version\"" "$root/usr/share/metainfo/lanfeed.metainfo.xml" ||
   fail "the metainfo's release is not $pkg_version"
 file -b "$root/usr/share/icons/hicolor/48x48/apps/lanfeed.png" | grep -q '48 x 48' || fail "the 48x48 icon is not 48 x 48"
+
+# the glibc the app links against is no newer than the one it depends on
+need=$(objdump -T "$root/usr/bin/lanfeed" | grep -oE 'GLIBC_[0-9]+(\.[0-9]+)+' | sed 's/GLIBC_//' | sort -uV | tail -n 1)
+declared=$(dpkg-deb -f "$deb" Depends | grep -oE 'libc6 \(>= [0-9.]+\)' | grep -oE '[0-9]+(\.[0-9]+)+')
+[[ -n $need && -n $declared ]] || fail "could not read the glibc lanfeed needs ($need) or declares ($declared)"
+[[ $(printf '%s\n%s\n' "$need" "$declared" | sort -V | tail -n 1) == "$declared" ]] ||
+  fail "lanfeed links glibc $need symbols but its .deb depends on libc6 (>= $declared): update build/linux/nfpm-lanfeed.yaml"
 
 got=$("$root/usr/bin/lanfeedd" version | head -n 1)
 [[ $got == "lanfeedd $VERSION" ]] || fail "packaged lanfeedd version: $got; want lanfeedd $VERSION"
