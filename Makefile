@@ -20,10 +20,11 @@ TAGS         := webkit2_41
 # the discovery tests in network namespaces (avahi-daemon: beside Avahi);
 # for make package and its checks: nsis (makensis, the Windows installer),
 # p7zip-full (7z lists the installer), lintian (the .deb), rpm (rpm -qip),
-# rpmlint, desktop-file-utils and appstream (the menu entry, the metainfo).
+# rpmlint (with cpio), file, desktop-file-utils and appstream (the menu entry,
+# the metainfo).
 APT_PACKAGES := build-essential python3 pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
                 xvfb xauth imagemagick tesseract-ocr chromium fonts-dejavu-core iproute2 curl avahi-daemon \
-                nsis p7zip-full lintian rpm rpmlint desktop-file-utils appstream
+                nsis p7zip-full lintian rpm rpmlint cpio file desktop-file-utils appstream
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The version both binaries report (`lanfeedd version`, `lanfeed --version`,
 # GET /api/info), stamped into lanfeed/internal/version at link time, and the
