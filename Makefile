@@ -77,9 +77,10 @@ deps-staticcheck:
 	  $(GO) install honnef.co/go/tools/cmd/staticcheck@v$(STATICCHECK_VERSION); \
 	fi
 
-# `nfpm --version` prints a table with "GitVersion:    v2.45.2".
+# A `go install`ed nFPM says "dev" for its own version; the module version
+# is in its build info (`go version -m`: "mod github.com/goreleaser/nfpm/v2 v2.45.2 h1:...").
 deps-nfpm:
-	@if ! [ -x $(NFPM) ] || ! $(NFPM) --version 2>/dev/null | grep -qE '^GitVersion: +$(NFPM_VERSION)$$'; then \
+	@if ! [ -x $(NFPM) ] || ! $(GO) version -m $(NFPM) 2>/dev/null | grep -qE '^\s+mod\s+github.com/goreleaser/nfpm/v2\s+$(NFPM_VERSION)\s'; then \
 	  echo "installing nFPM $(NFPM_VERSION)"; \
 	  $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION); \
 	fi
