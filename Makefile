@@ -10,18 +10,29 @@ WAILS_VERSION := v2.11.0
 WAILS        := $(GOBIN)/wails
 STATICCHECK_VERSION := 0.8.2
 STATICCHECK  := $(GOBIN)/staticcheck
+NFPM_VERSION := v2.45.2
+NFPM         := $(GOBIN)/nfpm
 GOFMT        := $(shell $(GO) env GOROOT)/bin/gofmt
 # Linux builds use WebKitGTK 4.1 (Debian 12's); the tag selects it.
 TAGS         := webkit2_41
 # Debian packages: cgo/webkit for the window, Xvfb + imagemagick + tesseract
 # for the desktop test, Chromium for the browser tests, iproute2 and curl for
-# the discovery tests in network namespaces (avahi-daemon: beside Avahi).
+# the discovery tests in network namespaces (avahi-daemon: beside Avahi);
+# for make package and its checks: nsis (makensis, the Windows installer),
+# p7zip-full (7z lists the installer), lintian (the .deb), rpm (rpm -qip),
+# rpmlint (with cpio), file, desktop-file-utils and appstream (the menu entry,
+# the metainfo).
 APT_PACKAGES := build-essential python3 pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
-                xvfb xauth imagemagick tesseract-ocr chromium fonts-dejavu-core iproute2 curl avahi-daemon
+                xvfb xauth imagemagick tesseract-ocr chromium fonts-dejavu-core iproute2 curl avahi-daemon \
+                nsis p7zip-full lintian rpm rpmlint cpio file desktop-file-utils appstream
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# The version both binaries report (`lanfeedd version`, `lanfeed --version`),
-# stamped into lanfeed/internal/version at link time.
-VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The version both binaries report (`lanfeedd version`, `lanfeed --version`,
+# GET /api/info), stamped into lanfeed/internal/version at link time, and the
+# packages' version: from git tags (scripts/version.sh; README "Versions").
+# Computed once, before any build step touches the tree.
+ifeq ($(origin VERSION),undefined)
+VERSION      := $(shell scripts/version.sh 2>/dev/null || echo 0.0.0)
+endif
 COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null)
 BUILD_DATE   ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS      := -X lanfeed/internal/version.Version=$(VERSION) \
@@ -30,13 +41,13 @@ LDFLAGS      := -X lanfeed/internal/version.Version=$(VERSION) \
 STAMP        := .make
 ARGS         ?=
 
-.PHONY: all run serve soak fuzz test test-go vet-go lint-go test-web test-e2e test-desktop bench bench-smoke deps-bench build build-web lanfeedd deps deps-apt deps-web deps-wails deps-staticcheck dev clean
+.PHONY: all run serve soak fuzz test test-go vet-go lint-go test-web test-e2e test-desktop test-package bench bench-smoke deps-bench build build-web lanfeedd package deps deps-apt deps-web deps-wails deps-staticcheck deps-nfpm dev clean
 
 all: build
 
 ## ---- set-up ------------------------------------------------------------
 
-deps: deps-apt deps-web deps-wails
+deps: deps-apt deps-web deps-wails deps-nfpm
 
 # Installs only the Debian packages that are missing.
 deps-apt:
@@ -66,6 +77,14 @@ deps-staticcheck:
 	  $(GO) install honnef.co/go/tools/cmd/staticcheck@v$(STATICCHECK_VERSION); \
 	fi
 
+# A `go install`ed nFPM says "dev" for its own version; the module version
+# is in its build info (`go version -m`: "mod github.com/goreleaser/nfpm/v2 v2.45.2 h1:...").
+deps-nfpm:
+	@if ! [ -x $(NFPM) ] || ! $(GO) version -m $(NFPM) 2>/dev/null | grep -qE '^\s+mod\s+github.com/goreleaser/nfpm/v2\s+$(NFPM_VERSION)\s'; then \
+	  echo "installing nFPM $(NFPM_VERSION)"; \
+	  $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION); \
+	fi
+
 ## ---- build -------------------------------------------------------------
 
 # The web UI bundle, embedded by both the desktop app and lanfeedd.
@@ -80,8 +99,17 @@ lanfeedd: build-web
 # frontend reaches the window.go globals through its transport module, whose
 # types test-go and test-web hold to the Go services (TestBindingsContract);
 # -m: no `go mod tidy` at build time.
+# -buildmode=pie with full RELRO: the hardening Debian's binaries have
+# (lintian asks for it); the window is a cgo program, so it links with gcc.
 build: deps-apt deps-wails build-web
-	$(WAILS) build -tags $(TAGS) -skipbindings -m -s -ldflags "$(LDFLAGS)"
+	GOFLAGS="-buildmode=pie" CGO_LDFLAGS="-Wl,-z,relro -Wl,-z,now" \
+	  $(WAILS) build -tags $(TAGS) -skipbindings -m -s -ldflags "$(LDFLAGS)"
+
+# Installable packages, into build/package/: lanfeed and lanfeedd as .deb
+# and .rpm (nFPM) and the Windows installer (NSIS); see README "Install".
+package: deps-apt deps-wails deps-nfpm build lanfeedd
+	LDFLAGS="$(LDFLAGS)" VERSION="$(VERSION)" bash scripts/build-windows.sh --installer
+	VERSION="$(VERSION)" NFPM=$(NFPM) bash scripts/package.sh
 
 ## ---- the two user commands ---------------------------------------------
 
@@ -105,9 +133,9 @@ dev: deps-apt deps-web deps-wails
 
 # Every test: Go (vet, gofmt, staticcheck, race), the frontend's unit tests,
 # end-to-end tests in Debian's Chromium against lanfeedd, the desktop window
-# under Xvfb, and the Windows cross-build.
+# under Xvfb, and the packages (with the Windows cross-build and installer).
 test: deps
-	$(MAKE) test-go test-web test-e2e test-desktop bench-smoke
+	$(MAKE) test-go test-web test-e2e test-desktop test-package bench-smoke
 
 test-go: build-web vet-go lint-go
 	$(GO) test -race -count=1 ./...
@@ -144,7 +172,13 @@ test-e2e: lanfeedd
 
 test-desktop: build
 	bash scripts/test-desktop.sh
-	LDFLAGS="$(LDFLAGS)" bash scripts/build-windows.sh
+
+# The packages make package built: lintian, rpm -qip, rpmlint, the NSIS
+# installer's contents and the versions everywhere; under CI (CI=true) or
+# with LANFEED_INSTALL_TEST=1 it also installs the .deb on this machine,
+# opens the app from its menu entry under Xvfb and removes it again.
+test-package: package
+	VERSION="$(VERSION)" bash scripts/test-package.sh
 
 # Long variants of the reliability tests (crash loop x200, 1,000-peer
 # reconnect storm, ...); figures go to docs/SECURITY.md. About 10 minutes.
@@ -183,5 +217,5 @@ bench-smoke: lanfeedd deps-bench
 	$(GO) run ./bench/cmd/bench -smoke -lanfeedd build/bin/lanfeedd
 
 clean:
-	rm -rf build/bin frontend/node_modules
+	rm -rf build/bin build/package frontend/node_modules
 	find frontend/dist -mindepth 1 ! -name .gitkeep -delete

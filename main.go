@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"lanfeed/app"
@@ -63,6 +64,12 @@ func run() error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// Before Wails starts GTK and WebKit, which read it once.
+	if disableDMABUF(runtime.GOOS, os.LookupEnv) {
+		if err := os.Setenv(dmabufEnv, "1"); err != nil {
+			return err
+		}
+	}
 	desk := app.NewDesktop(app.Config{DataDir: abs, Name: *name, AllowedOrigins: origins,
 		AllowedHosts: hosts, Follow: follows, UI: frontend.Dist(), Logger: log,
 		Announce: !*noDiscovery, Browse: !*noDiscovery}, *listen)

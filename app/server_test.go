@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +158,40 @@ func TestServer_URLsAnswerWhileCloseWaits(t *testing.T) {
 		}
 	case <-time.After(2 * waitFor):
 		t.Fatalf("Close() still running; want it done once the request finished")
+	}
+}
+
+// TestOpen_DefaultDataDirIsPrivate is the first launch on a clean desktop:
+// with no --data-dir, the node creates lanfeed's folder in the user config
+// directory (and that directory, if it is missing too) readable by the user
+// only, since the database holds the pairing token.
+func TestOpen_DefaultDataDirIsPrivate(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("XDG_CONFIG_HOME decides os.UserConfigDir on Linux only")
+	}
+	config := filepath.Join(t.TempDir(), "fresh-home", ".config")
+	t.Setenv("XDG_CONFIG_HOME", config)
+	dir, err := app.DefaultDataDir()
+	if err != nil || dir != filepath.Join(config, "lanfeed") {
+		t.Fatalf("DefaultDataDir() = %q, %v; want %q", dir, err, filepath.Join(config, "lanfeed"))
+	}
+	srv, err := app.Open(t.Context(), app.Config{Logger: discardLogger()})
+	if err != nil {
+		t.Fatalf("app.Open() = %v; want nil error", err)
+	}
+	ctx, cancel := closeCtx()
+	defer cancel()
+	defer srv.Close(ctx)
+	for _, d := range []string{config, dir} {
+		info, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := info.Mode().Perm(); perm != 0o700 {
+			t.Errorf("%s: mode %v; want -rwx------ (0700)", d, perm)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lanfeed.db")); err != nil {
+		t.Errorf("the database is not in the default data dir: %v", err)
 	}
 }

@@ -28,12 +28,15 @@ type Identity struct {
 // NodeInfo describes a running node: what GET /api/info returns and what the
 // window's node panel shows.
 type NodeInfo struct {
-	Proto int      `json:"proto"` // wire protocol version
-	Node  Node     `json:"node"`
-	Epoch string   `json:"epoch"`
-	Seq   int64    `json:"seq"`   // seq of the last change delivered to peers
-	Peers int      `json:"peers"` // websocket peers connected now
-	URLs  []string `json:"urls"`  // where the node serves, LAN addresses first
+	Proto int `json:"proto"` // wire protocol version
+	// Version is the build of lanfeed serving (internal/version), as
+	// `lanfeedd version` and `lanfeed --version` print it.
+	Version string   `json:"version"`
+	Node    Node     `json:"node"`
+	Epoch   string   `json:"epoch"`
+	Seq     int64    `json:"seq"`   // seq of the last change delivered to peers
+	Peers   int      `json:"peers"` // websocket peers connected now
+	URLs    []string `json:"urls"`  // where the node serves, LAN addresses first
 	// ListenError says why the LAN server is not running; only the desktop
 	// window is told, since nobody on the LAN can ask.
 	ListenError string `json:"listenError,omitempty"`

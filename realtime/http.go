@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"lanfeed/feed"
+	"lanfeed/internal/version"
 
 	"github.com/gorilla/websocket"
 )
@@ -28,7 +29,7 @@ func (h *Hub) Info() feed.NodeInfo {
 	if urls == nil {
 		urls = []string{}
 	}
-	return feed.NodeInfo{Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: h.Seq(), Peers: h.Count(), URLs: urls}
+	return feed.NodeInfo{Proto: Proto, Version: version.Get().Version, Node: id.Node, Epoch: id.Epoch, Seq: h.Seq(), Peers: h.Count(), URLs: urls}
 }
 
 // Handler serves the websocket at /ws, the REST API under /api/, /healthz and

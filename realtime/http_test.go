@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"lanfeed/app"
+	"lanfeed/internal/version"
 	"lanfeed/realtime"
 )
 
@@ -199,7 +200,7 @@ func TestREST_InfoAndHealth(t *testing.T) {
 		t.Fatalf("GET /api/info = %d; want 200", status)
 	}
 	want := map[string]any{
-		"proto": 1.0, "epoch": n.epoch, "seq": 1.0, "peers": 2.0, "urls": []any{},
+		"proto": 1.0, "version": version.Get().Version, "epoch": n.epoch, "seq": 1.0, "peers": 2.0, "urls": []any{},
 		"node": map[string]any{"id": n.id, "name": nodeName},
 	}
 	if !mapsEqualJSON(info, want) {

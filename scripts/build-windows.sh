@@ -3,32 +3,54 @@
 # build/bin/lanfeed.exe must be a 64-bit x86 Windows GUI program (PE32+)
 # carrying the manifest from build/windows/. Wails needs no cgo for Windows.
 #
+# With --installer it also builds the NSIS installer (wails build -nsis,
+# Debian's makensis) and fails if build/bin/lanfeed-amd64-installer.exe is
+# missing: without makensis Wails only warns and reports success.
+#
+# The version resource (and the installer's) carries the build's version
+# in its Windows form (scripts/version.sh windows), stamped into wails.json
+# for the build only (scripts/with-version.sh); VERSION overrides git.
+#
 # No -clean here: it would wipe build/bin, where `make build` put the Linux
 # app. It embeds frontend/dist as it is (-s): run `make build-web` first.
 # WAILS=/path/to/wails overrides the CLI (default: $(go env GOPATH)/bin/wails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-readonly EXE=build/bin/lanfeed.exe
+readonly EXE=build/bin/lanfeed.exe INSTALLER=build/bin/lanfeed-amd64-installer.exe
 WAILS=${WAILS:-$(go env GOPATH)/bin/wails}
+nsis=()
+case ${1:-} in
+  --installer) nsis=(-nsis) ;;
+  '') ;;
+  *) echo "usage: scripts/build-windows.sh [--installer]" >&2; exit 2 ;;
+esac
 
 say() { printf 'build-windows: %s\n' "$*"; }
 fail() { printf 'build-windows: FAIL: %s\n' "$*" >&2; exit 1; }
 
 [[ -x $WAILS ]] || fail "no Wails CLI at $WAILS: run make deps-wails"
+if ((${#nsis[@]})); then
+  command -v makensis >/dev/null || fail "makensis is not installed (make deps-apt installs Debian's nsis)"
+fi
 
-rm -f "$EXE"
+rm -f "$EXE" "$INSTALLER"
 start=$SECONDS
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # The same flags as the Linux build, less the webkit tag and -clean;
 # LDFLAGS (set by the Makefile) stamps the version.
-if ! CGO_ENABLED=0 "$WAILS" build -platform windows/amd64 -skipbindings -m -s ${LDFLAGS:+-ldflags "$LDFLAGS"} </dev/null >"$log" 2>&1; then
+if ! CGO_ENABLED=0 scripts/with-version.sh windows "$WAILS" build -platform windows/amd64 -skipbindings -m -s "${nsis[@]}" \
+  ${LDFLAGS:+-ldflags "$LDFLAGS"} </dev/null >"$log" 2>&1; then
   cat "$log" >&2
-  fail "wails build -platform windows/amd64 failed"
+  fail "wails build -platform windows/amd64 ${nsis[*]} failed"
 fi
 [[ -f $EXE ]] || { cat "$log" >&2; fail "wails reported success but $EXE is missing"; }
 say "built $EXE ($(stat -c %s "$EXE") bytes) in $((SECONDS - start))s"
+if ((${#nsis[@]})); then
+  [[ -f $INSTALLER ]] || { cat "$log" >&2; fail "wails reported success but the installer $INSTALLER is missing"; }
+  say "built $INSTALLER ($(stat -c %s "$INSTALLER") bytes)"
+fi
 
 # u16 OFFSET / u32 OFFSET: little-endian integers read from the file.
 u16() { od -An -v --endian=little -t u2 -j "$1" -N 2 "$EXE" | tr -d ' '; }

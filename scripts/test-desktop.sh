@@ -17,7 +17,12 @@
 # process's CPU time (utime + stime) is used, not wall-clock timings, so a
 # busy machine does not make an idle window look busy.
 #
-# Needs: build/bin/lanfeed, Xvfb, imagemagick (import, convert), tesseract,
+# The app sets WEBKIT_DISABLE_DMABUF_RENDERER=1 for WebKit unless the user
+# set it (blank windows on some Wayland/NVIDIA machines): the test unsets it
+# and reads it back from the WebKitWebProcess's environment.
+#
+# Needs: build/bin/lanfeed (DESKTOP_TEST_APP=/usr/bin/lanfeed tests an
+# installed one), Xvfb, imagemagick (import, convert), tesseract,
 # python3 (HTTP and reading the token; no curl or sqlite3 CLI needed).
 # Keeps the last screenshot at test-artifacts/desktop.png (and the one of the
 # empty feed at test-artifacts/desktop-before.png).
@@ -25,7 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-readonly APP=build/bin/lanfeed
+readonly APP=${DESKTOP_TEST_APP:-build/bin/lanfeed}
 readonly ARTIFACTS=test-artifacts
 # Bounds, in seconds. The whole test takes 10-20 s when the app is healthy.
 readonly API_WAIT=30   # app start until GET /api/info answers
@@ -129,6 +134,7 @@ say "display $DISPLAY"
 # accessibility bus leaves no at-spi daemons behind; NO_AT_BRIDGE keeps GTK
 # from asking too.
 export NO_AT_BRIDGE=1
+unset WEBKIT_DISABLE_DMABUF_RENDERER
 unset DBUS_SESSION_BUS_ADDRESS
 if command -v dbus-daemon >/dev/null; then
   cat >"$tmp/session.conf" <<CONF
@@ -323,6 +329,32 @@ if has "$tmp/before.txt" "$NUMBER" || has "$tmp/before.txt" harbour; then
 $(cat "$tmp/before.txt")"
 fi
 say "window shows the empty feed after $((SECONDS - start))s; the post's words are not on screen"
+
+# The web process got the DMA-BUF switch from the app (we unset it above).
+webproc=$(python3 - "$app_pid" <<'PY'
+import os, sys
+root, procs = int(sys.argv[1]), {}
+for d in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open(f"/proc/{d}/stat") as f:
+            text = f.read()
+    except OSError:
+        continue
+    procs[int(d)] = (text[text.index("(") + 1:text.rindex(")")], int(text[text.rindex(")") + 2:].split()[1]))
+below, todo = set(), [root]
+while todo:
+    parent = todo.pop()
+    for pid, (comm, ppid) in procs.items():
+        if ppid == parent and pid not in below:
+            below.add(pid)
+            todo.append(pid)
+print(next((pid for pid in sorted(below) if procs[pid][0].startswith("WebKitWebProces")), ""))
+PY
+)
+[[ -n $webproc ]] || fail "no WebKitWebProcess below the app"
+tr '\0' '\n' <"/proc/$webproc/environ" | grep -qx 'WEBKIT_DISABLE_DMABUF_RENDERER=1' ||
+  fail "the web process (pid $webproc) runs without WEBKIT_DISABLE_DMABUF_RENDERER=1 in its environment"
+say "the web process (pid $webproc) has WEBKIT_DISABLE_DMABUF_RENDERER=1"
 
 # A second launch on the same data dir hands over to the first and exits.
 if [[ -n $dbus_pid ]]; then

@@ -38,7 +38,7 @@ function fakeTransport(kind: 'web' | 'desktop', canWrite: boolean) {
     updatePost: vi.fn(),
     deletePost: vi.fn(),
     info: () =>
-      Promise.resolve({ proto: 1, node: { id: 'n', name: 'Studio' }, epoch: 'E1', seq: 3, peers: 1, urls: ['http://192.168.1.5:7700/'] }),
+      Promise.resolve({ proto: 1, version: '0.1.0', node: { id: 'n', name: 'Studio' }, epoch: 'E1', seq: 3, peers: 1, urls: ['http://192.168.1.5:7700/'] }),
     peers: () => Promise.resolve([{ id: 'p1', name: 'sam', since: '2026-11-22T09:00:00.000Z' }]),
     connect(l) {
       listener = l;
@@ -142,6 +142,7 @@ describe('App', () => {
     const panel = screen.getByRole('complementary', { name: 'Node' });
     expect(await within(panel).findByText('http://192.168.1.5:7700/')).toBeTruthy();
     expect(await within(panel).findByText('sam')).toBeTruthy();
+    expect(within(panel).getByText('lanfeed 0.1.0')).toBeTruthy(); // the build, for bug reports
     expect(within(panel).getByRole('img', { name: /QR code: .* with write access/ })).toBeTruthy();
     await userEvent.setup().click(within(panel).getByRole('button', { name: 'Show token' }));
     expect(within(panel).getByText('desk-token')).toBeTruthy();

@@ -80,6 +80,7 @@ export interface MeshSettings {
 /** Info describes the node: GET /api/info or Node.Info(). */
 export interface Info {
   proto: number;
+  version: string; // the lanfeed build serving, as `lanfeedd version` prints it
   node: NodeIdentity;
   epoch: string;
   seq: number;

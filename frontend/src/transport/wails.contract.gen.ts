@@ -82,6 +82,7 @@ export interface FeedNode {
 /** FeedNodeInfo is feed.NodeInfo in JSON. */
 export interface FeedNodeInfo {
   proto: number;
+  version: string;
   node: FeedNode;
   epoch: string;
   seq: number;

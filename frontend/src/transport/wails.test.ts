@@ -30,7 +30,7 @@ function fakeWindow(posts: Partial<WailsPosts> = {}, node: Partial<WailsNode> = 
         Posts: { ...posts } as WailsPosts,
         Node: {
           Info: () =>
-            Promise.resolve({ proto: 1, node: { id: 'n', name: 'desk' }, epoch: 'E1', seq: 7, peers: 0, urls: [] }),
+            Promise.resolve({ proto: 1, version: '0.1.0', node: { id: 'n', name: 'desk' }, epoch: 'E1', seq: 7, peers: 0, urls: [] }),
           ...node,
         } as WailsNode,
       },

@@ -34,6 +34,7 @@ export function NodePanel() {
           </p>
         )}
         {state.infoError && !state.info && <p className={styles.muted}>Node details unavailable right now.</p>}
+        {state.info?.version && <p className={styles.muted}>lanfeed {state.info.version}</p>}
       </section>
       <ShareSection />
       <PeersSection />
