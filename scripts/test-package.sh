@@ -10,7 +10,7 @@
 #   - the binaries inside report the version the packages carry
 #     (`lanfeedd version`, `lanfeed --version`, GET /api/info), and the data
 #     dir lanfeedd creates is private (0700);
-#   - the Windows installer is a Windows program whose NSIS archive (7-Zip
+#   - the Windows installer is a 64-bit Windows program (PE32+) whose NSIS archive (7-Zip
 #     lists it) holds lanfeed.exe (PE32+, its version resource at the same
 #     version in Windows form) and the uninstaller.
 # Then, only under CI (CI=true) or when asked (LANFEED_INSTALL_TEST=1), the
@@ -194,9 +194,10 @@ say "packaged binaries and GET /api/info report $VERSION; a fresh data dir is mo
 # ---- Windows installer -----------------------------------------------------
 
 file -b "$installer" >"$tmp/file.txt"
-grep -q 'PE32' "$tmp/file.txt" && grep -q 'Nullsoft Installer' "$tmp/file.txt" ||
-  fail "$(basename "$installer") is not an NSIS installer: $(cat "$tmp/file.txt")"
+grep -q '^PE32+ executable (GUI) x86-64' "$tmp/file.txt" ||
+  fail "$(basename "$installer") is $(cat "$tmp/file.txt"); want a PE32+ GUI x86-64 program (Target amd64-unicode in project.nsi)"
 7z l -slt "$installer" >"$tmp/7z.txt" 2>&1 || { cat "$tmp/7z.txt" >&2; fail "7z cannot list $(basename "$installer")"; }
+grep -qx 'Type = Nsis' "$tmp/7z.txt" || fail "7-Zip does not read $(basename "$installer") as an NSIS archive"
 grep -qx 'Path = lanfeed.exe' "$tmp/7z.txt" || { grep '^Path' "$tmp/7z.txt" >&2; fail "the installer holds no lanfeed.exe"; }
 grep -qiE '^Path = .*uninstall[^/]*\.exe$' "$tmp/7z.txt" || { grep '^Path' "$tmp/7z.txt" >&2; fail "the installer holds no uninstaller"; }
 grep -qE '^Path = .*MicrosoftEdgeWebview2Setup\.exe$' "$tmp/7z.txt" || { grep '^Path' "$tmp/7z.txt" >&2; fail "the installer holds no WebView2 bootstrapper"; }

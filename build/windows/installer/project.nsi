@@ -1,4 +1,6 @@
 Unicode true
+# A 64-bit installer (PE32+), like the app it installs: Debian's nsis ships the amd64-unicode stubs and plugins.
+Target amd64-unicode
 
 # lanfeed's copy of the Wails v2.11 template (wails build -nsis writes the
 # template only when this file is missing). One change: the version.
