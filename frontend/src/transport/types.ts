@@ -63,6 +63,20 @@ export interface FollowInfo {
   reason?: string; // why it is offline or refused
 }
 
+/** NearbyNode is a node discovered on the LAN and not followed: GET /api/nearby or Node.Nearby(). */
+export interface NearbyNode {
+  node: string; // its id, as it announces it
+  name: string;
+  url: string; // the address to follow it at
+  urls: string[]; // every address it was seen at
+  seen: string; // when it was last heard
+}
+
+/** MeshSettings are the node's mesh settings: GET and PUT /api/settings or Node.Settings(). */
+export interface MeshSettings {
+  autoFollow: boolean; // follow every node discovered on the LAN
+}
+
 /** Info describes the node: GET /api/info or Node.Info(). */
 export interface Info {
   proto: number;
@@ -172,6 +186,17 @@ export interface Transport {
 
   info(): Promise<Info>;
   peers(): Promise<Peer[]>;
+
+  /** The nodes this node follows, and how replicating each goes. */
+  follows(): Promise<FollowInfo[]>;
+  /** Follows the node at url (host:port or a URL); writes need the token in a browser. */
+  follow(url: string): Promise<FollowInfo>;
+  /** Unfollows a node: this node drops its posts and its clients get the deletes. */
+  unfollow(node: string): Promise<void>;
+  /** Nodes discovered on the LAN, not followed and not this one. */
+  nearby(): Promise<NearbyNode[]>;
+  settings(): Promise<MeshSettings>;
+  setSettings(s: MeshSettings): Promise<MeshSettings>;
 
   /** Starts the live stream; one listener at a time. */
   connect(listener: LiveListener): Unsubscribe;

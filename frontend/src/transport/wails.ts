@@ -9,6 +9,8 @@ import type {
   Hello,
   Info,
   LiveListener,
+  MeshSettings,
+  NearbyNode,
   NewPost,
   NodeIdentity,
   Page,
@@ -49,6 +51,13 @@ export interface WailsNode {
   Follow(url: string): Promise<FollowInfo>;
   Unfollow(node: string): Promise<void>;
 }
+
+/** WailsNearby are the Node methods of discovery and settings; Partial until every build binds them. */
+type WailsNearby = Partial<{
+  Nearby(): Promise<NearbyNode[]>;
+  Settings(): Promise<MeshSettings>;
+  SetSettings(s: MeshSettings): Promise<MeshSettings>;
+}>;
 
 /** WailsRuntime is the part of window.runtime lanfeed uses. */
 export interface WailsRuntime {
@@ -100,6 +109,7 @@ export function createWailsTransport(w: Window = window): Transport {
   const rt = w.runtime;
   if (!app || !rt) throw new Error('not running inside the Wails window');
   const { Posts, Node } = app;
+  const nearby = Node as WailsNearby;
 
   let listener: LiveListener | null = null;
   let generation = 0; // bumps on every connect, resync and disconnect; stale work stops
@@ -172,6 +182,16 @@ export function createWailsTransport(w: Window = window): Transport {
 
     info: () => call(() => Node.Info()),
     peers: () => call(() => Node.Peers()).then((p) => p ?? []),
+
+    follows: () => call(() => Node.Follows()).then((f) => f ?? []),
+    follow: (url) => call(() => Node.Follow(url)),
+    unfollow: (node) => call(() => Node.Unfollow(node)),
+    nearby: () => call(() => (nearby.Nearby ? nearby.Nearby() : Promise.resolve([]))).then((n) => n ?? []),
+    settings: () => call(() => (nearby.Settings ? nearby.Settings() : Promise.resolve({ autoFollow: false }))),
+    setSettings: (s) =>
+      call(() =>
+        nearby.SetSettings ? nearby.SetSettings(s) : Promise.reject(new Error('this build cannot change settings')),
+      ),
 
     connect(l: LiveListener): Unsubscribe {
       listener = l;

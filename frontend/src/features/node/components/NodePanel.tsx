@@ -6,6 +6,7 @@ import { TimeAgo } from '../../../lib/TimeAgo';
 import { toApiError } from '../../../transport';
 import { nameLengthError } from '../../posts/api/limits';
 import { useConnection, useNodeController, useNodeState, usePeers } from '../hooks/nodeContext';
+import { NodesSection } from './NodesSection';
 import { QrCode } from './QrCode';
 import a11y from '../../../styles/a11y.module.css';
 import styles from './NodePanel.module.css';
@@ -36,6 +37,7 @@ export function NodePanel() {
         {state.infoError && !state.info && <p className={styles.muted}>Node details unavailable right now.</p>}
       </section>
       <ShareSection />
+      <NodesSection />
       <PeersSection />
       {node.kind === 'desktop' ? <PairingSection /> : <WriteAccessSection />}
       <NameSection />
