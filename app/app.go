@@ -118,6 +118,32 @@ func (s *Service) Unfollow(ctx context.Context, node string) error {
 	return s.mesh.Unfollow(ctx, node)
 }
 
+// Nearby lists the nodes discovered on the LAN that this node does not
+// follow (see Mesh.Nearby).
+func (s *Service) Nearby(ctx context.Context) ([]feed.NearbyNode, error) {
+	if s.mesh == nil {
+		return []feed.NearbyNode{}, nil
+	}
+	return s.mesh.Nearby(ctx)
+}
+
+// Settings returns the following settings in effect (see Mesh.Settings).
+func (s *Service) Settings(ctx context.Context) (feed.MeshSettings, error) {
+	if s.mesh == nil {
+		return feed.MeshSettings{}, nil
+	}
+	return s.mesh.Settings(ctx)
+}
+
+// SetSettings stores and applies the following settings (see
+// Mesh.SetSettings).
+func (s *Service) SetSettings(ctx context.Context, ms feed.MeshSettings) (feed.MeshSettings, error) {
+	if s.mesh == nil {
+		return feed.MeshSettings{}, errNoMesh
+	}
+	return s.mesh.SetSettings(ctx, ms)
+}
+
 // NewService returns a Service over st publishing to sink.
 func NewService(ctx context.Context, st *store.Store, sink Sink, log *slog.Logger) (*Service, error) {
 	if log == nil {

@@ -302,3 +302,32 @@ func (n *Node) Unfollow(node string) error {
 	}
 	return srv.Service.Unfollow(context.Background(), node)
 }
+
+// Nearby lists the nodes discovered on the LAN that this node does not
+// follow, each with the address to follow it at (Follow).
+func (n *Node) Nearby() ([]feed.NearbyNode, error) {
+	srv, err := n.d.server()
+	if err != nil {
+		return nil, err
+	}
+	return srv.Service.Nearby(context.Background())
+}
+
+// Settings returns the following settings in effect (auto-follow).
+func (n *Node) Settings() (feed.MeshSettings, error) {
+	srv, err := n.d.server()
+	if err != nil {
+		return feed.MeshSettings{}, err
+	}
+	return srv.Service.Settings(context.Background())
+}
+
+// SetSettings stores the following settings in the database and applies
+// them at once; it returns the settings in effect.
+func (n *Node) SetSettings(s feed.MeshSettings) (feed.MeshSettings, error) {
+	srv, err := n.d.server()
+	if err != nil {
+		return feed.MeshSettings{}, err
+	}
+	return srv.Service.SetSettings(context.Background(), s)
+}

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"lanfeed/app"
+	"lanfeed/discovery"
 	"lanfeed/feed"
 	"lanfeed/internal/wiretest"
 	"lanfeed/realtime"
@@ -51,6 +54,12 @@ func TestDesktop_BeforeStartup(t *testing.T) {
 		"Node.Token":       func() error { _, err := d.Node.Token(); return err },
 		"Node.RotateToken": func() error { _, err := d.Node.RotateToken(); return err },
 		"Node.SetName":     func() error { _, err := d.Node.SetName("n"); return err },
+		"Node.Follows":     func() error { _, err := d.Node.Follows(); return err },
+		"Node.Follow":      func() error { _, err := d.Node.Follow("http://127.0.0.1:1/"); return err },
+		"Node.Unfollow":    func() error { return d.Node.Unfollow(feed.NewID()) },
+		"Node.Nearby":      func() error { _, err := d.Node.Nearby(); return err },
+		"Node.Settings":    func() error { _, err := d.Node.Settings(); return err },
+		"Node.SetSettings": func() error { _, err := d.Node.SetSettings(feed.MeshSettings{AutoFollow: true}); return err },
 	}
 	for name, call := range calls {
 		err := call()
@@ -299,4 +308,32 @@ func TestDesktop_StartupAnnouncesTheLAN(t *testing.T) {
 			t.Errorf("Startup printed %q; want one line starting %q, without the token", out, want)
 		}
 	})
+}
+
+// TestDesktop_NearbyAndSettings: the window's nearby list and settings are
+// the node's, and settings set from the window are kept in the database.
+func TestDesktop_NearbyAndSettings(t *testing.T) {
+	d, srv, _ := startDesktop(t, "")
+	if list, err := d.Node.Nearby(); err != nil || list == nil || len(list) != 0 {
+		t.Fatalf("Nearby() = %#v, %v; want an empty list", list, err)
+	}
+	bea := discovery.Node{ID: feed.NewID(), Name: "bea", Proto: 1, LastSeen: time.Now(),
+		Addrs: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:1")}}
+	srv.Mesh.Observe(discovery.Event{Kind: discovery.Appeared, Node: bea})
+	list, err := d.Node.Nearby()
+	if err != nil || len(list) != 1 || list[0].Node != bea.ID || list[0].Name != "bea" || list[0].URL != "http://127.0.0.1:1/" {
+		t.Fatalf("Nearby() = %+v, %v; want bea at http://127.0.0.1:1/", list, err)
+	}
+	if s, err := d.Node.Settings(); err != nil || s.AutoFollow {
+		t.Fatalf("Settings() = %+v, %v; want auto-follow off", s, err)
+	}
+	if s, err := d.Node.SetSettings(feed.MeshSettings{AutoFollow: true}); err != nil || !s.AutoFollow {
+		t.Fatalf("SetSettings(on) = %+v, %v; want on", s, err)
+	}
+	if s, err := srv.Store.MeshSettings(t.Context()); err != nil || !s.AutoFollow {
+		t.Fatalf("stored settings = %+v, %v; want on", s, err)
+	}
+	if s, err := d.Node.Settings(); err != nil || !s.AutoFollow {
+		t.Fatalf("Settings() after SetSettings(on) = %+v, %v; want on", s, err)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"lanfeed/client"
+	"lanfeed/discovery"
 	"lanfeed/feed"
 	"lanfeed/store"
 )
@@ -41,6 +42,17 @@ type Mesh struct {
 	followers map[string]*follower // by node id
 	hinting   map[string]bool      // node ids whose hint is being tried
 	closed    bool
+	// declined holds the nodes unfollowed here (store.Declined): no hint
+	// follows them. Unfollow adds a node before it stops the follower, an
+	// explicit follow removes it.
+	declined map[string]bool
+	// nearby is what discovery sees now, by node id, followed nodes too
+	// (Observe); Nearby leaves those out.
+	nearby map[string]discovery.Node
+	// autoFollow is the stored setting (feed.MeshSettings.AutoFollow);
+	// cfg.forceAutoFollow turns it on whatever is stored.
+	autoFollow bool
+	settingsMu sync.Mutex // one SetSettings at a time
 }
 
 // MeshConfig tunes a Mesh; zero values take the defaults.
@@ -51,6 +63,10 @@ type MeshConfig struct {
 	// MinBackoff and MaxBackoff bound the wait before a follower dials a
 	// node again; defaults client.DefaultMinBackoff, client.DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
+
+	// forceAutoFollow is Config.AutoFollow: auto-follow is on for this run
+	// whatever the stored setting says.
+	forceAutoFollow bool
 }
 
 // DefaultMeshBatch amortises one fsync over many replicas during a
@@ -93,17 +109,30 @@ func newMesh(svc *Service, st *store.Store, log *slog.Logger, cfg MeshConfig) *M
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Mesh{svc: svc, st: st, log: log, cfg: cfg, ctx: ctx, cancel: cancel, followers: map[string]*follower{},
-		hinting: map[string]bool{}}
+		hinting: map[string]bool{}, declined: map[string]bool{}, nearby: map[string]discovery.Node{}}
 }
 
-// start starts a follower for every followed node.
+// start reads the settings and the declined nodes and starts a follower
+// for every followed node.
 func (m *Mesh) start(ctx context.Context) error {
 	rows, err := m.st.Follows(ctx)
 	if err != nil {
 		return err
 	}
+	declined, err := m.st.Declined(ctx)
+	if err != nil {
+		return err
+	}
+	settings, err := m.st.MeshSettings(ctx)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for _, id := range declined {
+		m.declined[id] = true
+	}
+	m.autoFollow = settings.AutoFollow
 	for _, row := range rows {
 		m.startLocked(row)
 	}
@@ -260,8 +289,8 @@ func (r *replication) handle(ev client.Event) error {
 			return err
 		}
 		if ev.Node.Name != r.row.Name && feed.CheckName("name", ev.Node.Name) == nil {
-			if row, err := r.m.st.AddFollow(r.m.ctx, r.row.URL, r.row.Node, ev.Node.Name); err == nil {
-				r.row.Name = row.Name
+			if err := r.m.st.RenameFollow(r.m.ctx, r.row.Node, ev.Node.Name); err == nil {
+				r.row.Name = strings.TrimSpace(ev.Node.Name)
 			}
 		}
 		r.synced = false
@@ -355,15 +384,18 @@ func (m *Mesh) drop(ctx context.Context, node string) error {
 
 // Follow follows the node at rawURL: it connects, learns the node's id and
 // name from its hello, records the follow and starts replicating. Following
-// a node already followed updates its address and keeps the position.
+// a node already followed updates its address and keeps the position. It
+// is an explicit follow: a node unfollowed here earlier is followed again,
+// and auto-follow may follow it again after a later unfollow is undone.
 func (m *Mesh) Follow(ctx context.Context, rawURL string) (feed.FollowInfo, error) {
-	fi, _, err := m.follow(ctx, rawURL, "")
+	fi, _, err := m.follow(ctx, rawURL, "", false)
 	return fi, err
 }
 
 // follow is Follow; unreachable reports an error worth retrying later. A
-// want other than "" is the node id the address must answer with.
-func (m *Mesh) follow(ctx context.Context, rawURL, want string) (_ feed.FollowInfo, unreachable bool, _ error) {
+// want other than "" is the node id the address must answer with. An auto
+// follow (a hint) leaves a node unfollowed here alone (store.ErrDeclined).
+func (m *Mesh) follow(ctx context.Context, rawURL, want string, auto bool) (_ feed.FollowInfo, unreachable bool, _ error) {
 	rawURL = nodeURL(rawURL)
 	c, err := client.Dial(ctx, client.Config{URL: rawURL, Name: m.svc.Identity().Name, NoPresence: true, OwnPostsOnly: true,
 		DiscardEvents: true})
@@ -380,7 +412,11 @@ func (m *Mesh) follow(ctx context.Context, rawURL, want string) (_ feed.FollowIn
 			hello.Node.ID, hello.Node.Name, want)
 	}
 	before, known := m.st.Follow(ctx, hello.Node.ID)
-	row, err := m.st.AddFollow(ctx, rawURL, hello.Node.ID, hello.Node.Name)
+	add := m.st.AddFollow
+	if auto {
+		add = m.st.AutoFollow
+	}
+	row, err := add(ctx, rawURL, hello.Node.ID, hello.Node.Name)
 	if err != nil {
 		return feed.FollowInfo{}, false, err
 	}
@@ -389,6 +425,12 @@ func (m *Mesh) follow(ctx context.Context, rawURL, want string) (_ feed.FollowIn
 	if m.closed {
 		return feed.FollowInfo{}, false, errClosing
 	}
+	if auto && m.declined[row.Node] {
+		// Unfollowed while this hint was on its way; that Unfollow removes
+		// the row it just wrote.
+		return feed.FollowInfo{}, false, fmt.Errorf("%w (node %s)", store.ErrDeclined, row.Node)
+	}
+	delete(m.declined, row.Node)
 	if f := m.followers[row.Node]; f == nil || known != nil || before.URL != row.URL {
 		m.startLocked(row) // new, or moved: the follower dials the new address
 	}
@@ -427,7 +469,7 @@ func (m *Mesh) followLater(rawURL string) {
 		defer m.wg.Done()
 		bo := client.Backoff{Min: m.cfg.MinBackoff, Max: m.cfg.MaxBackoff}
 		for {
-			_, unreachable, err := m.follow(m.ctx, rawURL, "")
+			_, unreachable, err := m.follow(m.ctx, rawURL, "", false)
 			if err == nil || m.ctx.Err() != nil {
 				return
 			}
@@ -455,9 +497,10 @@ const hintWait = 3 * time.Second
 // try them), for --auto-follow. It returns at once; the addresses are tried
 // in the background. Discovery is a hint, not an identity: an address is
 // followed only if its hello answers with id, since a TXT record can claim
-// any id. Hints for this node, for a node whose hint is still being tried,
-// and for a node already followed are ignored, except that a follow which
-// is offline or refused moves to the first address that answers as it.
+// any id. Hints for this node, for a node unfollowed here (declined), for a
+// node whose hint is still being tried, and for a node already followed
+// are ignored, except that a follow which is offline or refused moves to
+// the first address that answers as it.
 func (m *Mesh) Hint(id string, urls []string) {
 	if id == m.svc.Identity().ID || len(urls) == 0 {
 		return
@@ -482,8 +525,12 @@ func (m *Mesh) Hint(id string, urls []string) {
 }
 
 // wantsHintLocked reports whether a hint for id is worth trying: id is not
-// followed, or its follower cannot reach it where it is. m.mu must be held.
+// declined, and not followed or its follower cannot reach it where it is.
+// m.mu must be held.
 func (m *Mesh) wantsHintLocked(id string) bool {
+	if m.declined[id] {
+		return false
+	}
 	f := m.followers[id]
 	if f == nil {
 		return true
@@ -509,7 +556,7 @@ func (m *Mesh) hint(ctx context.Context, id string, urls []string) bool {
 			continue // its follower keeps retrying that address already
 		}
 		hctx, cancel := context.WithTimeout(ctx, hintWait)
-		fi, _, err := m.follow(hctx, u, id)
+		fi, _, err := m.follow(hctx, u, id, true)
 		cancel()
 		if ctx.Err() != nil {
 			return false
@@ -530,7 +577,9 @@ func (m *Mesh) hint(ctx context.Context, id string, urls []string) bool {
 
 // Unfollow stops following node and drops its replicas, telling this
 // node's clients. Unfollowing a node no longer followed still drops what is
-// left of it (say, after a crash mid-unfollow).
+// left of it (say, after a crash mid-unfollow). The node is remembered as
+// declined, in the database: auto-follow does not follow it again when it
+// is next seen; an explicit Follow does.
 func (m *Mesh) Unfollow(ctx context.Context, node string) error {
 	if err := feed.CheckID("node", node); err != nil {
 		return err
@@ -538,8 +587,11 @@ func (m *Mesh) Unfollow(ctx context.Context, node string) error {
 	if node == m.svc.Identity().ID {
 		return feed.Invalid("node", "this is this node's own id")
 	}
+	m.mu.Lock()
+	m.declined[node] = true // before the stop: no hint starts it again meanwhile
+	m.mu.Unlock()
 	m.stop(node)
-	rmErr := m.st.RemoveFollow(ctx, node)
+	rmErr := m.st.Unfollow(ctx, node)
 	if rmErr != nil && feed.AsError(rmErr).Code != feed.CodeNotFound {
 		return rmErr
 	}

@@ -32,3 +32,23 @@ type FollowInfo struct {
 	Since   Time   `json:"since"`            // when State began
 	Reason  string `json:"reason,omitempty"` // why it is offline or refused
 }
+
+// NearbyNode is a node that discovery sees on the LAN and this node does
+// not follow: what GET /api/nearby lists and the window's nodes section
+// offers to follow. Its id is what its announcement claims; following it
+// checks the claim against the node's hello.
+type NearbyNode struct {
+	Node string   `json:"node"` // its id, as announced
+	Name string   `json:"name"` // its display name, as announced
+	URL  string   `json:"url"`  // the address to follow it at: the first of URLs
+	URLs []string `json:"urls"` // every address it was seen at, likeliest to work first
+	Seen Time     `json:"seen"` // when it last answered
+}
+
+// MeshSettings are this node's following settings, kept in its database:
+// what GET and PUT /api/settings and the window's settings carry.
+type MeshSettings struct {
+	// AutoFollow follows every node discovered on the LAN once its hello
+	// confirms its announced id, except the nodes unfollowed here.
+	AutoFollow bool `json:"autoFollow"`
+}

@@ -83,6 +83,16 @@ func (s *fuzzService) Follow(context.Context, string) (feed.FollowInfo, error) {
 func (s *fuzzService) Unfollow(context.Context, string) error {
 	return feed.Errorf(feed.CodeNotFound, "no")
 }
+func (s *fuzzService) Nearby(context.Context) ([]feed.NearbyNode, error) {
+	return []feed.NearbyNode{}, nil
+}
+func (s *fuzzService) Settings(context.Context) (feed.MeshSettings, error) {
+	return feed.MeshSettings{}, nil
+}
+func (s *fuzzService) SetSettings(_ context.Context, ms feed.MeshSettings) (feed.MeshSettings, error) {
+	s.writes++
+	return ms, nil
+}
 
 // wsCodes are the error codes protocol v1 documents for a websocket message;
 // internal would mean client input reached a server fault.

@@ -55,6 +55,9 @@ func (h *Hub) routes() http.Handler {
 	mux.HandleFunc("GET /api/follows", h.listFollows)
 	mux.HandleFunc("POST /api/follows", h.guard(h.addFollow))
 	mux.HandleFunc("DELETE /api/follows/{node}", h.guard(h.removeFollow))
+	mux.HandleFunc("GET /api/nearby", h.listNearby)
+	mux.HandleFunc("GET /api/settings", h.getSettings)
+	mux.HandleFunc("PUT /api/settings", h.guard(h.putSettings))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, feed.Errorf(feed.CodeNotFound, "there is no API endpoint %s %.100s; the API has %s",
 			r.Method, r.URL.Path, apiEndpoints))
@@ -64,7 +67,8 @@ func (h *Hub) routes() http.Handler {
 }
 
 // apiEndpoints lists the REST API for the 404 of any other /api/ path.
-const apiEndpoints = "GET /api/info, GET /api/peers, GET and POST /api/posts, and GET, PATCH and DELETE /api/posts/{id}"
+const apiEndpoints = "GET /api/info, GET /api/peers, GET and POST /api/posts, GET, PATCH and DELETE /api/posts/{id}, " +
+	"GET and POST /api/follows, DELETE /api/follows/{node}, GET /api/nearby, and GET and PUT /api/settings"
 
 // serveWS upgrades a peer. A token, if given, must be right: a peer that
 // believes it can write learns at once that it cannot.
@@ -332,6 +336,35 @@ func (h *Hub) addFollow(w http.ResponseWriter, r *http.Request) {
 func (h *Hub) removeFollow(w http.ResponseWriter, r *http.Request) {
 	err := h.svc.Unfollow(r.Context(), r.PathValue("node"))
 	h.reply(w, http.StatusOK, map[string]string{"node": r.PathValue("node")}, err)
+}
+
+func (h *Hub) listNearby(w http.ResponseWriter, r *http.Request) {
+	list, err := h.svc.Nearby(r.Context())
+	h.reply(w, http.StatusOK, map[string][]feed.NearbyNode{"nearby": list}, err)
+}
+
+func (h *Hub) getSettings(w http.ResponseWriter, r *http.Request) {
+	s, err := h.svc.Settings(r.Context())
+	h.reply(w, http.StatusOK, s, err)
+}
+
+// putSettings replaces the settings: every field is required, so that a
+// body missing one never turns it off by accident.
+func (h *Hub) putSettings(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		AutoFollow *bool `json:"autoFollow"`
+	}
+	if err := h.decodeBody(w, r, &in); err != nil {
+		h.writeError(w, err)
+		return
+	}
+	if in.AutoFollow == nil {
+		h.writeError(w, feed.Invalid("autoFollow",
+			"autoFollow is required: true to follow every lanfeed node discovered on the LAN, false to follow only the nodes chosen here"))
+		return
+	}
+	s, err := h.svc.SetSettings(r.Context(), feed.MeshSettings{AutoFollow: *in.AutoFollow})
+	h.reply(w, http.StatusOK, s, err)
 }
 
 // decodeBody reads a JSON body of at most MaxMessage bytes into v.

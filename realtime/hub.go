@@ -124,6 +124,13 @@ type Service interface {
 	// removes its posts here.
 	Follow(ctx context.Context, url string) (feed.FollowInfo, error)
 	Unfollow(ctx context.Context, node string) error
+	// Nearby lists the nodes discovered on the LAN that this node does
+	// not follow.
+	Nearby(ctx context.Context) ([]feed.NearbyNode, error)
+	// Settings returns the following settings in effect; SetSettings
+	// stores and applies new ones and returns those in effect.
+	Settings(ctx context.Context) (feed.MeshSettings, error)
+	SetSettings(ctx context.Context, s feed.MeshSettings) (feed.MeshSettings, error)
 }
 
 // Message is one broadcast: Frame goes to every peer but By's, which gets

@@ -50,7 +50,8 @@ func TestMessages_REST(t *testing.T) {
 			"version must be a whole number from -9223372036854775808 to 9223372036854775807, not 9223372036854775808"},
 		{"PatchUnknownField", "PATCH", "/api/posts/" + p.ID, nil, `{"id":"x","version":1,"title":"x"}`, 400, "", `the request body has an unknown field "id"; its fields are version, title and body`},
 		{"UnknownEndpoint", "GET", "/api/admin", nil, ``, 404, "",
-			"there is no API endpoint GET /api/admin; the API has GET /api/info, GET /api/peers, GET and POST /api/posts, and GET, PATCH and DELETE /api/posts/{id}"},
+			"there is no API endpoint GET /api/admin; the API has GET /api/info, GET /api/peers, GET and POST /api/posts, GET, PATCH and DELETE /api/posts/{id}, " +
+				"GET and POST /api/follows, DELETE /api/follows/{node}, GET /api/nearby, and GET and PUT /api/settings"},
 		{"UnknownPage", "GET", "/no/such/page", nil, ``, 404, "",
 			"there is no page at /no/such/page on this lanfeed node: the web UI is at /, the REST API under /api/ and the websocket at /ws"},
 		{"MethodOnUI", "DELETE", "/", nil, ``, 405, "", "DELETE is not allowed on /, which answers GET and HEAD; the API for writing is under /api/"},

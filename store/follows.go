@@ -28,15 +28,41 @@ const maxURL = 2048
 
 // AddFollow records that this node follows node, reached at rawURL and
 // named name. Following a node again updates its address and name and
-// keeps the position: a node is followed once, wherever it was seen.
+// keeps the position: a node is followed once, wherever it was seen. It is
+// an explicit follow: a node unfollowed here earlier (Unfollow) is no longer
+// declined.
 func (s *Store) AddFollow(ctx context.Context, rawURL, node, name string) (Follow, error) {
+	return s.addFollow(ctx, rawURL, node, name, false)
+}
+
+// ErrDeclined is AutoFollow's answer for a node unfollowed here.
+var ErrDeclined = errors.New("store: the node was unfollowed here; only an explicit follow follows it again")
+
+// AutoFollow is AddFollow for a node that discovery found: it fails with
+// ErrDeclined, recording nothing, if node was unfollowed here and not
+// followed explicitly since. The check and the follow are one transaction,
+// so an Unfollow that commits first always wins.
+func (s *Store) AutoFollow(ctx context.Context, rawURL, node, name string) (Follow, error) {
+	return s.addFollow(ctx, rawURL, node, name, true)
+}
+
+func (s *Store) addFollow(ctx context.Context, rawURL, node, name string, auto bool) (Follow, error) {
 	name = strings.TrimSpace(name)
 	if err := s.checkFollow(rawURL, node, name); err != nil {
 		return Follow{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	declined := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if auto {
+			err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM declined WHERE node = ?)`, node).Scan(&declined)
+			if err != nil || declined {
+				return err
+			}
+		} else if _, err := tx.ExecContext(ctx, `DELETE FROM declined WHERE node = ?`, node); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO follows (node, name, url, added_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (node) DO UPDATE SET name = excluded.name, url = excluded.url`,
 			node, name, rawURL, s.now().UnixMilli())
@@ -45,7 +71,29 @@ func (s *Store) AddFollow(ctx context.Context, rawURL, node, name string) (Follo
 	if err != nil {
 		return Follow{}, fmt.Errorf("store: add follow: %w", err)
 	}
+	if declined {
+		return Follow{}, fmt.Errorf("%w (node %s)", ErrDeclined, node)
+	}
 	return s.Follow(ctx, node)
+}
+
+// RenameFollow records the display name a followed node now has; it
+// changes nothing if node is not followed.
+func (s *Store) RenameFollow(ctx context.Context, node, name string) error {
+	name = strings.TrimSpace(name)
+	if err := feed.CheckName("name", name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE follows SET name = ? WHERE node = ?`, name, node)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: rename follow: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) checkFollow(rawURL, node, name string) error {
@@ -86,6 +134,57 @@ func (s *Store) RemoveFollow(ctx context.Context, node string) error {
 		return notFollowing(node)
 	}
 	return nil
+}
+
+// Unfollow is RemoveFollow by the user's choice: in the same transaction
+// it records node as declined, so that AutoFollow leaves it alone until
+// AddFollow follows it again. It records the decline even if node is not
+// followed (then it returns a not_found error, as RemoveFollow does).
+func (s *Store) Unfollow(ctx context.Context, node string) error {
+	if err := feed.CheckID("node", node); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO declined (node, declined_at) VALUES (?, ?)
+			ON CONFLICT (node) DO UPDATE SET declined_at = excluded.declined_at`, node, s.now().UnixMilli())
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM follows WHERE node = ?`, node)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: unfollow: %w", err)
+	}
+	if n == 0 {
+		return notFollowing(node)
+	}
+	return nil
+}
+
+// Declined returns the ids of the nodes unfollowed here and not followed
+// explicitly since, sorted.
+func (s *Store) Declined(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT node FROM declined ORDER BY node`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read declined nodes: %w", err)
+	}
+	defer rows.Close()
+	nodes := []string{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("store: read declined nodes: %w", err)
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, rows.Err()
 }
 
 const followColumns = `node, name, url, epoch, seq, added_at`

@@ -137,7 +137,7 @@ func TestOpen_MigratesEmptyDatabase(t *testing.T) {
 	}
 	for _, obj := range []struct{ typ, name string }{
 		{"table", "node"}, {"table", "posts"}, {"index", "posts_seq"}, {"index", "posts_feed"},
-		{"index", "posts_origin"}, {"table", "follows"},
+		{"index", "posts_origin"}, {"table", "follows"}, {"table", "settings"}, {"table", "declined"},
 	} {
 		var n int
 		err := db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = ? AND name = ?`, obj.typ, obj.name).Scan(&n)
@@ -386,7 +386,7 @@ func TestOpen_ErrTooNew(t *testing.T) {
 			}
 			want := 0
 			if tt.existing {
-				want = 3 // node, posts, follows
+				want = 5 // node, posts, follows, settings, declined
 			}
 			if tables != want {
 				t.Fatalf("tables after refused Open = %d; want %d (nothing written)", tables, want)

@@ -30,9 +30,12 @@ export interface AppNode {
   Follow(url: string): Promise<FeedFollowInfo>;
   Follows(): Promise<FeedFollowInfo[]>;
   Info(): Promise<FeedNodeInfo>;
+  Nearby(): Promise<FeedNearbyNode[]>;
   Peers(): Promise<FeedPeer[]>;
   RotateToken(): Promise<string>;
   SetName(name: string): Promise<FeedNode>;
+  SetSettings(s: FeedMeshSettings): Promise<FeedMeshSettings>;
+  Settings(): Promise<FeedMeshSettings>;
   Token(): Promise<string>;
   Unfollow(node: string): Promise<void>;
 }
@@ -47,6 +50,20 @@ export interface FeedFollowInfo {
   nodeSeq: number;
   since: string;
   reason?: string;
+}
+
+/** FeedMeshSettings is feed.MeshSettings in JSON. */
+export interface FeedMeshSettings {
+  autoFollow: boolean;
+}
+
+/** FeedNearbyNode is feed.NearbyNode in JSON. */
+export interface FeedNearbyNode {
+  node: string;
+  name: string;
+  url: string;
+  urls: string[];
+  seen: string;
 }
 
 /** FeedNewPost is feed.NewPost in JSON. */

@@ -50,6 +50,9 @@ export interface WailsNode {
   Follows(): Promise<FollowInfo[]>;
   Follow(url: string): Promise<FollowInfo>;
   Unfollow(node: string): Promise<void>;
+  Nearby(): Promise<NearbyNode[]>;
+  Settings(): Promise<MeshSettings>;
+  SetSettings(s: MeshSettings): Promise<MeshSettings>;
 }
 
 /** WailsNearby are the Node methods of discovery and settings; Partial until every build binds them. */
