@@ -55,13 +55,6 @@ export interface WailsNode {
   SetSettings(s: MeshSettings): Promise<MeshSettings>;
 }
 
-/** WailsNearby are the Node methods of discovery and settings; Partial until every build binds them. */
-type WailsNearby = Partial<{
-  Nearby(): Promise<NearbyNode[]>;
-  Settings(): Promise<MeshSettings>;
-  SetSettings(s: MeshSettings): Promise<MeshSettings>;
-}>;
-
 /** WailsRuntime is the part of window.runtime lanfeed uses. */
 export interface WailsRuntime {
   EventsOn(event: string, callback: (...data: unknown[]) => void): () => void;
@@ -112,7 +105,6 @@ export function createWailsTransport(w: Window = window): Transport {
   const rt = w.runtime;
   if (!app || !rt) throw new Error('not running inside the Wails window');
   const { Posts, Node } = app;
-  const nearby = Node as WailsNearby;
 
   let listener: LiveListener | null = null;
   let generation = 0; // bumps on every connect, resync and disconnect; stale work stops
@@ -189,12 +181,9 @@ export function createWailsTransport(w: Window = window): Transport {
     follows: () => call(() => Node.Follows()).then((f) => f ?? []),
     follow: (url) => call(() => Node.Follow(url)),
     unfollow: (node) => call(() => Node.Unfollow(node)),
-    nearby: () => call(() => (nearby.Nearby ? nearby.Nearby() : Promise.resolve([]))).then((n) => n ?? []),
-    settings: () => call(() => (nearby.Settings ? nearby.Settings() : Promise.resolve({ autoFollow: false }))),
-    setSettings: (s) =>
-      call(() =>
-        nearby.SetSettings ? nearby.SetSettings(s) : Promise.reject(new Error('this build cannot change settings')),
-      ),
+    nearby: () => call(() => Node.Nearby()).then((n) => n ?? []),
+    settings: () => call(() => Node.Settings()),
+    setSettings: (s) => call(() => Node.SetSettings(s)),
 
     connect(l: LiveListener): Unsubscribe {
       listener = l;
