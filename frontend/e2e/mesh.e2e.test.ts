@@ -20,19 +20,22 @@ describe('two nodes in the web UI', () => {
       await a.stop();
       throw e;
     });
-    let tab: Tab | undefined;
+    const tabs: Tab[] = [];
     ctx.onTestFinished(async () => {
       if (ctx.task.result?.state === 'fail') {
-        if (tab) await screenshot(tab.page, 'e2e-failures/mesh.png').catch(() => undefined);
-        if (tab?.errors.length) console.error('page errors:', tab.errors);
+        for (const t of tabs) {
+          await screenshot(t.page, 'e2e-failures/mesh.png').catch(() => undefined);
+          if (t.errors.length) console.error('page errors:', t.errors);
+        }
         console.error(`node A log:\n${a.log()}\nnode B log:\n${b.log()}`);
       }
-      await tab?.context.close();
+      await Promise.allSettled(tabs.map((t) => t.context.close()));
       await Promise.all([a.stop(), b.stop()]);
     });
 
     await createPost(b, 'Written on B');
-    tab = await openTab(browser(), b.writeLink);
+    const tab = await openTab(browser(), b.writeLink);
+    tabs.push(tab);
     const p = tab.page;
     await waitWritable(p);
 

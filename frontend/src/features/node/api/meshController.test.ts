@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { FollowInfo, Transport } from '../../../transport';
-import { MeshController, pollMs, unknownOriginMs, type MeshDeps } from './meshController';
+import { MeshController, pollMs, settingsMs, unknownOriginMs, type MeshDeps } from './meshController';
 
 const harbour: FollowInfo = {
   node: 'b',
@@ -94,6 +94,23 @@ describe('MeshController', () => {
     expect(c.pending()).toBe(0);
     await c.advance(pollMs * 5);
     expect(t.follows, 'an unwatched section polled').toHaveBeenCalledTimes(4);
+  });
+
+  it('reads the settings when it starts, after a change and now and then, not on every poll', async () => {
+    const c = fakeDeps();
+    const t = fakeTransport();
+    const m = new MeshController(t, c.deps);
+    const stop = m.watch();
+    await flush();
+    for (let i = 0; i < 3; i++) await c.advance(pollMs);
+    expect(t.follows).toHaveBeenCalledTimes(4);
+    expect(t.settings).toHaveBeenCalledTimes(1);
+    await m.setAutoFollow(true);
+    await flush();
+    expect(t.settings).toHaveBeenCalledTimes(2);
+    for (let i = 0; i < settingsMs / pollMs; i++) await c.advance(pollMs);
+    expect(t.settings).toHaveBeenCalledTimes(3);
+    stop();
   });
 
   it('keeps the same state when a poll reads the same', async () => {

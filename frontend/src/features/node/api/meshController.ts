@@ -4,6 +4,8 @@ import type { ApiError, FollowInfo, MeshSettings, NearbyNode, Transport, Unsubsc
 
 /** How often the nodes section reads follows and nearby nodes while it is on screen (ms). */
 export const pollMs = 2_000;
+/** How often a poll also reads the settings, which only change on a user's action (ms). */
+export const settingsMs = 20_000;
 /** Least time between two reads of the follows for a post whose node has no name here yet (ms). */
 export const unknownOriginMs = 5_000;
 
@@ -62,6 +64,8 @@ export class MeshController {
   private reading: Promise<void> | null = null;
   private again = false; // a read was asked for while one ran
   private lastUnknownRead = -Infinity;
+  private lastSettingsRead = -Infinity;
+  private settingsStale = true; // read them with the next read: first, or after a change
   private offVisibility: Unsubscribe | null = null;
 
   constructor(
@@ -90,10 +94,16 @@ export class MeshController {
   }
 
   private async read(): Promise<void> {
+    const now = this.d.now();
+    const withSettings = this.settingsStale || now - this.lastSettingsRead >= settingsMs;
+    if (withSettings) {
+      this.settingsStale = false;
+      this.lastSettingsRead = now;
+    }
     const [follows, nearby, settings] = await Promise.allSettled([
       this.transport.follows(),
       this.transport.nearby(),
-      this.transport.settings(),
+      withSettings ? this.transport.settings() : Promise.reject(new Error('not read this time')),
     ]);
     const s = this.state.get();
     const next: MeshState = { ...s };
@@ -117,6 +127,7 @@ export class MeshController {
   watch = (): Unsubscribe => {
     this.watchers++;
     if (this.watchers === 1) {
+      this.settingsStale = true;
       this.offVisibility = this.d.onVisibility(() => {
         if (this.d.visible()) void this.refresh();
         else this.cancel();
@@ -201,6 +212,7 @@ export class MeshController {
     } catch (e) {
       throw toApiError(e);
     } finally {
+      this.settingsStale = true;
       void this.refresh();
     }
   }
