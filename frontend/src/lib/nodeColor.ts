@@ -1,7 +1,10 @@
-// Each node gets a colour of its own, drawn from its id so that it is the
-// same on every page and every node. The hue comes from the id; the
-// lightness is then chosen per theme so that the colour, used as text, keeps
-// WCAG AA contrast (4.5:1) on the page background and on the cards.
+// Each node gets a mark of its own, drawn from its id so that it is the same
+// on every page and every node: one of eight hues far apart on the colour
+// wheel and one of four shapes, 32 marks in all. Two nodes then differ in
+// hue by at least 30 degrees or, sharing a hue, most likely in shape; the
+// name beside the mark tells them apart in any case. The lightness is chosen
+// per theme so that the colour, used as text, keeps WCAG AA contrast (4.5:1)
+// on the page background and on the cards.
 
 /** Backgrounds a node colour is drawn on, per theme (global.css: --bg, --surface, --surface-2). */
 export const themeBackgrounds = {
@@ -12,9 +15,21 @@ export const themeBackgrounds = {
 /** The contrast a node colour keeps against every background of its theme (WCAG AA, normal text). */
 export const minContrast = 4.5;
 
-/** NodeColor is a node's colour in each theme, as #rrggbb. */
+/**
+ * hues are the eight hues a node's colour is one of, in degrees: red,
+ * orange, green, teal, azure, blue, purple, magenta. Yellow is left out: at
+ * AA contrast on white it turns an olive brown next to orange.
+ */
+export const hues = [0, 30, 130, 175, 210, 240, 280, 320] as const;
+
+/** shapes are the four shapes of a node's mark. */
+export const shapes = ['circle', 'square', 'diamond', 'triangle'] as const;
+export type NodeShape = (typeof shapes)[number];
+
+/** NodeColor is a node's mark: its colour in each theme, as #rrggbb, and its shape. */
 export interface NodeColor {
-  hue: number; // 0..359
+  hue: number; // one of hues
+  shape: NodeShape;
   light: string;
   dark: string;
 }
@@ -22,25 +37,36 @@ export interface NodeColor {
 const saturation = 0.7;
 const cache = new Map<string, NodeColor>();
 
-/** nodeHue spreads node ids over the colour wheel (FNV-1a, 32 bits). */
-export function nodeHue(id: string): number {
+/**
+ * nodeHash spreads node ids over 32 bits: FNV-1a, then a final mix
+ * (MurmurHash3's fmix32), without which ids that differ only in their last
+ * characters land on neighbouring hues.
+ */
+export function nodeHash(id: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) {
     h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+    h = Math.imul(h, 0x01000193);
   }
-  return h % 360;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 /** nodeColor is the colour of node id in both themes. */
 export function nodeColor(id: string): NodeColor {
   const hit = cache.get(id);
   if (hit) return hit;
-  const hue = nodeHue(id);
+  const hash = nodeHash(id);
+  const hue = hues[hash % hues.length]!;
+  const shape = shapes[Math.floor(hash / hues.length) % shapes.length]!;
   // light theme: the lightest shade dark enough; dark theme: the darkest light enough
   const light = pick(hue, themeBackgrounds.light, 0.5, -0.01);
   const dark = pick(hue, themeBackgrounds.dark, 0.55, 0.01);
-  const c = { hue, light, dark };
+  const c = { hue, shape, light, dark };
   cache.set(id, c);
   return c;
 }

@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState, type CSSProperties, type FormEvent } from 'react';
 import { nodeColor } from '../../../lib/nodeColor';
+import { NodeDot } from '../../../lib/NodeDot';
 import { useNow } from '../../../lib/useNow';
 import { toApiError, type FollowInfo, type NearbyNode } from '../../../transport';
 import { useMesh, useNodeController, useNodeState } from '../hooks/nodeContext';
@@ -56,7 +57,7 @@ export function NodesSection() {
       <ul className={styles.nodes} aria-label="This node and the nodes it follows">
         {self && (
           <li className={styles.nodeRow} style={colorVars(self.id)} data-node={self.id}>
-            <span className={styles.nodeDot} aria-hidden="true" />
+            <NodeDot id={self.id} className={styles.nodeDot} />
             <span className={styles.nodeMain}>
               <span className={styles.nodeRowName}>{self.name}</span>
               <span className={styles.mineBadge}>this node</span>
@@ -115,7 +116,7 @@ function FollowRow({ follow: f, canWrite }: { follow: FollowInfo; canWrite: bool
 
   return (
     <li className={styles.nodeRow} style={colorVars(f.node)} data-node={f.node} data-state={f.state}>
-      <span className={styles.nodeDot} aria-hidden="true" />
+      <NodeDot id={f.node} className={styles.nodeDot} />
       <span className={styles.nodeMain}>
         <span className={styles.nodeRowName}>{f.name || f.node}</span>
         <span className={styles.nodeUrl}>{f.url}</span>
@@ -179,7 +180,7 @@ function NearbyRow({ nearby: n, canWrite }: { nearby: NearbyNode; canWrite: bool
 
   return (
     <li className={styles.nodeRow} style={colorVars(n.node)} data-node={n.node}>
-      <span className={styles.nodeDot} aria-hidden="true" />
+      <NodeDot id={n.node} className={styles.nodeDot} />
       <span className={styles.nodeMain}>
         <span className={styles.nodeRowName}>{n.name || n.node}</span>
         <span className={styles.nodeUrl}>{n.url}</span>

@@ -1,5 +1,6 @@
 import type { CSSProperties } from 'react';
 import { nodeColor } from '../../../lib/nodeColor';
+import { NodeDot } from '../../../lib/NodeDot';
 import { allNodes, type OriginLabel } from '../lib/origins';
 import styles from './FeedFilter.module.css';
 
@@ -42,7 +43,7 @@ export function FeedFilter({
             onClick={() => onChange(o.id)}
             style={c ? ({ '--node-light': c.light, '--node-dark': c.dark } as CSSProperties) : undefined}
           >
-            {c && <span className={styles.dot} aria-hidden="true" />}
+            {c && <NodeDot id={o.id} />}
             <span className={styles.name}>{o.name}</span>
             {o.mine && <span className={styles.mine}>mine</span>}
           </button>

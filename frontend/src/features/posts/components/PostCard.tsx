@@ -3,6 +3,7 @@ import { Avatar } from '../../../lib/Avatar';
 import { EditIcon, TrashIcon } from '../../../lib/icons';
 import { TimeAgo } from '../../../lib/TimeAgo';
 import { nodeColor } from '../../../lib/nodeColor';
+import { NodeDot } from '../../../lib/NodeDot';
 import { absoluteTime } from '../../../lib/time';
 import type { Post, PostPatch } from '../../../transport';
 import { usePostChanges } from '../hooks/usePostChanges';
@@ -268,7 +269,7 @@ export function NodeMark({ id, name, mine }: { id: string; name: string; mine: b
       <span className={styles.dot} aria-hidden="true">
         ·
       </span>
-      <span className={styles.nodeDot} aria-hidden="true" />
+      <NodeDot id={id} className={styles.nodeDot} />
       <span className={styles.nodeName}>{name}</span>
       {mine && <span className={styles.mine}>mine</span>}
     </span>
