@@ -170,7 +170,7 @@ test-web: deps-web
 test-e2e: lanfeedd
 	cd frontend && LANFEEDD=$(CURDIR)/build/bin/lanfeedd npm run e2e
 
-test-desktop: build
+test-desktop: build lanfeedd
 	bash scripts/test-desktop.sh
 
 # The packages make package built: lintian, rpm -qip, rpmlint, the NSIS

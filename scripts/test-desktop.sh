@@ -5,8 +5,13 @@
 # UI, where it can only have come through the Wails "posts" event (the feed
 # was loaded, empty, before the post was written).
 #
-# The test can fail: before the post the same OCR must read the empty feed
-# and must not read the post's words. With a D-Bus daemon on the machine the
+# The window also shows a post of a followed node: a headless lanfeedd (node
+# A) runs on loopback, the app starts with --follow A; once the app reports A
+# live, a post written on A must show in the window too, where it can only
+# have come through replication (the app's own API never saw it).
+#
+# The test can fail: before the posts the same OCR must read the empty feed
+# and must not read either post's words. With a D-Bus daemon on the machine the
 # app gets a private session bus, as on a desktop, and a second launch on the
 # same data dir must hand over to the first and exit.
 #
@@ -21,8 +26,9 @@
 # set it (blank windows on some Wayland/NVIDIA machines): the test unsets it
 # and reads it back from the WebKitWebProcess's environment.
 #
-# Needs: build/bin/lanfeed (DESKTOP_TEST_APP=/usr/bin/lanfeed tests an
-# installed one), Xvfb, imagemagick (import, convert), tesseract,
+# Needs: build/bin/lanfeed and build/bin/lanfeedd (DESKTOP_TEST_APP=/usr/bin/lanfeed
+# and DESKTOP_TEST_NODE=/usr/bin/lanfeedd test installed ones), Xvfb,
+# imagemagick (import, convert), tesseract,
 # python3 (HTTP and reading the token; no curl or sqlite3 CLI needed).
 # Keeps the last screenshot at test-artifacts/desktop.png (and the one of the
 # empty feed at test-artifacts/desktop-before.png).
@@ -31,22 +37,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 readonly APP=${DESKTOP_TEST_APP:-build/bin/lanfeed}
+readonly NODE=${DESKTOP_TEST_NODE:-build/bin/lanfeedd}
 readonly ARTIFACTS=test-artifacts
 # Bounds, in seconds. The whole test takes 10-20 s when the app is healthy.
 readonly API_WAIT=30   # app start until GET /api/info answers
 readonly UI_WAIT=25    # until the window shows the loaded, empty feed
 readonly SECOND_WAIT=10 # a second launch on the same data dir until it exits
 readonly POST_WAIT=15  # post written until its title is on screen
+readonly NODE_WAIT=10  # node A started until it prints its address and token
+readonly FOLLOW_WAIT=20 # app started until it reports node A live
 readonly QUIT_WAIT=10  # SIGTERM until the app has exited
 readonly IDLE_SETTLE=3 # after the post shows, for its slide-in to end
 readonly IDLE_SECS=30  # the window is watched idle this long
 readonly IDLE_MAX_PCT=3 # most CPU the idle window may use, % of one core
-readonly TOTAL=${DESKTOP_TEST_TIMEOUT:-140} # the whole test; the step running then may add 15 s
+readonly TOTAL=${DESKTOP_TEST_TIMEOUT:-170} # the whole test; the step running then may add 15 s
 
 # A number of its own per run, so no earlier run's screen can pass the test.
 # It is drawn again below if the empty window happens to show it (in the port).
 NUMBER=$((1000 + RANDOM % 9000))
+FNUMBER=$((1000 + RANDOM % 9000)) # the followed node's post
 readonly BODY="Written by a LAN peer through the REST API"
+readonly FBODY="Written on a followed node"
 
 say() { printf 'test-desktop: %s\n' "$*"; }
 fail() {
@@ -55,6 +66,10 @@ fail() {
     printf -- '--- app log (last 40 lines) ---\n' >&2
     tail -n 40 "$tmp/app.log" >&2
   fi
+  if [[ -s ${tmp:-}/a.log ]]; then
+    printf -- '--- node A log (last 20 lines) ---\n' >&2
+    tail -n 20 "$tmp/a.log" >&2
+  fi
   exit 1
 }
 
@@ -62,9 +77,10 @@ for cmd in Xvfb import convert tesseract python3; do
   command -v "$cmd" >/dev/null || fail "$cmd is not installed (make deps-apt installs it)"
 done
 [[ -x $APP ]] || fail "$APP is missing: run make build first"
+[[ -x $NODE ]] || fail "$NODE is missing: run make lanfeedd first"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lanfeed-desktop.XXXXXX")
-xvfb_pid='' dbus_pid='' app_pid='' watchdog_pid=''
+xvfb_pid='' dbus_pid='' app_pid='' a_pid='' watchdog_pid=''
 
 # stop PID [SECONDS]: TERM, then KILL if it is still there after SECONDS.
 stop() {
@@ -82,6 +98,7 @@ cleanup() {
   local rc=$?
   [[ -z $watchdog_pid ]] || kill "$watchdog_pid" 2>/dev/null || true
   stop "$app_pid"
+  stop "$a_pid"
   stop "$dbus_pid"
   stop "$xvfb_pid"
   rm -rf "$tmp"
@@ -284,13 +301,28 @@ look_2x() {
   timeout 15 tesseract "$tmp/$1-2x.png" stdout >>"$tmp/$1.txt" 2>/dev/null
 }
 
+# ---- node A, the node the app follows ---------------------------------------
+
+"$NODE" serve --listen 127.0.0.1:0 --data-dir "$tmp/node-a" --name ocr-node-a </dev/null >"$tmp/a.out" 2>"$tmp/a.log" &
+a_pid=$!
+deadline=$((SECONDS + NODE_WAIT))
+a_url=''
+until [[ -n $a_url ]] && grep -q '^pairing token: ' "$tmp/a.out"; do
+  kill -0 "$a_pid" 2>/dev/null || fail "node A (lanfeedd) exited before it was ready: $(tail -n 5 "$tmp/a.log")"
+  ((SECONDS < deadline)) || fail "node A printed no address and token within ${NODE_WAIT}s: $(cat "$tmp/a.out")"
+  sleep 0.1
+  a_url=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$tmp/a.out" | head -n 1)
+done
+sed -n 's/^pairing token: //p' "$tmp/a.out" | head -n 1 >"$tmp/a-token"
+say "node A (lanfeedd pid $a_pid) at $a_url"
+
 # ---- the app ---------------------------------------------------------------
 
 data=$tmp/data
 port=$(free_port)
 base=http://127.0.0.1:$port
 start=$SECONDS
-"$APP" --data-dir "$data" --listen "127.0.0.1:$port" --name deskcheck </dev/null >"$tmp/app.log" 2>&1 &
+"$APP" --data-dir "$data" --listen "127.0.0.1:$port" --name deskcheck --follow "$a_url" </dev/null >"$tmp/app.log" 2>&1 &
 app_pid=$!
 say "app pid $app_pid, data dir $data, LAN server $base"
 
@@ -323,9 +355,15 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
   has "$tmp/before.txt" "$NUMBER" || break
   NUMBER=$((1000 + RANDOM % 9000))
 done
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  [[ $FNUMBER != "$NUMBER" ]] && ! has "$tmp/before.txt" "$FNUMBER" && break
+  FNUMBER=$((1000 + RANDOM % 9000))
+done
 readonly NUMBER TITLE="Desktop check $NUMBER harbour"
-if has "$tmp/before.txt" "$NUMBER" || has "$tmp/before.txt" harbour; then
-  fail "the post's words are on screen before it was written, so OCR cannot prove anything; OCR text:
+readonly FNUMBER FTITLE="Followed node $FNUMBER lighthouse"
+if has "$tmp/before.txt" "$NUMBER" || has "$tmp/before.txt" harbour ||
+  has "$tmp/before.txt" "$FNUMBER" || has "$tmp/before.txt" lighthouse; then
+  fail "the posts' words are on screen before they were written, so OCR cannot prove anything; OCR text:
 $(cat "$tmp/before.txt")"
 fi
 say "window shows the empty feed after $((SECONDS - start))s; the post's words are not on screen"
@@ -393,6 +431,43 @@ screenshot: $ARTIFACTS/desktop.png"
 done
 cp -f "$tmp/after.png" "$ARTIFACTS/desktop.png"
 say "\"$TITLE\" is on screen $((SECONDS - posted))s after the POST (screenshot $((tries + 1))): $ARTIFACTS/desktop.png"
+
+# ---- a post of the followed node -------------------------------------------
+
+# The app follows A (--follow): wait until it reports A live, then write on A.
+deadline=$((SECONDS + FOLLOW_WAIT))
+until api GET /api/follows 2>/dev/null | python3 -c '
+import json, sys
+follows = json.load(sys.stdin)["follows"] or []
+sys.exit(0 if any(f["name"] == "ocr-node-a" and f["state"] == "live" for f in follows) else 1)' 2>/dev/null; do
+  app_alive || fail "the app exited before it followed node A"
+  ((SECONDS < deadline)) || fail "the app did not report node A live within ${FOLLOW_WAIT}s (--follow $a_url): $(api GET /api/follows 2>&1)"
+  sleep 0.25
+done
+say "the app follows node A, live"
+fbody=$(python3 -c 'import json, sys; print(json.dumps({"title": sys.argv[1], "body": sys.argv[2], "author": "node-a-writer"}))' \
+  "$FTITLE" "$FBODY")
+base=$a_url LANFEED_TOKEN_FILE=$tmp/a-token api POST api/posts "$fbody" >"$tmp/fcreated.json" ||
+  fail "POST /api/posts on node A failed: $(cat "$tmp/fcreated.json")"
+posted=$SECONDS
+say "posted \"$FTITLE\" on node A: $(cat "$tmp/fcreated.json")"
+
+deadline=$((SECONDS + POST_WAIT))
+tries=0
+sleep 1 # the slide-in, as above
+until look followed "$FNUMBER" lighthouse; do
+  tries=$((tries + 1))
+  app_alive || fail "the app exited after the post on node A was written"
+  if ((SECONDS >= deadline)); then
+    cp -f "$tmp/followed.png" "$ARTIFACTS/desktop-followed.png" 2>/dev/null || true
+    fail "\"$FTITLE\", written on the followed node A, did not appear in the window within ${POST_WAIT}s ($tries screenshots); last OCR text:
+$(cat "$tmp/followed.txt" 2>/dev/null)
+screenshot: $ARTIFACTS/desktop-followed.png"
+  fi
+  sleep 1
+done
+cp -f "$tmp/followed.png" "$ARTIFACTS/desktop-followed.png"
+say "\"$FTITLE\" from node A is on screen $((SECONDS - posted))s after the POST to A (screenshot $((tries + 1))): $ARTIFACTS/desktop-followed.png"
 
 # ---- idle ------------------------------------------------------------------
 

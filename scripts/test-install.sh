@@ -130,7 +130,7 @@ app=$(command -v "$exec_cmd" || true)
 say "$entry: Exec=$exec_line -> $app"
 got=$("$app" --version | head -n 1)
 [[ $got == "lanfeed $VERSION" ]] || fail "$app --version: $got; want lanfeed $VERSION"
-DESKTOP_TEST_APP=$app bash scripts/test-desktop.sh || fail "the installed app failed the desktop test (above)"
+DESKTOP_TEST_APP=$app DESKTOP_TEST_NODE=/usr/bin/lanfeedd bash scripts/test-desktop.sh || fail "the installed app failed the desktop test (above)"
 
 # ---- remove --------------------------------------------------------------------
 

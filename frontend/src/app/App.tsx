@@ -1,11 +1,19 @@
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { ConnectionBadge } from '../features/node/components/ConnectionBadge';
 import { NodePanel } from '../features/node/components/NodePanel';
 import { TokenForm } from '../features/node/components/TokenForm';
-import { NodeContext, useConnection, useNodeState, usePeers } from '../features/node/hooks/nodeContext';
+import {
+  NodeContext,
+  useConnection,
+  useMesh,
+  useNodeController,
+  useNodeState,
+  usePeers,
+} from '../features/node/hooks/nodeContext';
 import { ComposerContainer } from '../features/posts/components/ComposerContainer';
 import { FeedList } from '../features/posts/components/FeedList';
 import { FeedContext } from '../features/posts/hooks/feedContext';
+import { OriginsContext, type OriginsValue } from '../features/posts/hooks/originsContext';
 import { CloseIcon, UsersIcon } from '../lib/icons';
 import type { Session } from './session';
 import a11y from '../styles/a11y.module.css';
@@ -17,10 +25,28 @@ export function App({ session }: { session: Session }) {
   return (
     <FeedContext.Provider value={session.feed}>
       <NodeContext.Provider value={session.node}>
-        <Shell desktop={session.transport.kind === 'desktop'} />
+        <OriginsProvider>
+          <Shell desktop={session.transport.kind === 'desktop'} />
+        </OriginsProvider>
       </NodeContext.Provider>
     </FeedContext.Provider>
   );
+}
+
+/** OriginsProvider names the posts' nodes for the feed: this node from its info, the others from the follows. */
+function OriginsProvider({ children }: { children: ReactNode }) {
+  const node = useNodeController();
+  const state = useNodeState();
+  const mesh = useMesh();
+  const self = state.info?.node ?? state.node;
+  const unknownOrigin = useCallback(() => node.mesh.noteOrigins(true), [node]);
+  const value = useMemo<OriginsValue>(() => {
+    const names = new Map<string, string>();
+    for (const f of mesh.follows) names.set(f.node, f.name);
+    if (self) names.set(self.id, self.name);
+    return { self: self?.id ?? '', names, followed: mesh.follows.map((f) => f.node), unknownOrigin };
+  }, [self, mesh.follows, unknownOrigin]);
+  return <OriginsContext.Provider value={value}>{children}</OriginsContext.Provider>;
 }
 
 function Shell({ desktop }: { desktop: boolean }) {

@@ -188,6 +188,17 @@ export interface Transport {
   info(): Promise<Info>;
   peers(): Promise<Peer[]>;
 
+  /** The nodes this node follows, and how replicating each goes. */
+  follows(): Promise<FollowInfo[]>;
+  /** Follows the node at url (host:port or a URL); writes need the token in a browser. */
+  follow(url: string): Promise<FollowInfo>;
+  /** Unfollows a node: this node drops its posts and its clients get the deletes. */
+  unfollow(node: string): Promise<void>;
+  /** Nodes discovered on the LAN, not followed and not this one. */
+  nearby(): Promise<NearbyNode[]>;
+  settings(): Promise<MeshSettings>;
+  setSettings(s: MeshSettings): Promise<MeshSettings>;
+
   /** Starts the live stream; one listener at a time. */
   connect(listener: LiveListener): Unsubscribe;
   /** Asks for every change after since (epoch: the one the client knows, '' if none). */

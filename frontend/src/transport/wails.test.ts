@@ -137,3 +137,25 @@ describe('wails transport', () => {
     await expect(t.deletePost('x', 1)).rejects.toEqual({ code: 'not_found', message: 'no such post' });
   });
 });
+
+describe('Wails transport: the mesh', () => {
+  it('calls the Node bindings and rejects with the ApiError the app sent', async () => {
+    const { w } = fakeWindow(
+      {},
+      {
+        Follows: () => Promise.resolve(null as unknown as []),
+        Nearby: () => Promise.resolve([]),
+        Settings: () => Promise.resolve({ autoFollow: true }),
+        Follow: () => Promise.reject(JSON.stringify({ code: 'invalid', message: 'cannot reach a node at http://x:1' })),
+        Unfollow: vi.fn(() => Promise.resolve()),
+      },
+    );
+    const t = createWailsTransport(w);
+    expect(await t.follows()).toEqual([]);
+    expect(await t.nearby()).toEqual([]);
+    expect(await t.settings()).toEqual({ autoFollow: true });
+    await expect(t.follow('x:1')).rejects.toEqual({ code: 'invalid', message: 'cannot reach a node at http://x:1' });
+    await t.unfollow('b');
+    expect(w.go!.app!.Node.Unfollow).toHaveBeenCalledWith('b');
+  });
+});

@@ -178,6 +178,13 @@ export function createWailsTransport(w: Window = window): Transport {
     info: () => call(() => Node.Info()),
     peers: () => call(() => Node.Peers()).then((p) => p ?? []),
 
+    follows: () => call(() => Node.Follows()).then((f) => f ?? []),
+    follow: (url) => call(() => Node.Follow(url)),
+    unfollow: (node) => call(() => Node.Unfollow(node)),
+    nearby: () => call(() => Node.Nearby()).then((n) => n ?? []),
+    settings: () => call(() => Node.Settings()),
+    setSettings: (s) => call(() => Node.SetSettings(s)),
+
     connect(l: LiveListener): Unsubscribe {
       listener = l;
       generation++;

@@ -2,7 +2,7 @@
 // down) and one websocket (protocol v1) for the live stream and writes.
 // Each job has its module: credentials (token and name in storage), rest,
 // connection (the socket's state machine) and pendingWrites (acks to writes).
-import type { Info, NewPost, Page, Peer, Post, PostPatch, Transport } from '../types';
+import type { FollowInfo, Info, MeshSettings, NearbyNode, NewPost, Page, Peer, Post, PostPatch, Transport } from '../types';
 import { Connection, socketURL } from './connection';
 import { Credentials, nameError, takeTokenFromURL } from './credentials';
 import { browserDeps, type WebDeps } from './deps';
@@ -56,6 +56,16 @@ export function createWebTransport(deps: Partial<WebDeps> = {}): Transport {
 
     info: () => rest.request<Info>('GET', 'api/info'),
     peers: () => rest.request<{ peers: Peer[] | null }>('GET', 'api/peers').then((r) => r.peers ?? []),
+
+    follows: () =>
+      rest.request<{ follows: FollowInfo[] | null }>('GET', 'api/follows').then((r) => r.follows ?? []),
+    follow: (url: string) => rest.request<FollowInfo>('POST', 'api/follows', { url }),
+    unfollow: (node: string) =>
+      rest.request<unknown>('DELETE', `api/follows/${encodeURIComponent(node)}`).then(() => undefined),
+    nearby: () =>
+      rest.request<{ nearby: NearbyNode[] | null }>('GET', 'api/nearby').then((r) => r.nearby ?? []),
+    settings: () => rest.request<MeshSettings>('GET', 'api/settings'),
+    setSettings: (s: MeshSettings) => rest.request<MeshSettings>('PUT', 'api/settings', s),
 
     connect(listener) {
       conn.start(listener);

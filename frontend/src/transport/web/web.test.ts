@@ -241,3 +241,37 @@ describe('web transport REST', () => {
     expect((init.headers as Record<string, string>).Authorization).toBe('Bearer tok');
   });
 });
+
+describe('web transport: the mesh', () => {
+  it('reads follows, nearby nodes and settings, and writes them with the token', async () => {
+    const calls: Array<{ url: string; method: string; auth: string | null; body: unknown }> = [];
+    const answers: Record<string, unknown> = {
+      'GET /api/follows': { follows: null },
+      'GET /api/nearby': { nearby: [{ node: 'k', name: 'Kiosk', url: 'http://10.0.0.9:7700/', urls: [], seen: '' }] },
+      'PUT /api/settings': { autoFollow: true },
+      'POST /api/follows': { node: 'b', name: 'Harbour' },
+      'DELETE /api/follows/a%2Fb': { node: 'a/b' },
+    };
+    const fetch = vi.fn((u: URL, init: RequestInit) => {
+      const h = init.headers as Record<string, string>;
+      const body: unknown = init.body ? JSON.parse(init.body as string) : null;
+      calls.push({ url: u.pathname, method: init.method ?? 'GET', auth: h.Authorization ?? null, body });
+      const key = `${init.method} ${u.pathname}`;
+      return Promise.resolve(new Response(JSON.stringify(answers[key]), { status: key in answers ? 200 : 404 }));
+    }) as unknown as typeof globalThis.fetch;
+    const t = createWebTransport(deps({ fetch, storage: memoryStorage({ 'lanfeed.name': 'bob', 'lanfeed.token': 'tok' }) }));
+    expect(await t.follows()).toEqual([]);
+    expect((await t.nearby())[0]?.name).toBe('Kiosk');
+    expect(await t.setSettings({ autoFollow: true })).toEqual({ autoFollow: true });
+    expect((await t.follow('10.0.0.7:7700')).name).toBe('Harbour');
+    await t.unfollow('a/b');
+    expect(calls.map((c) => `${c.method} ${c.url} ${c.auth ?? '-'}`)).toEqual([
+      'GET /api/follows -',
+      'GET /api/nearby -',
+      'PUT /api/settings Bearer tok',
+      'POST /api/follows Bearer tok',
+      'DELETE /api/follows/a%2Fb Bearer tok',
+    ]);
+    expect(calls[3]!.body).toEqual({ url: '10.0.0.7:7700' });
+  });
+});

@@ -5,10 +5,12 @@ import type {
   ConnStatus,
   Hello,
   Info,
+  NodeIdentity,
   Peer,
   PeersEnvelope,
   Transport,
 } from '../../../transport/types';
+import { MeshController } from './meshController';
 import { PeersStore } from './peersStore';
 
 /** NodeState is what the node panel shows besides the peers. */
@@ -18,6 +20,8 @@ export interface NodeState {
   self: Peer | null; // this browser as a LAN peer
   name: string; // display name: the node's on the desktop, this peer's in a browser
   token: string; // pairing token in use ('' when none)
+  canWrite: boolean; // this client may write: the desktop, or a browser with the token
+  node: NodeIdentity | null; // this node, from the stream's hello
 }
 
 /**
@@ -33,9 +37,14 @@ export class NodeController {
     self: null,
     name: '',
     token: '',
+    canWrite: false,
+    node: null,
   });
+  readonly mesh: MeshController;
 
-  constructor(readonly transport: Transport) {}
+  constructor(readonly transport: Transport) {
+    this.mesh = new MeshController(transport);
+  }
 
   get kind(): Transport['kind'] {
     return this.transport.kind;
@@ -44,8 +53,10 @@ export class NodeController {
   // ---- LiveListener parts, wired by the session ----
 
   onOpen(hello: Hello): void {
-    this.patch({ self: hello.peer ?? null });
+    this.patch({ self: hello.peer ?? null, canWrite: hello.canWrite, node: hello.node });
     void this.refresh();
+    // the follows name the nodes of the posts in the feed
+    void this.mesh.refresh();
   }
 
   onPeers(env: PeersEnvelope): void {

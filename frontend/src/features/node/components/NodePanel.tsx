@@ -6,6 +6,7 @@ import { TimeAgo } from '../../../lib/TimeAgo';
 import { toApiError } from '../../../transport';
 import { nameLengthError } from '../../posts/api/limits';
 import { useConnection, useNodeController, useNodeState, usePeers } from '../hooks/nodeContext';
+import { NodesSection } from './NodesSection';
 import { QrCode } from './QrCode';
 import a11y from '../../../styles/a11y.module.css';
 import styles from './NodePanel.module.css';
@@ -37,6 +38,7 @@ export function NodePanel() {
         {state.info?.version && <p className={styles.muted}>lanfeed {state.info.version}</p>}
       </section>
       <ShareSection />
+      <NodesSection />
       <PeersSection />
       {node.kind === 'desktop' ? <PairingSection /> : <WriteAccessSection />}
       <NameSection />

@@ -1,5 +1,6 @@
 import { createContext, useContext, useSyncExternalStore } from 'react';
 import type { ConnStatus, Peer } from '../../../transport';
+import type { MeshState } from '../api/meshController';
 import type { NodeController, NodeState } from '../api/nodeController';
 
 /** NodeContext carries the session's NodeController to the node components. */
@@ -24,4 +25,9 @@ export function useConnection(): ConnStatus {
 export function usePeers(): readonly Peer[] {
   const { peers } = useNodeController();
   return useSyncExternalStore(peers.subscribe, peers.getSnapshot);
+}
+
+export function useMesh(): MeshState {
+  const { mesh } = useNodeController();
+  return useSyncExternalStore(mesh.state.subscribe, mesh.state.get);
 }

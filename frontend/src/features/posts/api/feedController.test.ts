@@ -45,6 +45,12 @@ function fakeTransport(pages: Page[]) {
     deletePost: vi.fn(),
     info: vi.fn(),
     peers: vi.fn(),
+    follows: vi.fn(),
+    follow: vi.fn(),
+    unfollow: vi.fn(),
+    nearby: vi.fn(),
+    settings: vi.fn(),
+    setSettings: vi.fn(),
     connect: (l) => {
       calls.push('connect');
       listener = l;

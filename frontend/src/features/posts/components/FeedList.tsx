@@ -1,11 +1,14 @@
-import { useCallback, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState, type KeyboardEvent } from 'react';
 import { ArrowUpIcon } from '../../../lib/icons';
 import type { Post, PostPatch } from '../../../transport';
 import { useFeed, useFeedController, useFeedStatus } from '../hooks/feedContext';
 import { useArrivals } from '../hooks/useArrivals';
 import { useInfiniteScroll } from '../hooks/useInfiniteScroll';
 import { useNewPostsGate } from '../hooks/useNewPostsGate';
+import { useOrigins } from '../hooks/originsContext';
 import { describeError } from '../lib/describeError';
+import { allNodes, filterChoices, filterPosts, hasUnknownOrigin, originLabel } from '../lib/origins';
+import { FeedFilter } from './FeedFilter';
 import { PostCard } from './PostCard';
 import a11y from '../../../styles/a11y.module.css';
 import styles from './FeedList.module.css';
@@ -19,7 +22,18 @@ export function FeedList() {
   const feed = useFeed();
   const status = useFeedStatus();
   const controller = useFeedController();
-  const { visible, held, release } = useNewPostsGate(feed.posts);
+  const origins = useOrigins();
+  const [picked, setPicked] = useState(allNodes);
+  const choices = useMemo(() => (origins.self ? filterChoices(feed.posts, origins) : []), [feed.posts, origins]);
+  // a node that is gone from the choices (unfollowed) shows every post again
+  const filter = choices.some((c) => c.id === picked) ? picked : allNodes;
+  const shownPosts = useMemo(() => filterPosts(feed.posts, filter, origins), [feed.posts, filter, origins]);
+  const { visible, held, release } = useNewPostsGate(shownPosts);
+  const unknown = useMemo(() => hasUnknownOrigin(feed.posts, origins), [feed.posts, origins]);
+  const { unknownOrigin } = origins;
+  useEffect(() => {
+    if (unknown) unknownOrigin();
+  }, [unknown, unknownOrigin]);
 
   const arrived = useArrivals(visible, feed.loaded);
 
@@ -78,25 +92,37 @@ export function FeedList() {
       <div role="status" aria-live="polite" className={a11y.srOnly}>
         {held > 0 ? `${held} new ${held === 1 ? 'post' : 'posts'} above` : ''}
       </div>
-      {visible.length === 0 && !feed.hasMore ? (
+      {choices.length > 1 && <FeedFilter choices={choices} value={filter} onChange={setPicked} />}
+      {visible.length === 0 && !feed.hasMore && filter !== allNodes ? (
+        <div className={styles.empty}>
+          <p className={styles.emptyTitle}>No posts from {choices.find((c) => c.id === filter)?.name} here</p>
+          <p>Choose All to see every post.</p>
+        </div>
+      ) : visible.length === 0 && !feed.hasMore ? (
         <div className={styles.empty}>
           <p className={styles.emptyTitle}>No posts yet</p>
           <p>{status.canWrite ? 'Write the first one above.' : 'New posts will show up here as they are written.'}</p>
         </div>
       ) : (
         <div role="feed" aria-busy={status.loadingMore} aria-label="Posts" className={styles.feed} onKeyDown={onKeyDown}>
-          {visible.map((p: Post, i) => (
-            <PostCard
-              key={p.id}
-              posInSet={i + 1}
-              setSize={feed.hasMore ? -1 : visible.length}
-              post={p}
-              canWrite={status.canWrite}
-              enter={arrived.has(p.id)}
-              onUpdate={onUpdate}
-              onDelete={onDelete}
-            />
-          ))}
+          {visible.map((p: Post, i) => {
+            const o = originLabel(p.origin, origins);
+            return (
+              <PostCard
+                key={p.id}
+                posInSet={i + 1}
+                setSize={feed.hasMore ? -1 : visible.length}
+                post={p}
+                canWrite={status.canWrite && o.mine}
+                originId={o.id}
+                originName={o.name}
+                mine={o.mine}
+                enter={arrived.has(p.id)}
+                onUpdate={onUpdate}
+                onDelete={onDelete}
+              />
+            );
+          })}
         </div>
       )}
       <div ref={sentinel} className={styles.footer}>

@@ -34,6 +34,9 @@ function setup(over: Partial<Parameters<typeof PostCard>[0]> = {}) {
   const props = {
     post: base,
     canWrite: true,
+    originId: base.origin,
+    originName: 'Studio',
+    mine: true,
     enter: false,
     onUpdate: vi.fn(() => Promise.resolve({ ...base, version: 2 })),
     onDelete: vi.fn(() => Promise.resolve({ ...base, deleted: true, version: 2 })),

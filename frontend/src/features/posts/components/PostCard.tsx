@@ -1,7 +1,9 @@
-import { memo, useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { memo, useEffect, useId, useRef, useState, type CSSProperties, type KeyboardEvent } from 'react';
 import { Avatar } from '../../../lib/Avatar';
 import { EditIcon, TrashIcon } from '../../../lib/icons';
 import { TimeAgo } from '../../../lib/TimeAgo';
+import { nodeColor } from '../../../lib/nodeColor';
+import { NodeDot } from '../../../lib/NodeDot';
 import { absoluteTime } from '../../../lib/time';
 import type { Post, PostPatch } from '../../../transport';
 import { usePostChanges } from '../hooks/usePostChanges';
@@ -11,7 +13,12 @@ import styles from './PostCard.module.css';
 
 export interface PostCardProps {
   post: Post;
+  /** canWrite: this client may write, and the post is this node's (a replica is changed only at its node) */
   canWrite: boolean;
+  /** the post's node: its id, display name, and whether it is this node */
+  originId: string;
+  originName: string;
+  mine: boolean;
   /** animate the card in when it mounts (it arrived live) */
   enter: boolean;
   onUpdate: (id: string, patch: PostPatch) => Promise<Post>;
@@ -33,6 +40,9 @@ const highlightMs = 1600;
 export const PostCard = memo(function PostCard({
   post,
   canWrite,
+  originId,
+  originName,
+  mine,
   enter,
   onUpdate,
   onDelete,
@@ -108,6 +118,7 @@ export const PostCard = memo(function PostCard({
         aria-posinset={posInSet}
         aria-setsize={setSize}
         data-post-id={post.id}
+        data-origin={originId}
         onKeyDown={onKeyDown}
       >
         <header className={styles.header}>
@@ -118,6 +129,7 @@ export const PostCard = memo(function PostCard({
               ·
             </span>
             <TimeAgo iso={post.createdAt} className={styles.time} />
+            <NodeMark id={originId} name={originName} mine={mine} />
             {edited && (
               <span className={styles.edited} title={`Edited ${absoluteTime(post.updatedAt)}`}>
                 · edited
@@ -240,3 +252,26 @@ export const PostCard = memo(function PostCard({
     </div>
   );
 });
+
+/**
+ * NodeMark shows the node a post belongs to: a dot and the name in the
+ * node's own colour, and "mine" on this node's posts.
+ */
+export function NodeMark({ id, name, mine }: { id: string; name: string; mine: boolean }) {
+  const c = nodeColor(id);
+  return (
+    <span
+      className={styles.node}
+      style={{ '--node-light': c.light, '--node-dark': c.dark } as CSSProperties}
+      title={mine ? `Written on this node, ${name}` : `From the node ${name}: only that node can change it`}
+      data-node-name={name}
+    >
+      <span className={styles.dot} aria-hidden="true">
+        ·
+      </span>
+      <NodeDot id={id} className={styles.nodeDot} />
+      <span className={styles.nodeName}>{name}</span>
+      {mine && <span className={styles.mine}>mine</span>}
+    </span>
+  );
+}
