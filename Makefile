@@ -30,7 +30,7 @@ LDFLAGS      := -X lanfeed/internal/version.Version=$(VERSION) \
 STAMP        := .make
 ARGS         ?=
 
-.PHONY: all run serve soak fuzz test test-go vet-go lint-go test-web test-e2e test-desktop bench bench-smoke deps-bench build build-web lanfeedd deps deps-apt deps-web deps-wails deps-staticcheck dev clean
+.PHONY: all run serve soak fuzz test test-go vet-go lint-go test-web test-e2e test-socketio deps-socketio test-desktop bench bench-smoke deps-bench build build-web lanfeedd deps deps-apt deps-web deps-wails deps-staticcheck dev clean
 
 all: build
 
@@ -107,7 +107,7 @@ dev: deps-apt deps-web deps-wails
 # end-to-end tests in Debian's Chromium against lanfeedd, the desktop window
 # under Xvfb, and the Windows cross-build.
 test: deps
-	$(MAKE) test-go test-web test-e2e test-desktop bench-smoke
+	$(MAKE) test-go test-web test-e2e test-socketio test-desktop bench-smoke
 
 test-go: build-web vet-go lint-go
 	$(GO) test -race -count=1 ./...
@@ -141,6 +141,16 @@ test-web: deps-web
 
 test-e2e: lanfeedd
 	cd frontend && LANFEEDD=$(CURDIR)/build/bin/lanfeedd npm run e2e
+
+# The stock socket.io client (pinned in test/socketio) against lanfeedd's
+# /socket.io/ endpoint, in every transport mode the suite knows.
+deps-socketio: test/socketio/node_modules/.package-lock.json
+test/socketio/node_modules/.package-lock.json: test/socketio/package-lock.json test/socketio/package.json
+	cd test/socketio && npm ci --no-audit --no-fund
+	@touch $@
+
+test-socketio: lanfeedd deps-socketio
+	cd test/socketio && LANFEEDD=$(CURDIR)/build/bin/lanfeedd npm test
 
 test-desktop: build
 	bash scripts/test-desktop.sh

@@ -1,0 +1,260 @@
+package realtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"lanfeed/realtime"
+
+	"github.com/gorilla/websocket"
+)
+
+// A raw Engine.IO/Socket.IO client over gorilla, checking the wire form the
+// two specifications describe (the stock client's tests are in
+// test/socketio).
+
+type sioClient struct {
+	t    *testing.T
+	conn *websocket.Conn
+	open struct {
+		Sid          string   `json:"sid"`
+		Upgrades     []string `json:"upgrades"`
+		PingInterval int64    `json:"pingInterval"`
+		PingTimeout  int64    `json:"pingTimeout"`
+		MaxPayload   int64    `json:"maxPayload"`
+	}
+}
+
+func (n *node) sioURL(query string) string {
+	return "ws" + strings.TrimPrefix(n.ts.URL, "http") + realtime.SocketIOPath + "?EIO=4&transport=websocket" + query
+}
+
+// sioDial opens the websocket transport and reads the open packet.
+func (n *node) sioDial(t *testing.T) *sioClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), readWait)
+	defer cancel()
+	conn, resp, err := (&websocket.Dialer{}).DialContext(ctx, n.sioURL(""), nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v (%v); want a websocket", n.sioURL(""), err, resp)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c := &sioClient{t: t, conn: conn}
+	f := c.read()
+	if !strings.HasPrefix(f, "0") {
+		t.Fatalf("first packet = %q; want an open packet (0{...})", f)
+	}
+	if err := json.Unmarshal([]byte(f[1:]), &c.open); err != nil || c.open.Sid == "" {
+		t.Fatalf("open packet %q: %v; want sid, upgrades, pingInterval, pingTimeout, maxPayload", f, err)
+	}
+	return c
+}
+
+func (c *sioClient) read() string {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(readWait))
+	kind, data, err := c.conn.ReadMessage()
+	if err != nil {
+		c.t.Fatalf("read: %v; want a packet", err)
+	}
+	if kind != websocket.TextMessage {
+		c.t.Fatalf("read a frame of kind %d; want text", kind)
+	}
+	return string(data)
+}
+
+// readSkipping reads until a packet that is not a ping or a peers event.
+func (c *sioClient) readSkipping() string {
+	c.t.Helper()
+	for {
+		f := c.read()
+		if f == "2" || strings.HasPrefix(f, `42["peers"`) {
+			continue
+		}
+		return f
+	}
+}
+
+func (c *sioClient) send(s string) {
+	c.t.Helper()
+	if err := c.conn.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+		c.t.Fatalf("write %q: %v", s, err)
+	}
+}
+
+// closed waits for the node to end the connection.
+func (c *sioClient) closed() {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(readWait))
+	for {
+		if _, _, err := c.conn.ReadMessage(); err != nil {
+			if isTimeout(err) {
+				c.t.Fatalf("the connection is still open after %v; want it closed", readWait)
+			}
+			return
+		}
+	}
+}
+
+// connect joins the main namespace with auth and returns the CONNECT answer's data.
+func (c *sioClient) connect(auth string) map[string]any {
+	c.t.Helper()
+	c.send("40" + auth)
+	f := c.readSkipping()
+	if !strings.HasPrefix(f, "40{") {
+		c.t.Fatalf("answer to CONNECT = %q; want 40{\"sid\":...}", f)
+	}
+	var data map[string]any
+	json.Unmarshal([]byte(f[2:]), &data)
+	if data["sid"] == "" || !strings.HasPrefix(data["pid"].(string), "lanfeed.") {
+		c.t.Fatalf("CONNECT data = %v; want a sid and a pid", data)
+	}
+	return data
+}
+
+func TestSocketIO_Handshake(t *testing.T) {
+	n := startNode(t, realtime.Config{PingPeriod: 200 * time.Millisecond, PongWait: time.Second})
+	c := n.sioDial(t)
+	if c.open.PingInterval != 200 || c.open.PingTimeout != 800 || c.open.MaxPayload != int64(realtime.DefaultMaxMessage) || len(c.open.Upgrades) != 0 {
+		t.Errorf("open = %+v; want pingInterval 200, pingTimeout 800, maxPayload %d, no upgrades", c.open, realtime.DefaultMaxMessage)
+	}
+	// Another namespace: the protocol's connect error, and the connection stays.
+	c.send("40/admin,")
+	if f := c.read(); f != `44/admin,{"message":"Invalid namespace"}` {
+		t.Errorf("CONNECT /admin = %q; want the invalid namespace error", f)
+	}
+	c.connect("")
+	if f := c.readSkipping(); !strings.HasPrefix(f, `42["hello",{"proto":1,`) || !strings.Contains(f, `"canWrite":false`) {
+		t.Errorf("after CONNECT = %q; want the hello event, read-only", f)
+	}
+	if f := c.readSkipping(); f != `42["synced",{"seq":0,"epoch":"`+n.epoch+`"},"0"]` {
+		t.Errorf("then %q; want synced at 0 with its offset", f)
+	}
+	// Heartbeat: pings at pingInterval; answering keeps the session alive
+	// past pingInterval + pingTimeout.
+	deadline := time.Now().Add(3 * time.Second)
+	pings := 0
+	for time.Now().Before(deadline) {
+		if f := c.read(); f == "2" {
+			pings++
+			c.send("3")
+		}
+	}
+	if pings < 5 {
+		t.Errorf("%d pings in 3 s; want one every 200 ms", pings)
+	}
+	p := n.create(t, "after the heartbeat", "")
+	if f := c.readSkipping(); !strings.HasPrefix(f, `42["posts",{"action":"create","post":{"id":"`+p.ID) || !strings.HasSuffix(f, `},"1"]`) {
+		t.Errorf("posts event = %q; want posts {action, post} with offset \"1\"", f)
+	}
+}
+
+func TestSocketIO_NoPongCloses(t *testing.T) {
+	n := startNode(t, realtime.Config{PingPeriod: 100 * time.Millisecond, PongWait: 400 * time.Millisecond})
+	c := n.sioDial(t)
+	c.connect("")
+	start := time.Now()
+	c.closed() // pings unanswered
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("closed after %v; want about pingInterval + pingTimeout (400 ms)", d)
+	}
+}
+
+func TestSocketIO_WritesAndErrors(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	w := n.sioDial(t)
+	w.connect(`{"token":"` + n.token + `","name":"writer"}`)
+	r := n.sioDial(t)
+	r.connect(`{"name":"reader"}`)
+	for _, c := range []*sioClient{w, r} {
+		for f := c.readSkipping(); !strings.HasPrefix(f, `42["synced"`); f = c.readSkipping() {
+		}
+	}
+	w.send(`421["posts:create",{"title":"hello","body":"world"}]`)
+	f := w.readSkipping()
+	var ack []map[string]any
+	if !strings.HasPrefix(f, "431[") || json.Unmarshal([]byte(f[3:]), &ack) != nil || len(ack) != 1 || ack[0]["title"] != "hello" {
+		t.Fatalf("ack = %q; want 431[post]", f)
+	}
+	if f := r.readSkipping(); !strings.HasPrefix(f, `42["posts",{"action":"create"`) {
+		t.Errorf("reader got %q; want the posts event", f)
+	}
+	tests := []struct {
+		name, send string
+		by         *sioClient
+		want       string
+	}{
+		{"Invalid", `422["posts:create",{"title":""}]`, w, `432[{"error":{"code":"invalid",`},
+		{"Conflict", `423["posts:update",{"id":"` + ack[0]["id"].(string) + `","version":7,"title":"x"}]`, w, `433[{"error":{"code":"conflict",`},
+		{"NotFound", `424["posts:delete",{"id":"nope"}]`, w, `434[{"error":{"code":"not_found",`},
+		{"UnknownEvent", `425["posts.create",{}]`, w, `435[{"error":{"code":"bad_request","message":"unknown event`},
+		{"ReadOnlyWithoutToken", `426["posts:create",{"title":"no"}]`, r, `436[{"error":{"code":"unauthorized","message":"writing needs the node's pairing token: connect with io(url, {auth: {token}})`},
+		{"NoAckID", `42["posts:create",{"title":""}]`, w, `42["error",{"error":{"code":"invalid"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.by.send(tt.send)
+			if f := tt.by.readSkipping(); !strings.HasPrefix(f, tt.want) {
+				t.Errorf("answer to %s = %q; want %s...", tt.send, f, tt.want)
+			}
+		})
+	}
+	if n.seq() != 1 {
+		t.Errorf("seq = %d; want 1: nothing but the first create committed", n.seq())
+	}
+}
+
+func TestSocketIO_WrongTokenRefused(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	c := n.sioDial(t)
+	c.send(`40{"token":"nope"}`)
+	if f := c.read(); !strings.HasPrefix(f, `44{"message":"the token in auth is not this node's pairing token`) || !strings.Contains(f, `"code":"unauthorized"`) {
+		t.Errorf("CONNECT with a wrong token = %q; want a connect error, unauthorized", f)
+	}
+}
+
+func TestSocketIO_InvalidPacketsClose(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	for _, bad := range []string{"", "9", "4", "45", `42["posts"`, `42[]`, `451-["x",{"_placeholder":true,"num":0}]`} {
+		t.Run(bad, func(t *testing.T) {
+			c := n.sioDial(t)
+			c.connect("")
+			c.send(bad)
+			c.closed()
+		})
+	}
+	t.Run("EventBeforeConnect", func(t *testing.T) {
+		c := n.sioDial(t)
+		c.send(`42["posts:create",{}]`)
+		c.closed()
+	})
+	t.Run("Binary", func(t *testing.T) {
+		c := n.sioDial(t)
+		c.connect("")
+		c.conn.WriteMessage(websocket.BinaryMessage, []byte{1, 2, 3})
+		c.closed()
+	})
+}
+
+func TestSocketIO_RefusedRequests(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	for _, q := range []string{"", "?EIO=3&transport=websocket", "?EIO=4", "?EIO=4&transport=carrier-pigeon"} {
+		resp, err := http.Get(n.ts.URL + realtime.SocketIOPath + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("GET %s%s = %d; want 400", realtime.SocketIOPath, q, resp.StatusCode)
+		}
+	}
+	h := http.Header{"Origin": {"http://evil.example"}}
+	_, resp, err := (&websocket.Dialer{}).Dial(n.sioURL(""), h)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("dial from another origin: %v, %v; want 403", err, resp)
+	}
+}
