@@ -205,6 +205,9 @@ type Hub struct {
 	lastSeq atomic.Int64 // seq of the last broadcast post change
 	nextID  atomic.Uint64
 
+	sioMu       sync.Mutex
+	sioSessions map[string]*pollSession // Socket.IO polling sessions by sid
+
 	mu     sync.RWMutex
 	peers  map[*peer]struct{}
 	closed bool

@@ -50,6 +50,8 @@ var sioEmits = map[string]string{SIOEmitCreate: EmitCreate, SIOEmitUpdate: EmitU
 type sioSession struct {
 	sid string // the Engine.IO session id
 	pid string // the recovery id the client sends back: sioPid's, so a restart keeps it valid
+	// polling: the session started with long-polling and may upgrade.
+	polling bool
 }
 
 // sioAuth is the payload of the client's CONNECT packet: its `auth` option,
@@ -167,32 +169,56 @@ func sioErrorFrame(id *int64, e *feed.Error) []byte {
 // it sent to tell whether it recovered), and a recovered one keeps its own.
 func (h *Hub) sioPid() string { return sioPidPrefix + h.svc.Identity().Epoch + "." }
 
-// serveSIO answers /socket.io/: for now the websocket transport only.
+// serveSIO answers /socket.io/: a new session over either transport, the
+// requests of a polling session, and its upgrade to a websocket.
 func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("EIO") != "4" {
 		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "%s speaks Engine.IO protocol 4 (socket.io v3 and v4 clients): the request needs ?EIO=4", SocketIOPath))
 		return
 	}
-	switch q.Get("transport") {
-	case "websocket":
-	case "polling":
-		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "%s does not serve HTTP long-polling yet: connect with transports: [\"websocket\"]", SocketIOPath))
-		return
-	default:
-		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "the transport must be websocket"))
+	transport, sid := q.Get("transport"), q.Get("sid")
+	if transport != "websocket" && transport != "polling" {
+		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "the transport must be polling or websocket"))
 		return
 	}
-	if q.Get("sid") != "" {
-		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "unknown session id: this node has no polling sessions to upgrade"))
+	if !h.checkOrigin(r) {
+		refuseOrigin(w, r)
+		return
+	}
+	var s *pollSession
+	if sid != "" {
+		if s = h.session(sid); s == nil {
+			h.writeError(w, feed.Errorf(feed.CodeBadRequest, "unknown session id: the session ended; connect again"))
+			return
+		}
+	}
+	if transport == "polling" {
+		switch {
+		case s == nil && r.Method == http.MethodGet:
+			if addr := sourceAddr(r); h.admit(w, addr) {
+				h.sioPollOpen(w, r, addr)
+			}
+		case s != nil && r.Method == http.MethodGet:
+			s.serveGet(w, r)
+		case s != nil && r.Method == http.MethodPost:
+			s.servePost(w, r)
+		default:
+			h.writeError(w, feed.Errorf(feed.CodeBadRequest, "a polling session starts with a GET, then GETs receive and POSTs send"))
+		}
 		return
 	}
 	if r.Method != http.MethodGet || !r.ProtoAtLeast(1, 1) {
 		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "a websocket handshake is a GET over HTTP/1.1 or later"))
 		return
 	}
-	if !h.checkOrigin(r) {
-		refuseOrigin(w, r)
+	if s != nil { // the upgrade of a polling session
+		cw := &corkingWriter{ResponseWriter: w, sendBuffer: h.cfg.SendBuffer}
+		conn, err := h.upgrader.Upgrade(cw, r, nil)
+		if err != nil {
+			return
+		}
+		s.upgrade(conn)
 		return
 	}
 	addr := sourceAddr(r)
@@ -205,8 +231,8 @@ func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 		h.conns.release(addr)
 		return
 	}
-	s := &sioSession{sid: randomID(), pid: h.sioPid() + randomID()}
-	p := &peer{hub: h, conn: conn, out: cw.conn, addr: addr, presence: true, sio: s, done: make(chan struct{})}
+	sess := &sioSession{sid: randomID(), pid: h.sioPid() + randomID()}
+	p := &peer{hub: h, conn: conn, out: cw.conn, addr: addr, presence: true, sio: sess, done: make(chan struct{})}
 	initial, ok := h.sioHandshake(p)
 	if !ok {
 		conn.Close()
@@ -227,7 +253,11 @@ func (h *Hub) sioHandshake(p *peer) (*syncRequest, bool) {
 		c.SetWriteDeadline(time.Now().Add(h.cfg.WriteWait))
 		return c.WriteMessage(websocket.TextMessage, frame) == nil
 	}
-	open := mustJSON(sioOpen{Sid: p.sio.sid, Upgrades: []string{}, PingInterval: h.cfg.PingPeriod.Milliseconds(),
+	upgrades := []string{}
+	if p.sio.polling {
+		upgrades = []string{"websocket"}
+	}
+	open := mustJSON(sioOpen{Sid: p.sio.sid, Upgrades: upgrades, PingInterval: h.cfg.PingPeriod.Milliseconds(),
 		PingTimeout: (h.cfg.PongWait - h.cfg.PingPeriod).Milliseconds(), MaxPayload: h.cfg.MaxMessage})
 	if !send(appendEIO(nil, eioOpen, open)) {
 		return nil, false

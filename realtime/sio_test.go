@@ -3,6 +3,7 @@ package realtime_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -256,5 +257,151 @@ func TestSocketIO_RefusedRequests(t *testing.T) {
 	_, resp, err := (&websocket.Dialer{}).Dial(n.sioURL(""), h)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("dial from another origin: %v, %v; want 403", err, resp)
+	}
+}
+
+// pollClient is a raw Engine.IO long-polling client.
+type pollClient struct {
+	t   *testing.T
+	n   *node
+	sid string
+}
+
+func (n *node) pollURL(sid string) string {
+	u := n.ts.URL + realtime.SocketIOPath + "?EIO=4&transport=polling"
+	if sid != "" {
+		u += "&sid=" + sid
+	}
+	return u
+}
+
+func (c *pollClient) get() (int, string) {
+	c.t.Helper()
+	client := http.Client{Timeout: readWait}
+	resp, err := client.Get(c.n.pollURL(c.sid))
+	if err != nil {
+		c.t.Fatalf("GET: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (c *pollClient) post(payload string) (int, string) {
+	c.t.Helper()
+	client := http.Client{Timeout: readWait}
+	resp, err := client.Post(c.n.pollURL(c.sid), "text/plain;charset=UTF-8", strings.NewReader(payload))
+	if err != nil {
+		c.t.Fatalf("POST: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// packets GETs until the payloads hold n packets other than pings.
+func (c *pollClient) packets(n int) []string {
+	c.t.Helper()
+	var out []string
+	for len(out) < n {
+		status, body := c.get()
+		if status != http.StatusOK {
+			c.t.Fatalf("GET = %d %s; want 200", status, body)
+		}
+		for _, p := range strings.Split(body, "\x1e") {
+			if p != "2" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func TestSocketIO_Polling(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	c := &pollClient{t: t, n: n}
+	status, body := c.get()
+	var open struct {
+		Sid      string   `json:"sid"`
+		Upgrades []string `json:"upgrades"`
+	}
+	if status != http.StatusOK || !strings.HasPrefix(body, "0") || json.Unmarshal([]byte(body[1:]), &open) != nil ||
+		len(open.Upgrades) != 1 || open.Upgrades[0] != "websocket" {
+		t.Fatalf("handshake GET = %d %q; want 200 and an open packet offering the websocket upgrade", status, body)
+	}
+	c.sid = open.Sid
+	if status, body := c.post("40"); status != http.StatusOK || body != "ok" {
+		t.Fatalf("POST 40 = %d %q; want 200 ok", status, body)
+	}
+	// The CONNECT answer, hello and synced come in one payload or several,
+	// separated by the record separator.
+	got := c.packets(3)
+	if !strings.HasPrefix(got[0], "40{") || !strings.HasPrefix(got[1], `42["hello"`) || !strings.HasPrefix(got[2], `42["synced"`) {
+		t.Errorf("packets after CONNECT = %q; want 40{...}, hello, synced", got)
+	}
+	// Two packets in one POST are handled in order.
+	if status, _ := c.post("421[\"posts:create\",{\"title\":\"x\"}]\x1e422[\"posts:nope\",{}]"); status != http.StatusOK {
+		t.Errorf("POST of two packets = %d; want 200", status)
+	}
+	got = c.packets(2)
+	if !strings.HasPrefix(got[0], `431[{"error":{"code":"unauthorized"`) || !strings.HasPrefix(got[1], `432[{"error":{"code":"bad_request"`) {
+		t.Errorf("answers = %q; want the two acks in order", got)
+	}
+
+	// The upgrade: probe, a pending GET answered with noop, then the upgrade packet.
+	pending := make(chan string, 1)
+	go func() { _, body := c.get(); pending <- body }()
+	ws, _, err := (&websocket.Dialer{}).Dial(n.sioURL("&sid="+c.sid), nil)
+	if err != nil {
+		t.Fatalf("upgrade dial: %v", err)
+	}
+	defer ws.Close()
+	w := &sioClient{t: t, conn: ws}
+	w.send("2probe")
+	if f := w.read(); f != "3probe" {
+		t.Fatalf("answer to 2probe = %q; want 3probe", f)
+	}
+	select {
+	case body := <-pending:
+		if body != "6" {
+			t.Errorf("pending GET during the upgrade = %q; want a noop (6)", body)
+		}
+	case <-time.After(readWait):
+		t.Fatal("the pending GET was not answered during the upgrade")
+	}
+	w.send("5")
+	p := n.create(t, "over the upgraded transport", "")
+	if f := w.readSkipping(); !strings.Contains(f, p.ID) {
+		t.Errorf("after the upgrade got %q; want the posts event on the websocket", f)
+	}
+	if status, _ := c.get(); status != http.StatusBadRequest {
+		t.Errorf("GET after the upgrade = %d; want 400", status)
+	}
+}
+
+func TestSocketIO_PollingRefusals(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	c := &pollClient{t: t, n: n, sid: "no-such-session"}
+	if status, _ := c.get(); status != http.StatusBadRequest {
+		t.Errorf("GET with an unknown sid = %d; want 400", status)
+	}
+	c.sid = ""
+	_, body := c.get()
+	var open struct{ Sid string }
+	json.Unmarshal([]byte(body[1:]), &open)
+	c.sid = open.Sid
+	if status, _ := c.post("40\x1e\x1e"); status != http.StatusBadRequest {
+		t.Errorf("POST of an invalid payload = %d; want 400", status)
+	}
+	// The session is closed: a GET hears so, then the sid is unknown.
+	deadline := time.Now().Add(readWait)
+	for {
+		status, body := c.get()
+		if status == http.StatusBadRequest || body == "1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET after an invalid payload = %d %q; want the session closed", status, body)
+		}
 	}
 }

@@ -81,10 +81,13 @@ export async function createPosts(node, n, prefix = 'post') {
   return out;
 }
 
-/** The transport modes of the stock client the suite runs in. */
+/** The transport modes of the stock client the suite runs in, and the transport each ends on. */
 export const modes = {
   websocket: { transports: ['websocket'] },
+  'polling then upgrade': {},
+  polling: { transports: ['polling'] },
 };
+export const endsOn = { websocket: 'websocket', 'polling then upgrade': 'websocket', polling: 'polling' };
 
 /**
  * connect opens a stock socket.io client and collects what it receives.
@@ -113,7 +116,10 @@ export function connect(node, opts = {}) {
     got.hello.push(data);
     changed();
   });
-  socket.on('connect', changed);
+  socket.on('connect', () => {
+    socket.io.engine.on('upgrade', changed);
+    changed();
+  });
   socket.on('disconnect', changed);
   socket.on('connect_error', (e) => {
     got.errors.push(e);

@@ -3,7 +3,7 @@
 // emitWithAck, and Connection State Recovery backed by the node's seq.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { api, connect, createPosts, modes, startNode } from './harness.mjs';
+import { api, connect, createPosts, endsOn, modes, startNode } from './harness.mjs';
 
 for (const [mode, transport] of Object.entries(modes)) {
   describe(`socket.io-client, ${mode}`, () => {
@@ -21,6 +21,7 @@ for (const [mode, transport] of Object.entries(modes)) {
         await c.until('synced', () => c.got.synced.length === 1);
         assert.equal(c.socket.connected, true);
         assert.equal(c.got.hello[0].canWrite, false);
+        await c.until(`the ${endsOn[mode]} transport`, () => c.socket.io.engine.transport.name === endsOn[mode]);
         const written = await createPosts(node, 20, 'ordered');
         await c.until('20 posts', () => c.got.posts.length === 20);
         assert.deepEqual(
@@ -30,6 +31,7 @@ for (const [mode, transport] of Object.entries(modes)) {
         const res = await c.socket.timeout(10_000).emitWithAck('posts:create', { title: 'no token' });
         assert.equal(res.error?.code, 'unauthorized');
         assert.match(res.error.message, /auth: \{token\}/);
+        assert.equal(c.socket.io.engine.transport.name, endsOn[mode]);
       } finally {
         c.socket.disconnect();
       }
