@@ -186,6 +186,9 @@ func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 		refuseOrigin(w, r)
 		return
 	}
+	if transport == "polling" && h.sioCORS(w, r) {
+		return // a preflight, answered
+	}
 	var s *pollSession
 	if sid != "" {
 		if s = h.session(sid); s == nil {
@@ -240,6 +243,32 @@ func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.admitPeer(p, initial)
+}
+
+// sioCORS lets a page from an allowed origin (checkOrigin passed) poll:
+// it names that origin in the answer, and answers a preflight (the client
+// sends one when it is given extra headers). A page of the node's own
+// host needs none of this. It reports whether the request was a
+// preflight, now answered.
+func (h *Hub) sioCORS(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	hdr := w.Header()
+	hdr.Add("Vary", "Origin")
+	hdr.Set("Access-Control-Allow-Origin", origin)
+	hdr.Set("Access-Control-Allow-Credentials", "true")
+	if r.Method != http.MethodOptions {
+		return false
+	}
+	hdr.Set("Access-Control-Allow-Methods", "GET, POST")
+	if asked := r.Header.Get("Access-Control-Request-Headers"); asked != "" {
+		hdr.Set("Access-Control-Allow-Headers", asked)
+	}
+	hdr.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // sioHandshake sends the Engine.IO open packet and waits for the client's

@@ -405,3 +405,36 @@ func TestSocketIO_PollingRefusals(t *testing.T) {
 		}
 	}
 }
+
+func TestSocketIO_PollingCORS(t *testing.T) {
+	const allowed = "http://app.example:5173"
+	n := startNode(t, realtime.Config{AllowedOrigins: []string{allowed}})
+	do := func(method, origin string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, n.pollURL(""), nil)
+		req.Header.Set("Origin", origin)
+		if method == http.MethodOptions {
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "x-app")
+		}
+		resp, err := (&http.Client{Timeout: readWait}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := do(http.MethodGet, allowed); resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != allowed {
+		t.Errorf("GET from %s = %d, Access-Control-Allow-Origin %q; want 200 naming the origin", allowed, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	resp := do(http.MethodOptions, allowed)
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Headers") != "x-app" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Errorf("preflight from %s = %d %v; want 204 allowing POST and x-app", allowed, resp.StatusCode, resp.Header)
+	}
+	for _, m := range []string{http.MethodGet, http.MethodOptions} {
+		if resp := do(m, "http://evil.example"); resp.StatusCode != http.StatusForbidden || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("%s from another origin = %d, %q; want 403 and no CORS header", m, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+	}
+}
