@@ -143,13 +143,13 @@ test-e2e: lanfeedd
 	cd frontend && LANFEEDD=$(CURDIR)/build/bin/lanfeedd npm run e2e
 
 # The stock socket.io client (pinned in test/socketio) against lanfeedd's
-# /socket.io/ endpoint, in every transport mode the suite knows.
+# /socket.io/ endpoint, in every transport mode, and a page in Chromium.
 deps-socketio: test/socketio/node_modules/.package-lock.json
 test/socketio/node_modules/.package-lock.json: test/socketio/package-lock.json test/socketio/package.json
 	cd test/socketio && npm ci --no-audit --no-fund
 	@touch $@
 
-test-socketio: lanfeedd deps-socketio
+test-socketio: lanfeedd deps-apt deps-socketio
 	cd test/socketio && LANFEEDD=$(CURDIR)/build/bin/lanfeedd npm test
 
 test-desktop: build
