@@ -125,8 +125,8 @@ export function connect(node, opts = {}) {
     got.errors.push(e);
     changed();
   });
-  /** until resolves once ok() holds, checked on every event, or fails after waitMs. */
-  const until = (what, ok) =>
+  /** until resolves once ok() holds, checked on every event, or fails after ms. */
+  const until = (what, ok, ms = waitMs) =>
     new Promise((resolve, reject) => {
       const check = () => {
         if (!ok()) return;
@@ -136,8 +136,8 @@ export function connect(node, opts = {}) {
       };
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`no ${what} within ${waitMs} ms; got ${JSON.stringify(summary(got))}`));
-      }, waitMs);
+        reject(new Error(`no ${what} within ${ms} ms; got ${JSON.stringify(summary(got))}`));
+      }, ms);
       waiters.add(check);
       check();
     });

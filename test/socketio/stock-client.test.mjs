@@ -39,11 +39,16 @@ for (const [mode, transport] of Object.entries(modes)) {
 
     test('writes with acks; every other socket gets the event, the sender only its ack', async () => {
       const w = connect(node, { ...transport, auth: { token: node.token, name: 'writer' } });
-      const r = connect(node, transport);
+      await w.until('synced', () => w.got.synced.length === 1);
+      const r = connect(node, transport); // after: the writer hears it join
       try {
-        await w.until('synced', () => w.got.synced.length === 1);
         await r.until('synced', () => r.got.synced.length === 1);
         assert.equal(w.got.hello[0].canWrite, true);
+        // Presence: the writer heard the reader join, in the recipe's shape.
+        await w.until('a join', () => w.got.peers.some((d) => d.action === 'join' && d.peer.id === r.got.hello[0].peer.id));
+        const join = w.got.peers.find((d) => d.peer.id === r.got.hello[0].peer.id);
+        assert.deepEqual(Object.keys(join).sort(), ['action', 'count', 'peer']);
+        assert.ok(join.count >= 2);
         const emit = (ev, data) => w.socket.timeout(10_000).emitWithAck(ev, data);
 
         const created = await emit('posts:create', { title: 'Lunch', body: 'at noon' });
