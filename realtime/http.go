@@ -31,7 +31,7 @@ func (h *Hub) Info() feed.NodeInfo {
 	return feed.NodeInfo{Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: h.Seq(), Peers: h.Count(), URLs: urls}
 }
 
-// Handler serves the websocket at /ws, the REST API under /api/, /healthz and
+// Handler serves the websocket at /ws, Socket.IO at /socket.io/, the REST API under /api/, /healthz and
 // the web UI at /.
 func (h *Hub) Handler() http.Handler { return h.handler }
 

@@ -1,6 +1,8 @@
 // Package realtime is lanfeed's LAN server: the websocket hub speaking wire
-// protocol v1 and the REST API, on one HTTP handler. It knows nothing of SQL
-// or Wails; it reaches posts through the Service interface.
+// protocol v1 (and Socket.IO at /socket.io/, whose sockets are peers of the
+// same hub with the same guarantees) and the REST API, on one HTTP handler.
+// It knows nothing of SQL or Wails; it reaches posts through the Service
+// interface.
 //
 // Guarantees:
 //   - Ordering: Broadcast is called in seq order, and every peer receives the
