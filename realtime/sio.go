@@ -57,12 +57,14 @@ type sioSession struct {
 // sioAuth is the payload of the client's CONNECT packet: its `auth` option,
 // plus pid and offset, which the client adds itself once it has them.
 type sioAuth struct {
-	Token  string          `json:"token"`
-	Name   string          `json:"name"`
-	Since  *int64          `json:"since"`
-	Epoch  string          `json:"epoch"`
-	Pid    string          `json:"pid"`
-	Offset json.RawMessage `json:"offset"`
+	Token string `json:"token"`
+	Name  string `json:"name"`
+	// Presence false: no peers events (scripts, and thousands of sockets).
+	Presence *bool           `json:"presence"`
+	Since    *int64          `json:"since"`
+	Epoch    string          `json:"epoch"`
+	Pid      string          `json:"pid"`
+	Offset   json.RawMessage `json:"offset"`
 }
 
 // sioOpen is the Engine.IO handshake.
@@ -355,6 +357,7 @@ func (h *Hub) sioConnect(p *peer, data json.RawMessage) (*syncRequest, *feed.Err
 		return nil, feed.AsError(err)
 	}
 	p.canWrite, p.token = a.Token != "", a.Token
+	p.presence = a.Presence == nil || *a.Presence
 	p.info = feed.Peer{Name: name}
 	var initial *syncRequest
 	switch {

@@ -168,7 +168,7 @@ func TestSocketIO_NoPongCloses(t *testing.T) {
 func TestSocketIO_WritesAndErrors(t *testing.T) {
 	n := startNode(t, realtime.Config{})
 	w := n.sioDial(t)
-	w.connect(`{"token":"` + n.token + `","name":"writer"}`)
+	w.connect(`{"token":"` + n.token + `","name":"writer","presence":false}`)
 	r := n.sioDial(t)
 	r.connect(`{"name":"reader"}`)
 	for _, c := range []*sioClient{w, r} {
@@ -206,6 +206,12 @@ func TestSocketIO_WritesAndErrors(t *testing.T) {
 	}
 	if n.seq() != 1 {
 		t.Errorf("seq = %d; want 1: nothing but the first create committed", n.seq())
+	}
+	// The writer asked for no presence: the reader's leave never reaches it.
+	r.conn.Close()
+	n.create(t, "after the reader left", "")
+	if f := w.read(); strings.HasPrefix(f, `42["peers"`) || !strings.HasPrefix(f, `42["posts"`) {
+		t.Errorf("writer with presence false got %q; want the next posts event and no peers event", f)
 	}
 }
 
