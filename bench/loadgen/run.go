@@ -30,7 +30,7 @@ type Phase struct {
 
 // Config is one load generator run.
 type Config struct {
-	Proto string // Lanfeed or SocketIO
+	Proto string // Lanfeed, SocketIO or LanfeedSIO
 	URL   string // the server's base URL, http://127.0.0.1:PORT/
 	Token string // lanfeed pairing token, for the publisher
 	PID   int    // server process, for CPU and RSS; 0: not measured
@@ -326,7 +326,7 @@ func (r *run) ramp(ctx context.Context, res *Result) {
 					rcv = 4096
 				}
 				u, _ := wsURL(r.cfg.Proto, r.cfg.URL, fmt.Sprintf("bench-%d", i), "")
-				c, err := dial(ctx, r.cfg.Proto, u, r.sourceIP(i), rcv)
+				c, err := dial(ctx, r.cfg.Proto, u, r.sourceIP(i), rcv, "")
 				if err != nil {
 					errMu.Lock()
 					res.ConnectErrors[shortErr(err)]++
@@ -494,7 +494,7 @@ func (r *run) dialPublisher(ctx context.Context) (*publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := dial(ctx, r.cfg.Proto, u, nil, 0)
+	c, err := dial(ctx, r.cfg.Proto, u, nil, 0, r.cfg.Token)
 	if err != nil {
 		return nil, err
 	}
@@ -505,7 +505,7 @@ func (r *run) dialPublisher(ctx context.Context) (*publisher, error) {
 			if err != nil {
 				return
 			}
-			if r.cfg.Proto == SocketIO && len(msg) == 1 && msg[0] == '2' {
+			if r.cfg.Proto != Lanfeed && len(msg) == 1 && msg[0] == '2' {
 				p.write([]byte("3"))
 				continue
 			}

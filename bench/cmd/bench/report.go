@@ -225,8 +225,8 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 		"timed on the load generator's monotonic clock. Server CPU from /proc/PID/stat (10 ms ticks), RSS from /proc/PID/status.\n\n")
 
 	fmt.Fprintf(&b, "## Results\n\n")
-	fmt.Fprintf(&b, "| id | metric | target (lanfeed) | lanfeed | socket.io | lanfeed/socket.io | met |\n")
-	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| id | metric | target (lanfeed) | lanfeed | socket.io | lanfeed/socket.io | met | lanfeed via /socket.io/ |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|\n")
 	for _, sc := range scenarios {
 		vals, ran := r.Values[sc.id]
 		if !ran {
@@ -261,7 +261,11 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 					met = "yes"
 				}
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", id, row.label, row.target, cell(lf), cell(sio), ratio, met)
+			lsio := "–"
+			if v := vals[kindLanfeedSIO][row.key]; len(v) > 0 {
+				lsio = cell(v)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", id, row.label, row.target, cell(lf), cell(sio), ratio, met, lsio)
 		}
 	}
 	if len(r.Saturated) > 0 {
@@ -286,7 +290,7 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 	fmt.Fprintf(&b, "## Notes from the runs\n\n")
 	any := false
 	for _, sc := range scenarios {
-		for _, kind := range []string{kindLanfeed, kindSocketIO} {
+		for _, kind := range []string{kindLanfeed, kindLanfeedSIO, kindSocketIO} {
 			for _, n := range r.Notes[sc.id][kind] {
 				fmt.Fprintf(&b, "- %s, %s: %s\n", sc.id, kind, n)
 				any = true

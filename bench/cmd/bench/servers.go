@@ -18,6 +18,9 @@ const (
 	kindLanfeed    = "lanfeed"
 	kindSocketIO   = "socketio"
 	kindSocketIOPe = "socketio-persist"
+	// kindLanfeedSIO is lanfeedd again, driven through its /socket.io/
+	// endpoint instead of /ws.
+	kindLanfeedSIO = "lanfeed-sio"
 )
 
 // serverReady bounds a server's start: up to its "listening on" line.
@@ -51,7 +54,7 @@ func (d *driver) startServer(ctx context.Context, kind, dir, logName string) (*s
 	}
 	var argv []string
 	switch kind {
-	case kindLanfeed:
+	case kindLanfeed, kindLanfeedSIO:
 		argv = append([]string{d.lanfeedd, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir}, d.lanfeedFlags...)
 	case kindSocketIO:
 		argv = []string{"node", filepath.Join(d.sioDir, "server.js")}
@@ -93,7 +96,7 @@ func (d *driver) startServer(ctx context.Context, kind, dir, logName string) (*s
 			if t, ok := strings.CutPrefix(line, "pairing token: "); ok {
 				a.token = t
 			}
-			if !sent && a.url != "" && (kind != kindLanfeed || a.token != "") {
+			if !sent && a.url != "" && (kind != kindLanfeed && kind != kindLanfeedSIO || a.token != "") {
 				ready <- a
 				sent = true
 			}

@@ -26,7 +26,7 @@ import (
 func main() {
 	var cfg loadgen.Config
 	var phases string
-	flag.StringVar(&cfg.Proto, "proto", loadgen.Lanfeed, "protocol: lanfeed or socketio")
+	flag.StringVar(&cfg.Proto, "proto", loadgen.Lanfeed, "protocol: lanfeed, socketio, or lanfeed-socketio (lanfeed's /socket.io/)")
 	flag.StringVar(&cfg.URL, "url", "", "server base `URL`, e.g. http://127.0.0.1:7700/")
 	flag.StringVar(&cfg.Token, "token", "", "lanfeed pairing `token` for the publisher")
 	flag.IntVar(&cfg.PID, "pid", 0, "server process `id`, for CPU time and RSS from /proc")
