@@ -208,7 +208,9 @@ type Hub struct {
 	nextID  atomic.Uint64
 
 	sioMu       sync.Mutex
-	sioSessions map[string]*pollSession // Socket.IO polling sessions by sid
+	sioSessions map[string]*pollSession    // Socket.IO polling sessions by sid
+	sioPending  map[*websocket.Conn]func() // Socket.IO connections waiting for their CONNECT, and how to end each
+	sioClosed   bool                       // Close ran: no new handshakes
 
 	mu     sync.RWMutex
 	peers  map[*peer]struct{}
@@ -433,6 +435,7 @@ func (h *Hub) Close(ctx context.Context) error {
 	for _, p := range peers {
 		p.outbox.close(websocket.CloseGoingAway, "server shutting down")
 	}
+	h.endHandshakes()
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	select {

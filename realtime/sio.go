@@ -280,6 +280,10 @@ func (h *Hub) sioCORS(w http.ResponseWriter, r *http.Request) bool {
 // running on the connection yet, so it reads and writes it directly.
 func (h *Hub) sioHandshake(p *peer) (*syncRequest, bool) {
 	c := p.conn
+	if !h.pendingHandshake(c, true) {
+		return nil, false // the hub is closing
+	}
+	defer h.pendingHandshake(c, false)
 	send := func(frame []byte) bool {
 		c.SetWriteDeadline(time.Now().Add(h.cfg.WriteWait))
 		return c.WriteMessage(websocket.TextMessage, frame) == nil
@@ -330,6 +334,44 @@ func (h *Hub) sioHandshake(p *peer) (*syncRequest, bool) {
 			continue
 		}
 		return initial, true
+	}
+}
+
+// pendingHandshake adds c to the handshakes Close must end (or removes it);
+// adding fails once Close has run.
+func (h *Hub) pendingHandshake(c *websocket.Conn, add bool) bool {
+	h.sioMu.Lock()
+	defer h.sioMu.Unlock()
+	if !add {
+		delete(h.sioPending, c)
+		return true
+	}
+	if h.sioClosed {
+		return false
+	}
+	if h.sioPending == nil {
+		h.sioPending = map[*websocket.Conn]func(){}
+	}
+	h.sioPending[c] = func() {
+		c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"),
+			time.Now().Add(h.cfg.WriteWait))
+		c.Close()
+	}
+	return true
+}
+
+// endHandshakes closes the Socket.IO connections that have not sent their
+// CONNECT yet (they are no peers), and refuses new ones.
+func (h *Hub) endHandshakes() {
+	h.sioMu.Lock()
+	h.sioClosed = true
+	ends := make([]func(), 0, len(h.sioPending))
+	for _, end := range h.sioPending {
+		ends = append(ends, end)
+	}
+	h.sioMu.Unlock()
+	for _, end := range ends {
+		end()
 	}
 }
 

@@ -444,3 +444,32 @@ func TestSocketIO_PollingCORS(t *testing.T) {
 		}
 	}
 }
+
+func TestSocketIO_CloseEndsHandshakes(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	c := n.sioDial(t) // open packet read; no CONNECT sent
+	ctx, cancel := context.WithTimeout(context.Background(), readWait)
+	defer cancel()
+	if err := n.srv.Hub.Close(ctx); err != nil {
+		t.Fatalf("Hub.Close() = %v", err)
+	}
+	c.closed()
+}
+
+func TestSocketIO_TokenRotation(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	c := n.sioDial(t)
+	c.connect(`{"token":"` + n.token + `","presence":false}`)
+	for f := c.readSkipping(); !strings.HasPrefix(f, `42["synced"`); f = c.readSkipping() {
+	}
+	if _, err := n.srv.Service.RotateToken(context.Background()); err != nil {
+		t.Fatalf("RotateToken() = %v", err)
+	}
+	if f := c.readSkipping(); f != `42["auth",{"canWrite":false,"reason":"`+realtime.TokenChanged+`"}]` {
+		t.Errorf("after the rotation got %q; want the auth event", f)
+	}
+	c.send(`427["posts:create",{"title":"old token"}]`)
+	if f := c.readSkipping(); !strings.HasPrefix(f, `437[{"error":{"code":"unauthorized","message":"`+realtime.TokenChanged) {
+		t.Errorf("write with the old token = %q; want unauthorized, token changed", f)
+	}
+}
