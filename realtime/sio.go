@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"lanfeed/feed"
@@ -24,6 +25,11 @@ import (
 
 // SocketIOPath is where the Socket.IO endpoint is served (the client's default path).
 const SocketIOPath = "/socket.io/"
+
+// sioConnectTimeout is Socket.IO's own default: a client that opened the
+// transport but sends no CONNECT within it is closed (the stock client
+// sends it at once).
+const sioConnectTimeout = 45 * time.Second
 
 // Socket.IO event names: what the node emits, and the writes a client emits.
 const (
@@ -284,7 +290,10 @@ func (h *Hub) sioHandshake(p *peer) (*syncRequest, bool) {
 		return nil, false // the hub is closing
 	}
 	defer h.pendingHandshake(c, false)
+	var mu sync.Mutex // the reader's answers and the pinger's pings
 	send := func(frame []byte) bool {
+		mu.Lock()
+		defer mu.Unlock()
 		c.SetWriteDeadline(time.Now().Add(h.cfg.WriteWait))
 		return c.WriteMessage(websocket.TextMessage, frame) == nil
 	}
@@ -297,9 +306,33 @@ func (h *Hub) sioHandshake(p *peer) (*syncRequest, bool) {
 	if !send(appendEIO(nil, eioOpen, open)) {
 		return nil, false
 	}
+	// Engine.IO's heartbeat runs from the open packet on, before any
+	// CONNECT; the peer's writer takes it over once registered.
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(h.cfg.PingPeriod)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if !send([]byte{eioPing}) {
+					return
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-stopped }()
+	connectBy := time.Now().Add(sioConnectTimeout)
 	c.SetReadLimit(h.cfg.MaxMessage)
-	c.SetReadDeadline(time.Now().Add(h.cfg.PongWait)) // the client's connectTimeout is shorter
 	for {
+		deadline := time.Now().Add(h.cfg.PongWait)
+		if deadline.After(connectBy) {
+			deadline = connectBy
+		}
+		c.SetReadDeadline(deadline)
 		kind, data, err := c.ReadMessage()
 		if err != nil || kind != websocket.TextMessage {
 			return nil, false

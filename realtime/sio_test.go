@@ -473,3 +473,16 @@ func TestSocketIO_TokenRotation(t *testing.T) {
 		t.Errorf("write with the old token = %q; want unauthorized, token changed", f)
 	}
 }
+
+func TestSocketIO_HeartbeatBeforeConnect(t *testing.T) {
+	n := startNode(t, realtime.Config{PingPeriod: 100 * time.Millisecond, PongWait: 400 * time.Millisecond})
+	c := n.sioDial(t)
+	for range 5 { // answered pings keep the transport open past pingInterval + pingTimeout
+		if f := c.read(); f != "2" {
+			t.Fatalf("before CONNECT got %q; want a ping", f)
+		}
+		c.send("3")
+	}
+	c.connect("")
+	c.closed() // then unanswered
+}
