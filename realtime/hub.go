@@ -184,6 +184,10 @@ type Config struct {
 	MaxPeersPerAddr int
 	// URLs returns the addresses the node serves, for /api/info.
 	URLs func() []string
+	// SocketIOConformance replaces the Socket.IO endpoint's lanfeed events
+	// by the handlers the official Socket.IO protocol test suite expects
+	// (sioconform.go). For cmd/sioconform only: a node never sets it.
+	SocketIOConformance bool
 	// UI is the built web UI served at "/"; nil serves a short notice.
 	UI     http.FileSystem
 	Logger *slog.Logger

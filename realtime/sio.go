@@ -58,6 +58,7 @@ type sioSession struct {
 	pid string // the recovery id the client sends back: sioPid's, so a restart keeps it valid
 	// polling: the session started with long-polling and may upgrade.
 	polling bool
+	auth    json.RawMessage // the CONNECT payload, for SocketIOConformance's auth event
 }
 
 // sioAuth is the payload of the client's CONNECT packet: its `auth` option,
@@ -325,7 +326,7 @@ func (h *Hub) sioHandshake(p *peer) (*syncRequest, bool) {
 		}
 	}()
 	defer func() { close(stop); <-stopped }()
-	connectBy := time.Now().Add(sioConnectTimeout)
+	connectBy := time.Now().Add(h.sioConnectTimeout())
 	c.SetReadLimit(h.cfg.MaxMessage)
 	for {
 		deadline := time.Now().Add(h.cfg.PongWait)
@@ -353,11 +354,17 @@ func (h *Hub) sioHandshake(p *peer) (*syncRequest, bool) {
 			return nil, false // the spec: anything but a CONNECT first closes the connection
 		}
 		if sp.nsp != sioMainNsp {
-			if !send(appendEIO(nil, eioMessage, appendSIO(nil, sioConnectError, sp.nsp, sioNoID,
-				mustJSON(sioRefusal{Message: sioInvalidNsp})))) {
-				return nil, false
+			for _, f := range h.sioOtherNamespace(sp) {
+				if !send(f) {
+					return nil, false
+				}
 			}
 			continue
+		}
+		if h.cfg.SocketIOConformance {
+			p.sio.auth = sp.data
+			p.info, p.presence = feed.Peer{Name: "conformance"}, false
+			return nil, true
 		}
 		initial, e := h.sioConnect(p, sp.data)
 		if e != nil {
@@ -465,6 +472,9 @@ const noTokenSIO = "writing needs the node's pairing token: connect with io(url,
 // and, when it starts live, synced at seq, which gives the client its first
 // offset.
 func (p *peer) sioHelloFrames(hello helloFrame, live bool) [][]byte {
+	if p.hub.cfg.SocketIOConformance {
+		return p.conformanceHello()
+	}
 	connect := mustJSON(struct {
 		Sid string `json:"sid"`
 		Pid string `json:"pid"`
@@ -513,10 +523,15 @@ func (p *peer) handleSIO(data []byte) {
 	}
 	if sp.nsp != sioMainNsp {
 		if sp.typ == sioConnect {
-			p.outbox.push(appendEIO(nil, eioMessage, appendSIO(nil, sioConnectError, sp.nsp, sioNoID,
-				mustJSON(sioRefusal{Message: sioInvalidNsp}))), 0)
+			for _, f := range p.hub.sioOtherNamespace(sp) {
+				p.outbox.push(f, 0)
+			}
 		}
 		return // packets for a namespace this peer is not in are ignored
+	}
+	if p.hub.cfg.SocketIOConformance {
+		p.conformancePacket(sp)
+		return
 	}
 	switch sp.typ {
 	case sioEvent:

@@ -486,3 +486,37 @@ func TestSocketIO_HeartbeatBeforeConnect(t *testing.T) {
 	c.connect("")
 	c.closed() // then unanswered
 }
+
+// The handlers cmd/sioconform mounts for the official test suite.
+func TestSocketIO_ConformanceMode(t *testing.T) {
+	n := startNode(t, realtime.Config{SocketIOConformance: true})
+	c := n.sioDial(t)
+	c.send(`40{"token":"123"}`)
+	var connect map[string]any
+	if f := c.read(); !strings.HasPrefix(f, "40{") || json.Unmarshal([]byte(f[2:]), &connect) != nil || len(connect) != 1 || connect["sid"] == "" {
+		t.Fatalf("CONNECT answer = %q; want 40 with the sid alone", f)
+	}
+	if f := c.read(); f != `42["auth",{"token":"123"}]` {
+		t.Errorf("then %q; want the auth event echoing the payload", f)
+	}
+	c.send(`42["message",1,"2",{"3":[true]}]`)
+	if f := c.read(); f != `42["message-back",1,"2",{"3":[true]}]` {
+		t.Errorf("echo = %q", f)
+	}
+	c.send(`429["message-with-ack",1,"2"]`)
+	if f := c.read(); f != `439[1,"2"]` {
+		t.Errorf("ack = %q", f)
+	}
+	c.send(`40/custom,`)
+	if f := c.read(); !strings.HasPrefix(f, `40/custom,{"sid":"`) {
+		t.Errorf("CONNECT /custom = %q", f)
+	}
+	if f := c.read(); f != `42/custom,["auth",{}]` {
+		t.Errorf("then %q; want /custom's auth event", f)
+	}
+	c.send(`41`) // the transport stays
+	c.send(`42["message","still here"]`)
+	if f := c.read(); f != `42["message-back","still here"]` {
+		t.Errorf("after DISCONNECT = %q; want the echo", f)
+	}
+}

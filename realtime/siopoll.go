@@ -48,6 +48,8 @@ type pollSession struct {
 	upgrading bool          // a websocket is probing
 	upgraded  atomic.Bool   // the websocket carries the session
 	probed    chan struct{} // closed when the probe succeeded: a pending GET answers noop
+	closing   sync.Once     // the client sent a close packet: a pending GET answers noop
+	closed    chan struct{}
 }
 
 // errPollOverlap is the spec's answer to a second concurrent GET or POST.
@@ -62,7 +64,8 @@ func (h *Hub) sioPollOpen(w http.ResponseWriter, r *http.Request, addr string) {
 		h.writeError(w, feed.Wrap(feed.CodeInternal, "could not open the session", err))
 		return
 	}
-	s := &pollSession{hub: h, client: client, in: make(chan []byte, pollQueue), done: make(chan struct{}), probed: make(chan struct{})}
+	s := &pollSession{hub: h, client: client, in: make(chan []byte, pollQueue), done: make(chan struct{}),
+		probed: make(chan struct{}), closed: make(chan struct{})}
 	sess := &sioSession{sid: randomID(), pid: h.sioPid() + randomID(), polling: true}
 	s.sid = sess.sid
 	h.sioMu.Lock()
@@ -189,6 +192,8 @@ func (s *pollSession) serveGet(w http.ResponseWriter, r *http.Request) {
 	case <-s.done:
 	case <-s.probed:
 		packets = append(packets, []byte{eioNoop})
+	case <-s.closed:
+		packets = append(packets, []byte{eioNoop})
 	case <-r.Context().Done():
 		return
 	}
@@ -240,6 +245,9 @@ func (s *pollSession) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, p := range packets {
+		if p.typ == eioClose {
+			s.closing.Do(func() { close(s.closed) })
+		}
 		kind, frame := websocket.TextMessage, appendEIO(nil, p.typ, p.data)
 		if p.binary {
 			kind, frame = websocket.BinaryMessage, p.data
@@ -327,6 +335,10 @@ func (s *pollSession) upgrade(conn *websocket.Conn) {
 			code, reason := websocket.CloseNormalClosure, ""
 			if s.why != nil {
 				code, reason = s.why.Code, s.why.Text
+			}
+			switch code {
+			case websocket.CloseAbnormalClosure, websocket.CloseNoStatusReceived, websocket.CloseTLSHandshake:
+				return // reported locally, never sent (RFC 6455 7.4.1): the peer's connection just ended
 			}
 			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(h.cfg.WriteWait))
 			return
