@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -125,28 +126,31 @@ func sioEmit(name string, data []byte, offset int64) []byte {
 
 // sioFrame translates one of the hub's event envelopes,
 // {"type":"event","event":NAME[,"seq":N],"data":DATA}, into the event
-// NAME(DATA[, "N"]) without decoding DATA: the seq goes last, as the string
-// offset the client keeps for recovery. feed builds every envelope with
-// this field order.
+// NAME(DATA[, "N"]): the seq goes last, as the string offset the client
+// keeps for recovery. feed's encoders put data last, so DATA is copied
+// without decoding it; any other envelope is decoded whole.
 func sioFrame(envelope []byte) []byte {
 	var head struct {
-		Event string `json:"event"`
-		Seq   int64  `json:"seq"`
+		Event string          `json:"event"`
+		Seq   int64           `json:"seq"`
+		Data  json.RawMessage `json:"data"`
 	}
 	const dataKey = `,"data":`
-	i := strings.Index(string(envelope), dataKey)
-	if i < 0 || envelope[len(envelope)-1] != '}' {
-		panic("realtime: not an event envelope: " + string(envelope)) // only feed's encoders build them
+	var data []byte
+	if i := bytes.Index(envelope, []byte(dataKey)); i > 0 && envelope[len(envelope)-1] == '}' &&
+		json.Unmarshal(append(envelope[:i:i], '}'), &head) == nil { // the head is short and holds no data
+		data = envelope[i+len(dataKey) : len(envelope)-1]
+	} else if json.Unmarshal(envelope, &head) == nil {
+		data = head.Data
 	}
-	// The head is short and holds no data: decoding it costs little.
-	if err := json.Unmarshal(append(envelope[:i:i], '}'), &head); err != nil {
-		panic("realtime: not an event envelope: " + err.Error())
+	if head.Event == "" || len(data) == 0 {
+		data = []byte("null") // not an envelope: an encoder's bug, not the peer's
 	}
 	offset := head.Seq
 	if offset == 0 { // not a post change
 		offset = noOffset
 	}
-	return sioEmit(head.Event, envelope[i+len(dataKey):len(envelope)-1], offset)
+	return sioEmit(head.Event, data, offset)
 }
 
 // sioAckFrame is the ack of a committed write: the post, the one argument.

@@ -178,3 +178,18 @@ func TestSIO_EventArgs(t *testing.T) {
 		t.Errorf("eventArgs() = %q, %s; want posts:create with two arguments", name, args)
 	}
 }
+
+func TestSIO_Frame(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"type":"event","event":"posts","seq":42,"data":{"action":"create","post":{"id":"x","seq":42}}}`,
+			`42["posts",{"action":"create","post":{"id":"x","seq":42}},"42"]`},
+		{`{"type":"event","event":"peers","data":{"action":"join","count":2}}`, `42["peers",{"action":"join","count":2}]`},
+		// Another field order still translates, through the slow path.
+		{`{"data":{"a":1},"event":"posts","seq":7,"type":"event"}`, `42["posts",{"a":1},"7"]`},
+	}
+	for _, tt := range tests {
+		if got := string(sioFrame([]byte(tt.in))); got != tt.want {
+			t.Errorf("sioFrame(%s) = %s; want %s", tt.in, got, tt.want)
+		}
+	}
+}
