@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -265,8 +266,8 @@ func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 // preflight, now answered.
 func (h *Hub) sioCORS(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return false
+	if u, err := url.Parse(origin); origin == "" || err != nil || strings.EqualFold(u.Host, r.Host) {
+		return false // a program, or the node's own page
 	}
 	hdr := w.Header()
 	hdr.Add("Vary", "Origin")

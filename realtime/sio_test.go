@@ -439,6 +439,9 @@ func TestSocketIO_PollingCORS(t *testing.T) {
 		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") {
 		t.Errorf("preflight from %s = %d %v; want 204 allowing POST and x-app", allowed, resp.StatusCode, resp.Header)
 	}
+	if resp := do(http.MethodGet, n.ts.URL); resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("GET from the node's own origin = %d, %q; want 200 and no CORS header", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
 	for _, m := range []string{http.MethodGet, http.MethodOptions} {
 		if resp := do(m, "http://evil.example"); resp.StatusCode != http.StatusForbidden || resp.Header.Get("Access-Control-Allow-Origin") != "" {
 			t.Errorf("%s from another origin = %d, %q; want 403 and no CORS header", m, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
