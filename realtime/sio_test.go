@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -522,5 +523,28 @@ func TestSocketIO_ConformanceMode(t *testing.T) {
 	c.send(`42["message","still here"]`)
 	if f := c.read(); f != `42["message-back","still here"]` {
 		t.Errorf("after DISCONNECT = %q; want the echo", f)
+	}
+}
+
+// A GET waits for the next packet, a ping at the latest, even past the
+// server's ReadTimeout (30 s for a node, above the 25 s ping period; here
+// far below it), which bounds reading the request, not answering it.
+func TestSocketIO_PollingOutlastsReadTimeout(t *testing.T) {
+	n := startNode(t, realtime.Config{PingPeriod: time.Second, PongWait: 3 * time.Second})
+	ts := httptest.NewUnstartedServer(n.srv.Hub.Handler())
+	ts.Config.ReadTimeout = 200 * time.Millisecond
+	ts.Start()
+	defer ts.Close()
+	c := &pollClient{t: t, n: &node{ts: ts}}
+	_, body := c.get()
+	var open struct{ Sid string }
+	json.Unmarshal([]byte(body[1:]), &open)
+	c.sid = open.Sid
+	c.post("40")
+	c.packets(3) // the CONNECT answer, hello, synced
+	start := time.Now()
+	status, body := c.get()
+	if status != http.StatusOK || body != "2" {
+		t.Errorf("GET after %v = %d %q; want 200 and the ping", time.Since(start), status, body)
 	}
 }
