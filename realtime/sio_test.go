@@ -548,3 +548,22 @@ func TestSocketIO_PollingOutlastsReadTimeout(t *testing.T) {
 		t.Errorf("GET after %v = %d %q; want 200 and the ping", time.Since(start), status, body)
 	}
 }
+
+func TestSocketIO_RateLimited(t *testing.T) {
+	n := startNode(t, realtime.Config{WriteRate: 0.001, WriteBurst: 1})
+	c := n.sioDial(t)
+	c.connect(`{"token":"` + n.token + `","presence":false}`)
+	for f := c.readSkipping(); !strings.HasPrefix(f, `42["synced"`); f = c.readSkipping() {
+	}
+	c.send(`421["posts:create",{"title":"first"}]`)
+	c.send(`422["posts:create",{"title":"second"}]`)
+	if f := c.readSkipping(); !strings.HasPrefix(f, `431[{"id":`) {
+		t.Errorf("first write = %q; want its ack", f)
+	}
+	if f := c.readSkipping(); !strings.HasPrefix(f, `432[{"error":{"code":"rate_limited"`) {
+		t.Errorf("second write = %q; want rate_limited", f)
+	}
+	if n.seq() != 1 {
+		t.Errorf("seq = %d; want 1", n.seq())
+	}
+}
