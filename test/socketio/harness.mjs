@@ -95,7 +95,7 @@ export const endsOn = { websocket: 'websocket', 'polling then upgrade': 'websock
  */
 export function connect(node, opts = {}) {
   const socket = io(node.url, { forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 500, ...opts });
-  const got = { posts: [], peers: [], errors: [], synced: [], hello: [] };
+  const got = { posts: [], peers: [], errors: [], synced: [], hello: [], reset: [] };
   const waiters = new Set();
   const changed = () => {
     for (const w of waiters) w();
@@ -110,6 +110,10 @@ export function connect(node, opts = {}) {
   });
   socket.on('synced', (data) => {
     got.synced.push(data);
+    changed();
+  });
+  socket.on('reset', (data) => {
+    got.reset.push(data);
     changed();
   });
   socket.on('hello', (data) => {

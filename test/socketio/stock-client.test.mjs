@@ -155,6 +155,26 @@ for (const [mode, transport] of Object.entries(modes)) {
     });
   });
 
+  describe(`socket.io-client, ${mode}, another database's position`, () => {
+    test('auth {since, epoch} of another epoch: reset, then everything', async () => {
+      const node = await startNode();
+      let c;
+      try {
+        const written = await createPosts(node, 3, 'before connect');
+        c = connect(node, { ...transport, auth: { since: 2, epoch: 'another-database' } });
+        await c.until('synced', () => c.got.synced.length === 1);
+        assert.equal(c.got.reset.length, 1);
+        assert.deepEqual(
+          c.got.posts.map((d) => d.post.id),
+          written.map((p) => p.id),
+        );
+      } finally {
+        c?.socket.disconnect();
+        await node.stop({ remove: true });
+      }
+    });
+  });
+
   describe(`socket.io-client, ${mode}, across node restarts`, () => {
     test('node restarted: recovered; database recreated: not recovered', async () => {
       let node = await startNode();
