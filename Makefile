@@ -41,7 +41,7 @@ LDFLAGS      := -X lanfeed/internal/version.Version=$(VERSION) \
 STAMP        := .make
 ARGS         ?=
 
-.PHONY: all run serve soak fuzz test test-go vet-go lint-go test-web test-e2e test-desktop test-package bench bench-smoke deps-bench build build-web lanfeedd package deps deps-apt deps-web deps-wails deps-staticcheck deps-nfpm dev clean
+.PHONY: all run serve soak fuzz test test-go vet-go lint-go test-web test-e2e test-socketio deps-socketio test-desktop test-package bench bench-smoke deps-bench build build-web lanfeedd package deps deps-apt deps-web deps-wails deps-staticcheck deps-nfpm dev clean
 
 all: build
 
@@ -135,7 +135,7 @@ dev: deps-apt deps-web deps-wails
 # end-to-end tests in Debian's Chromium against lanfeedd, the desktop window
 # under Xvfb, and the packages (with the Windows cross-build and installer).
 test: deps
-	$(MAKE) test-go test-web test-e2e test-desktop test-package bench-smoke
+	$(MAKE) test-go test-web test-e2e test-socketio test-desktop test-package bench-smoke
 
 test-go: build-web vet-go lint-go
 	$(GO) test -race -count=1 ./...
@@ -169,6 +169,16 @@ test-web: deps-web
 
 test-e2e: lanfeedd
 	cd frontend && LANFEEDD=$(CURDIR)/build/bin/lanfeedd npm run e2e
+
+# The stock socket.io client (pinned in test/socketio) against lanfeedd's
+# /socket.io/ endpoint, in every transport mode, and a page in Chromium.
+deps-socketio: test/socketio/node_modules/.package-lock.json
+test/socketio/node_modules/.package-lock.json: test/socketio/package-lock.json test/socketio/package.json
+	cd test/socketio && npm ci --no-audit --no-fund
+	@touch $@
+
+test-socketio: lanfeedd deps-apt deps-socketio
+	cd test/socketio && LANFEEDD=$(CURDIR)/build/bin/lanfeedd npm test
 
 test-desktop: build lanfeedd
 	bash scripts/test-desktop.sh

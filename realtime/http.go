@@ -32,13 +32,14 @@ func (h *Hub) Info() feed.NodeInfo {
 	return feed.NodeInfo{Proto: Proto, Version: version.Get().Version, Node: id.Node, Epoch: id.Epoch, Seq: h.Seq(), Peers: h.Count(), URLs: urls}
 }
 
-// Handler serves the websocket at /ws, the REST API under /api/, /healthz and
+// Handler serves the websocket at /ws, Socket.IO at /socket.io/, the REST API under /api/, /healthz and
 // the web UI at /.
 func (h *Hub) Handler() http.Handler { return h.handler }
 
 func (h *Hub) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", h.serveWS)
+	mux.HandleFunc(SocketIOPath, h.serveSIO)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -128,17 +129,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := sourceAddr(r)
-	if wait := h.barred.barred(addr, time.Now()); wait > 0 {
-		w.Header().Set("Retry-After", retryAfter(wait))
-		writeJSON(w, http.StatusTooManyRequests, feed.Errorf(feed.CodeRateLimited,
-			"a peer from %s was closed for flooding; reconnect in %s s", addr, retryAfter(wait)))
-		return
-	}
-	if !h.conns.acquire(addr) {
-		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, feed.Errorf(feed.CodeRateLimited,
-			"too many connections: this node serves at most %d peers, %d per address; try again later",
-			h.cfg.MaxPeers, h.cfg.MaxPeersPerAddr))
+	if !h.admit(w, addr) {
 		return
 	}
 	cw := &corkingWriter{ResponseWriter: w, sendBuffer: h.cfg.SendBuffer}
@@ -147,18 +138,44 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		h.conns.release(addr)
 		return // the upgrader has answered with the HTTP error
 	}
-	id := h.nextID.Add(1)
 	p := &peer{
-		hub: h, conn: conn, out: cw.conn, id: id, addr: addr, canWrite: token != "", token: token, presence: presence, origin: origin,
-		info: feed.Peer{ID: "p" + strconv.FormatUint(id, 10), Name: name, Since: feed.Now()},
-		done: make(chan struct{}),
+		hub: h, conn: conn, out: cw.conn, addr: addr, canWrite: token != "", token: token, presence: presence, origin: origin,
+		info: feed.Peer{Name: name}, done: make(chan struct{}),
 	}
+	h.admitPeer(p, initial)
+}
+
+// admit refuses a new connection from addr while it is barred for
+// flooding or over the connection caps; otherwise it holds one of addr's
+// connections, which the caller must release if the peer never starts.
+func (h *Hub) admit(w http.ResponseWriter, addr string) bool {
+	if wait := h.barred.barred(addr, time.Now()); wait > 0 {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		writeJSON(w, http.StatusTooManyRequests, feed.Errorf(feed.CodeRateLimited,
+			"a peer from %s was closed for flooding; reconnect in %s s", addr, retryAfter(wait)))
+		return false
+	}
+	if !h.conns.acquire(addr) {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, feed.Errorf(feed.CodeRateLimited,
+			"too many connections: this node serves at most %d peers, %d per address; try again later",
+			h.cfg.MaxPeers, h.cfg.MaxPeersPerAddr))
+		return false
+	}
+	return true
+}
+
+// admitPeer gives an upgraded peer its id, registers it, announces it and
+// starts its reader.
+func (h *Hub) admitPeer(p *peer, initial *syncRequest) {
+	p.id = h.nextID.Add(1)
+	p.info.ID, p.info.Since = "p"+strconv.FormatUint(p.id, 10), feed.Now()
 	count, err := h.register(p, initial)
 	if err != nil {
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
-		conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(h.cfg.WriteWait))
-		conn.Close()
-		h.conns.release(addr)
+		p.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(h.cfg.WriteWait))
+		p.conn.Close()
+		h.conns.release(p.addr)
 		return
 	}
 	h.svc.Presence(feed.ActionJoin, p.info, count)

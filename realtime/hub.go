@@ -1,6 +1,8 @@
 // Package realtime is lanfeed's LAN server: the websocket hub speaking wire
-// protocol v1 and the REST API, on one HTTP handler. It knows nothing of SQL
-// or Wails; it reaches posts through the Service interface.
+// protocol v1 (and Socket.IO at /socket.io/, whose sockets are peers of the
+// same hub with the same guarantees) and the REST API, on one HTTP handler.
+// It knows nothing of SQL or Wails; it reaches posts through the Service
+// interface.
 //
 // Guarantees:
 //   - Ordering: Broadcast is called in seq order, and every peer receives the
@@ -189,6 +191,10 @@ type Config struct {
 	MaxPeersPerAddr int
 	// URLs returns the addresses the node serves, for /api/info.
 	URLs func() []string
+	// SocketIOConformance replaces the Socket.IO endpoint's lanfeed events
+	// by the handlers the official Socket.IO protocol test suite expects
+	// (sioconform.go). For cmd/sioconform only: a node never sets it.
+	SocketIOConformance bool
 	// UI is the built web UI served at "/"; nil serves a short notice.
 	UI     http.FileSystem
 	Logger *slog.Logger
@@ -211,6 +217,11 @@ type Hub struct {
 	pubMu   sync.Mutex   // one Broadcast at a time, so queues see seq order
 	lastSeq atomic.Int64 // seq of the last broadcast post change
 	nextID  atomic.Uint64
+
+	sioMu       sync.Mutex
+	sioSessions map[string]*pollSession    // Socket.IO polling sessions by sid
+	sioPending  map[*websocket.Conn]func() // Socket.IO connections waiting for their CONNECT, and how to end each
+	sioClosed   bool                       // Close ran: no new handshakes
 
 	mu     sync.RWMutex
 	peers  map[*peer]struct{}
@@ -299,12 +310,24 @@ func (h *Hub) Broadcast(m Message) {
 	if m.Seq > 0 {
 		h.lastSeq.Store(m.Seq)
 	}
+	var sioEvent []byte // the frame for Socket.IO peers, translated once
 	for p := range h.peers {
 		if m.Presence && !p.presence {
 			continue
 		}
 		if p.origin != "" && m.Seq > 0 && m.Post.Origin != p.origin {
 			continue // a follower asking for this node's own posts: seq gaps are expected
+		}
+		if p.sio != nil {
+			if m.By.Peer != 0 && p.id == m.By.Peer && m.By.EmitID != sioNoID {
+				p.outbox.push(sioAckFrame(m.By.EmitID, m.Post), 0)
+				continue
+			}
+			if sioEvent == nil {
+				sioEvent = sioFrame(m.Frame)
+			}
+			p.outbox.push(sioEvent, m.Seq)
+			continue
 		}
 		if m.By.Peer != 0 && p.id == m.By.Peer {
 			p.outbox.push(EncodeAck(m.By.EmitID, m.Post), 0) // built for the one peer that needs it
@@ -355,8 +378,16 @@ func (h *Hub) register(p *peer, initial *syncRequest) (count int, err error) {
 		p.revoked.Store(true)
 	}
 	h.wg.Add(1) // the peer's reader, started by the caller; the writer counts itself (see kick)
-	p.outbox.push(mustJSON(helloFrame{Type: "hello", Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: seq,
-		Peer: p.info, CanWrite: p.canWrite && !p.revoked.Load()}), 0)
+	hello := helloFrame{Type: "hello", Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: seq,
+		Peer: p.info, CanWrite: p.canWrite && !p.revoked.Load()}
+	if p.sio != nil {
+		hello.Type = ""
+		for _, f := range p.sioHelloFrames(hello, initial == nil) {
+			p.outbox.push(f, 0)
+		}
+	} else {
+		p.outbox.push(mustJSON(hello), 0)
+	}
 	h.peers[p] = struct{}{}
 	p.outbox.pingEvery(h.cfg.PingPeriod)
 	return len(h.peers), nil
@@ -381,12 +412,17 @@ var errClosed = errors.New("realtime: hub is closed")
 // the peer's token. It returns how many peers lost write access.
 func (h *Hub) RevokeWriters(reason string) int {
 	frame := mustJSON(authFrame{Type: "auth", CanWrite: false, Reason: reason})
+	sioAuth := sioEmit(SIOEventAuth, mustJSON(authFrame{CanWrite: false, Reason: reason}), noOffset)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	n := 0
 	for p := range h.peers {
 		if p.canWrite && !p.mayWrite() && p.revoked.CompareAndSwap(false, true) {
-			p.outbox.push(frame, 0)
+			if p.sio != nil {
+				p.outbox.push(sioAuth, 0)
+			} else {
+				p.outbox.push(frame, 0)
+			}
 			n++
 		}
 	}
@@ -410,6 +446,7 @@ func (h *Hub) Close(ctx context.Context) error {
 	for _, p := range peers {
 		p.outbox.close(websocket.CloseGoingAway, "server shutting down")
 	}
+	h.endHandshakes()
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	select {

@@ -45,11 +45,12 @@ type peer struct {
 	outbox   *outbox   // set by register
 	id       uint64
 	info     feed.Peer
-	addr     string // source address, for the connection caps
-	canWrite bool   // the upgrade carried the pairing token
-	presence bool   // the peer wants peers events (the default; ?presence=0 opts out)
-	origin   string // non-empty: only post changes of this origin (?origin=self: this node's id)
-	token    string // that token, re-checked on every emit; never logged
+	addr     string      // source address, for the connection caps
+	canWrite bool        // the upgrade carried the pairing token
+	presence bool        // the peer wants peers events (the default; ?presence=0 opts out)
+	origin   string      // non-empty: only post changes of this origin (?origin=self: this node's id)
+	token    string      // that token, re-checked on every emit; never logged
+	sio      *sioSession // set for a Socket.IO peer: frames are translated (sio.go)
 	revoked  atomic.Bool
 	done     chan struct{} // closed when the reader ends
 
@@ -156,6 +157,9 @@ func (p *peer) write(frame []byte) error {
 }
 
 func (p *peer) ping() error {
+	if p.sio != nil { // Engine.IO's heartbeat is a packet; the client answers it with a pong packet
+		return p.write([]byte{eioPing})
+	}
 	return p.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(p.hub.cfg.WriteWait))
 }
 
@@ -183,13 +187,22 @@ func (p *peer) replay(r syncRequest) error {
 			return nil
 		}
 		if page.Reset { // another database, or a seq this node never reached
-			if err := p.write(mustJSON(resetFrame{Type: "reset", Epoch: page.Epoch})); err != nil {
+			frame := mustJSON(resetFrame{Type: "reset", Epoch: page.Epoch})
+			if p.sio != nil {
+				frame = sioEmit(SIOEventReset, mustJSON(struct {
+					Epoch string `json:"epoch"`
+				}{page.Epoch}), noOffset)
+			}
+			if err := p.write(frame); err != nil {
 				return err
 			}
 		}
 		since, epoch = page.Seq, page.Epoch
 		err = p.corked(func() error {
 			for _, frame := range page.Events {
+				if p.sio != nil {
+					frame = sioFrame(frame)
+				}
 				if err := p.write(frame); err != nil {
 					return err
 				}
@@ -216,6 +229,9 @@ func (p *peer) replay(r syncRequest) error {
 		if w.sync != nil { // a newer sync replaces this one
 			return p.replay(*w.sync)
 		}
+	}
+	if p.sio != nil {
+		return p.write(p.sioSynced(since, epoch))
 	}
 	return p.write(mustJSON(seqFrame{Type: "synced", Seq: since}))
 }
@@ -248,12 +264,20 @@ func (p *peer) readLoop() {
 		if !p.extendRead() {
 			continue // we said goodbye: only the peer's close (or closeGrace) ends this
 		}
+		if kind != websocket.TextMessage && p.sio != nil {
+			p.outbox.close(websocket.CloseUnsupportedData, errSIOBinaryFrame.Error())
+			continue
+		}
 		if kind != websocket.TextMessage {
 			p.sendError(nil, feed.Errorf(feed.CodeBadRequest, "binary frames are not part of protocol v1; send JSON text frames"))
 			continue
 		}
 		if !utf8.Valid(data) { // RFC 6455 8.1; gorilla leaves this check to us
 			p.outbox.close(websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8")
+			continue
+		}
+		if p.sio != nil {
+			p.handleSIO(data)
 			continue
 		}
 		p.handle(data)
@@ -413,6 +437,10 @@ func (p *peer) throttle() error {
 }
 
 func (p *peer) sendError(id *int64, e *feed.Error) {
+	if p.sio != nil {
+		p.outbox.push(sioErrorFrame(id, e), 0)
+		return
+	}
 	p.outbox.push(encodeError(id, e), 0)
 }
 

@@ -64,7 +64,7 @@ const (
 )
 
 type helloFrame struct {
-	Type     string    `json:"type"`
+	Type     string    `json:"type,omitempty"`
 	Proto    int       `json:"proto"`
 	Node     feed.Node `json:"node"`
 	Epoch    string    `json:"epoch"`
@@ -81,7 +81,7 @@ type errorFrame struct {
 
 // authFrame tells a peer its write access changed (the token was rotated).
 type authFrame struct {
-	Type     string `json:"type"`
+	Type     string `json:"type,omitempty"`
 	CanWrite bool   `json:"canWrite"`
 	Reason   string `json:"reason"`
 }

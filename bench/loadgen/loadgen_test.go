@@ -37,6 +37,7 @@ func TestPostBody_RoundTrip(t *testing.T) {
 	for _, c := range []struct{ proto, event string }{
 		{Lanfeed, `{"type":"event","event":"posts","seq":7,"data":{"action":"create","post":{"id":"01a2","title":"bench","body":"42 123456789","author":"x","origin":"01a3","seq":7}}}`},
 		{SocketIO, `42["posts",{"action":"create","post":{"id":"u","title":"bench","body":"42 123456789","author":"bench","seq":7}}]`},
+		{LanfeedSIO, `42["posts",{"action":"create","post":{"id":"01a2","title":"bench","body":"42 123456789","author":"x","origin":"01a3","seq":7}},"7"]`},
 	} {
 		if k := classify(c.proto, []byte(c.event)); k != msgPost {
 			t.Errorf("classify(%s event) = %d; want msgPost", c.proto, k)
@@ -62,6 +63,8 @@ func TestAnswer(t *testing.T) {
 		{Lanfeed, `{"type":"event","event":"peers","data":{}}`, ansOther, 0},
 		{SocketIO, `4317[{"seq":3}]`, ansAck, 17},
 		{SocketIO, `4318[{"error":{"code":"invalid"}}]`, ansError, 18},
+		{LanfeedSIO, `4317[{"id":"01a2","title":"bench","seq":3}]`, ansAck, 17},
+		{LanfeedSIO, `4318[{"error":{"code":"rate_limited","message":"slow down"}}]`, ansError, 18},
 	} {
 		kind, id := answer(c.proto, []byte(c.msg))
 		if kind != c.kind || id != c.id {

@@ -30,7 +30,7 @@ type Phase struct {
 
 // Config is one load generator run.
 type Config struct {
-	Proto string // Lanfeed or SocketIO
+	Proto string // Lanfeed, SocketIO or LanfeedSIO
 	URL   string // the server's base URL, http://127.0.0.1:PORT/
 	// PeerURL, if set, is where the peers connect instead of URL: another
 	// node that follows URL's (the mesh scenarios), so that a delivery is
@@ -345,7 +345,7 @@ func (r *run) ramp(ctx context.Context, res *Result) {
 					base = r.cfg.PeerURL
 				}
 				u, _ := wsURL(r.cfg.Proto, base, fmt.Sprintf("bench-%d", i), "")
-				c, err := dial(ctx, r.cfg.Proto, u, r.sourceIP(i), rcv)
+				c, err := dial(ctx, r.cfg.Proto, u, r.sourceIP(i), rcv, "")
 				if err != nil {
 					errMu.Lock()
 					res.ConnectErrors[shortErr(err)]++
@@ -520,7 +520,7 @@ func (r *run) dialPublisher(ctx context.Context) (*publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := dial(ctx, r.cfg.Proto, u, nil, 0)
+	c, err := dial(ctx, r.cfg.Proto, u, nil, 0, r.cfg.Token)
 	if err != nil {
 		return nil, err
 	}
@@ -531,7 +531,7 @@ func (r *run) dialPublisher(ctx context.Context) (*publisher, error) {
 			if err != nil {
 				return
 			}
-			if r.cfg.Proto == SocketIO && len(msg) == 1 && msg[0] == '2' {
+			if r.cfg.Proto != Lanfeed && len(msg) == 1 && msg[0] == '2' {
 				p.write([]byte("3"))
 				continue
 			}

@@ -18,6 +18,10 @@ import (
 const (
 	Lanfeed  = "lanfeed"  // lanfeed wire protocol v1 (docs/PROTOCOL.md)
 	SocketIO = "socketio" // socket.io v4 over the raw engine.io v4 websocket transport
+	// LanfeedSIO is lanfeed's own /socket.io/ endpoint (docs/SOCKETIO.md): the
+	// same transport as SocketIO, with lanfeed's write event (posts:create),
+	// the token in the CONNECT packet's auth, and presence off.
+	LanfeedSIO = "lanfeed-socketio"
 )
 
 // handshakeWait bounds one peer's connect and greeting: a server too busy to
@@ -40,7 +44,7 @@ func wsURL(proto, base, name, token string) (string, error) {
 		if token != "" {
 			q.Set("token", token)
 		}
-	case SocketIO:
+	case SocketIO, LanfeedSIO:
 		u.Path = "/socket.io/"
 		q.Set("EIO", "4")
 		q.Set("transport", "websocket")
@@ -53,8 +57,9 @@ func wsURL(proto, base, name, token string) (string, error) {
 
 // dial opens one websocket from source address src (nil: the kernel's
 // choice) and completes the protocol's greeting. rcvBuf > 0 shrinks the
-// socket's receive buffer, for peers meant to fall behind.
-func dial(ctx context.Context, proto, url string, src net.IP, rcvBuf int) (*websocket.Conn, error) {
+// socket's receive buffer, for peers meant to fall behind. token is
+// LanfeedSIO's (the other protocols carry it in the URL).
+func dial(ctx context.Context, proto, url string, src net.IP, rcvBuf int, token string) (*websocket.Conn, error) {
 	nd := &net.Dialer{Timeout: handshakeWait}
 	if src != nil {
 		nd.LocalAddr = &net.TCPAddr{IP: src}
@@ -80,7 +85,7 @@ func dial(ctx context.Context, proto, url string, src net.IP, rcvBuf int) (*webs
 		return nil, err
 	}
 	c.SetReadDeadline(time.Now().Add(handshakeWait))
-	if err := greet(c, proto); err != nil {
+	if err := greet(c, proto, token); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -88,7 +93,7 @@ func dial(ctx context.Context, proto, url string, src net.IP, rcvBuf int) (*webs
 	return c, nil
 }
 
-func greet(c *websocket.Conn, proto string) error {
+func greet(c *websocket.Conn, proto, token string) error {
 	_, msg, err := c.ReadMessage()
 	if err != nil {
 		return fmt.Errorf("no greeting: %w", err)
@@ -99,11 +104,18 @@ func greet(c *websocket.Conn, proto string) error {
 			return fmt.Errorf("first frame is not hello: %.100s", msg)
 		}
 		return nil
-	case SocketIO:
+	case SocketIO, LanfeedSIO:
 		if len(msg) == 0 || msg[0] != '0' {
 			return fmt.Errorf("engine.io open packet expected, got %.100s", msg)
 		}
-		if err := c.WriteMessage(websocket.TextMessage, []byte("40")); err != nil {
+		connect := "40"
+		if proto == LanfeedSIO {
+			connect = `40{"presence":false}`
+			if token != "" {
+				connect = `40{"presence":false,"token":` + strconv.Quote(token) + `}`
+			}
+		}
+		if err := c.WriteMessage(websocket.TextMessage, []byte(connect)); err != nil {
 			return err
 		}
 		for {
@@ -143,7 +155,7 @@ func classify(proto string, msg []byte) int {
 		if bytes.HasPrefix(msg, lanfeedPost) {
 			return msgPost
 		}
-	case SocketIO:
+	case SocketIO, LanfeedSIO:
 		if bytes.HasPrefix(msg, sioPost) {
 			return msgPost
 		}
@@ -192,12 +204,19 @@ func emitFrame(proto string, buf []byte, idx int, sent int64) []byte {
 		buf = append(buf, "42"...)
 		buf = strconv.AppendInt(buf, int64(idx), 10)
 		buf = append(buf, `["posts",{"action":"create","post":{"title":"bench","body":"`...)
+	case LanfeedSIO:
+		buf = append(buf, "42"...)
+		buf = strconv.AppendInt(buf, int64(idx), 10)
+		buf = append(buf, `["posts:create",{"title":"bench","body":"`...)
 	}
 	buf = strconv.AppendInt(buf, int64(idx), 10)
 	buf = append(buf, ' ')
 	buf = strconv.AppendInt(buf, sent, 10)
-	if proto == SocketIO {
+	switch proto {
+	case SocketIO:
 		return append(buf, `"}}]`...)
+	case LanfeedSIO:
+		return append(buf, `"}]`...)
 	}
 	return append(buf, `"}}`...)
 }
@@ -235,7 +254,7 @@ func answer(proto string, msg []byte) (kind, id int) {
 			}
 			return ansError, id
 		}
-	case SocketIO:
+	case SocketIO, LanfeedSIO:
 		if bytes.HasPrefix(msg, []byte("43")) {
 			n, rest, ok := readUint(msg[2:])
 			if !ok {

@@ -232,8 +232,8 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 	}
 	if compared {
 		fmt.Fprintf(&b, "## Results\n\n")
-		fmt.Fprintf(&b, "| id | metric | target (lanfeed) | lanfeed | socket.io | lanfeed/socket.io | met |\n")
-		fmt.Fprintf(&b, "|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&b, "| id | metric | target (lanfeed) | lanfeed | socket.io | lanfeed/socket.io | met | lanfeed via /socket.io/ |\n")
+		fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|\n")
 	}
 	for _, sc := range scenarios {
 		vals, ran := r.Values[sc.id]
@@ -269,7 +269,11 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 					met = "yes"
 				}
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", id, row.label, row.target, cell(lf), cell(sio), ratio, met)
+			lsio := "–"
+			if v := vals[kindLanfeedSIO][row.key]; len(v) > 0 {
+				lsio = cell(v)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", id, row.label, row.target, cell(lf), cell(sio), ratio, met, lsio)
 		}
 	}
 	if compared {
@@ -299,7 +303,7 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 	fmt.Fprintf(&b, "## Notes from the runs\n\n")
 	any := false
 	for _, sc := range scenarios {
-		for _, kind := range []string{kindLanfeed, kindSocketIO} {
+		for _, kind := range []string{kindLanfeed, kindLanfeedSIO, kindSocketIO} {
 			for _, n := range r.Notes[sc.id][kind] {
 				fmt.Fprintf(&b, "- %s, %s: %s\n", sc.id, kind, n)
 				any = true

@@ -18,6 +18,9 @@ const (
 	kindLanfeed    = "lanfeed"
 	kindSocketIO   = "socketio"
 	kindSocketIOPe = "socketio-persist"
+	// kindLanfeedSIO is lanfeedd again, driven through its /socket.io/
+	// endpoint instead of /ws.
+	kindLanfeedSIO = "lanfeed-sio"
 )
 
 // serverReady bounds a server's start: up to its "listening on" line.
@@ -66,7 +69,7 @@ func (d *driver) startServerWith(ctx context.Context, kind, dir, logName string,
 	}
 	var argv []string
 	switch kind {
-	case kindLanfeed:
+	case kindLanfeed, kindLanfeedSIO:
 		argv = append([]string{d.lanfeedd, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir}, d.lanfeedFlags...)
 		argv = append(argv, o.args...)
 	case kindSocketIO:
@@ -112,7 +115,7 @@ func (d *driver) startServerWith(ctx context.Context, kind, dir, logName string,
 			if t, ok := strings.CutPrefix(line, "pairing token: "); ok {
 				a.token = t
 			}
-			if !sent && a.url != "" && (kind != kindLanfeed || a.token != "") {
+			if !sent && a.url != "" && (kind != kindLanfeed && kind != kindLanfeedSIO || a.token != "") {
 				ready <- a
 				sent = true
 			}

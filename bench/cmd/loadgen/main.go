@@ -26,7 +26,7 @@ import (
 func main() {
 	var cfg loadgen.Config
 	var phases string
-	flag.StringVar(&cfg.Proto, "proto", loadgen.Lanfeed, "protocol: lanfeed or socketio")
+	flag.StringVar(&cfg.Proto, "proto", loadgen.Lanfeed, "protocol: lanfeed, socketio, or lanfeed-socketio (lanfeed's /socket.io/)")
 	flag.StringVar(&cfg.URL, "url", "", "server base `URL`, e.g. http://127.0.0.1:7700/")
 	flag.StringVar(&cfg.PeerURL, "peer-url", "", "base `URL` the peers connect to instead of -url (a node following -url's)")
 	flag.IntVar(&cfg.PeerSplit, "peer-split", 0, "with -peer-url: the first `N` peers connect to -url, the rest to -peer-url; each group is timed apart too")
