@@ -2,7 +2,6 @@ package client
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"lanfeed/feed"
 )
@@ -186,14 +185,4 @@ func decode(raw []byte) (Event, error) {
 		return e, nil
 	}
 	return &Unknown{f, w.Type, w.Event}, nil
-}
-
-// malformed is the error for a frame that breaks the protocol; it quotes
-// the start of the frame.
-func malformed(raw []byte, why string) error {
-	const quote = 200
-	if len(raw) > quote {
-		raw = raw[:quote]
-	}
-	return fmt.Errorf("client: the node sent a malformed frame (%s): %s", why, raw)
 }
