@@ -279,13 +279,16 @@ func (m *Mesh) run(ctx context.Context, f *follower) {
 		if !r.liveAt.IsZero() && time.Since(r.liveAt) > m.cfg.MaxBackoff {
 			bo.Reset()
 		}
-		m.log.Warn("follow: refused what the node sent; dropping the connection", "node", row.Node, "name", row.Name,
-			"url", row.URL, "err", err)
 		f.set(func(s *feed.FollowInfo) { s.State, s.Reason, s.Since = feed.FollowRefused, err.Error(), feed.Now() })
 		if errors.Is(err, errWrongNode) {
+			m.log.Warn("follow: another node answers at the address; stopped until followed again", "node", row.Node,
+				"name", row.Name, "url", row.URL, "err", err)
 			return
 		}
-		t := time.NewTimer(bo.Next())
+		wait := bo.Next()
+		m.log.Warn("follow: refused what the node sent; dropping the connection", "node", row.Node, "name", row.Name,
+			"url", row.URL, "err", err, "retry", wait)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -352,8 +355,13 @@ func (r *replication) handle(ev client.Event) error {
 		}
 		r.synced = false
 		r.f.set(func(s *feed.FollowInfo) {
-			// Reason stays until live: the last problem, while a retry catches up.
-			s.Name, s.State, s.NodeSeq, s.Since = r.row.Name, feed.FollowCatchingUp, ev.Seq, feed.Now()
+			// Reason stays until live: the last problem, while a retry
+			// catches up. A refused node stays refused until a retry gets
+			// it live: its state does not flicker with every retry.
+			s.Name, s.NodeSeq = r.row.Name, ev.Seq
+			if s.State != feed.FollowRefused {
+				s.State, s.Since = feed.FollowCatchingUp, feed.Now()
+			}
 		})
 	case *client.Reset:
 		// The node's database is another one: what is held from it goes,

@@ -1,0 +1,248 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"lanfeed/app"
+	"lanfeed/client"
+	"lanfeed/feed"
+	"lanfeed/internal/testnode"
+)
+
+// Backoff of the hostile-node tests' followers: small, so that a case sees
+// ten refusals in well under a second, and wide, so that the growth of the
+// backoff shows (see refusals).
+const (
+	hostileMin = 5 * time.Millisecond
+	hostileMax = 50 * time.Millisecond
+)
+
+// logRecorder keeps what a node logs, for tests that check a log line
+// names the node it is about.
+type logRecorder struct {
+	mu   sync.Mutex
+	recs []logRecord
+}
+
+type logRecord struct {
+	level slog.Level
+	msg   string
+	attrs map[string]slog.Value
+}
+
+type recordHandler struct {
+	rec   *logRecorder
+	attrs []slog.Attr
+}
+
+func (h recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h recordHandler) Handle(_ context.Context, r slog.Record) error {
+	lr := logRecord{level: r.Level, msg: r.Message, attrs: map[string]slog.Value{}}
+	for _, a := range h.attrs {
+		lr.attrs[a.Key] = a.Value
+	}
+	r.Attrs(func(a slog.Attr) bool { lr.attrs[a.Key] = a.Value; return true })
+	h.rec.mu.Lock()
+	h.rec.recs = append(h.rec.recs, lr)
+	h.rec.mu.Unlock()
+	return nil
+}
+
+func (h recordHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return recordHandler{h.rec, append(slices.Clone(h.attrs), as...)}
+}
+
+func (h recordHandler) WithGroup(string) slog.Handler { return h }
+
+func (l *logRecorder) logger() *slog.Logger { return slog.New(recordHandler{rec: l}) }
+
+// refusals returns the warnings logged about refusing node, in order.
+func (l *logRecorder) refusals(node string) []logRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []logRecord
+	for _, r := range l.recs {
+		if r.level == slog.LevelWarn && strings.Contains(r.msg, "refused") && r.attrs["node"].String() == node {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// openLoggedNode opens a mesh node whose log the test reads.
+func openLoggedNode(t *testing.T, name string, mesh app.MeshConfig) (*app.Server, *logRecorder) {
+	t.Helper()
+	logs := &logRecorder{}
+	return testnode.Open(t, app.Config{Name: name, Logger: logs.logger(), Mesh: mesh}, ""), logs
+}
+
+// readUntil reads c's post events until the one of post id, and returns
+// every one read.
+func readUntil(t *testing.T, c *client.Conn, id string) []*client.PostEvent {
+	t.Helper()
+	var seen []*client.PostEvent
+	waitPost(t, c, "post "+id, func(pe *client.PostEvent) bool {
+		seen = append(seen, pe)
+		return pe.Post.ID == id
+	})
+	return seen
+}
+
+// padTo is v as JSON, with spaces before its closing brace to size bytes.
+func padTo(t *testing.T, v any, size int) []byte {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil || len(raw) > size {
+		t.Fatalf("json.Marshal(%v) = %d bytes, %v; want at most %d", v, len(raw), err, size)
+	}
+	return append(append(raw[:len(raw)-1:len(raw)-1], strings.Repeat(" ", size-len(raw))...), '}')
+}
+
+// TestMesh_HostileNodeRefused: each way a followed node can break the
+// protocol or lie is refused: the follow shows refused with a reason
+// saying what was wrong, a warning names the node, nothing it sent is
+// stored or reaches this node's clients, and the connection is dropped and
+// retried with a growing backoff, while another followed node keeps
+// replicating.
+func TestMesh_HostileNodeRefused(t *testing.T) {
+	type lie struct {
+		a, b string // alice's and bea's node ids
+		f    *fakeNode
+	}
+	for _, tc := range []struct {
+		name string
+		// frames is what the liar sends on its n-th following connection
+		// after hello (f.mu held; it may change f's hello); hold keeps the
+		// connection open, so that alice has to hang up.
+		frames func(l lie, n int) (frames []any, hold bool)
+		reason string
+	}{
+		{"ClaimsTheFollowersOrigin", func(l lie, _ int) ([]any, bool) {
+			return []any{postFrame(fakePost(l.a, "claims alice's origin", 1))}, true
+		}, "change 1 refused"},
+		{"ClaimsAnotherFollowedNodesOrigin", func(l lie, _ int) ([]any, bool) {
+			return []any{postFrame(fakePost(l.b, "claims bea's origin", 1))}, true
+		}, "change 1 refused"},
+		{"ClaimsAThirdOrigin", func(l lie, _ int) ([]any, bool) {
+			return []any{postFrame(fakePost(feed.NewID(), "claims a third origin", 1))}, true
+		}, "change 1 refused"},
+		{"InvalidPost", func(l lie, _ int) ([]any, bool) {
+			return []any{postFrame(fakePost(l.f.id, strings.Repeat("x", feed.MaxTitle+1), 1))}, true
+		}, "title"},
+		{"SeqBackwards", func(l lie, _ int) ([]any, bool) {
+			return []any{postFrame(fakePost(l.f.id, "fine", 5)), postFrame(fakePost(l.f.id, "seq backwards", 4))}, true
+		}, "seq went backwards: 4 after 5"},
+		{"SyncedBehindWhatItSent", func(l lie, _ int) ([]any, bool) {
+			return []any{postFrame(fakePost(l.f.id, "fine", 5)), syncedFrame(3)}, true
+		}, "synced at 3, behind change 5"},
+		{"MalformedJSON", func(lie, int) ([]any, bool) {
+			return []any{[]byte(`{"type":"event","event":"posts","seq":`)}, true
+		}, "malformed frame"},
+		{"PostEventWithoutItsSeq", func(lie, int) ([]any, bool) {
+			return []any{[]byte(`{"type":"event","event":"posts","seq":9,"data":{"action":"create","post":{"id":"x"}}}`)}, true
+		}, "malformed frame"},
+		{"BinaryFrame", func(lie, int) ([]any, bool) { return []any{binaryFrame(`{"type":"synced","seq":0}`)}, true }, "binary frame"},
+		{"OversizedFrame", func(l lie, _ int) ([]any, bool) {
+			return []any{padTo(t, postFrame(fakePost(l.f.id, "too big", 1)), feed.MaxMessage+1)}, true
+		}, "byte limit"},
+		{"AnotherProtocolVersion", func(l lie, _ int) ([]any, bool) { l.f.proto = 2; return nil, true }, "version 2"},
+		{"NewEpochWithoutReset", func(l lie, n int) ([]any, bool) {
+			if n == 0 { // an honest first connection: the position is in e1
+				return []any{syncedFrame(0)}, false
+			}
+			l.f.epoch = "e2"
+			return []any{postFrame(fakePost(l.f.id, "new epoch, no reset", 1)), syncedFrame(1)}, true
+		}, "without a reset from epoch e1"},
+		{"ResetToItsOwnEpoch", func(l lie, _ int) ([]any, bool) {
+			return []any{map[string]any{"type": "reset", "epoch": "e1"}, postFrame(fakePost(l.f.id, "after a false reset", 1))}, true
+		}, "reset to epoch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, logs := openLoggedNode(t, "alice", app.MeshConfig{MinBackoff: hostileMin, MaxBackoff: hostileMax})
+			b := openMeshNode(t, t.TempDir(), "bea")
+			bID := b.Service.Identity().ID
+			follow(t, a, b)
+			aw := watch(t, a, a.Store.Seq())
+
+			f := newFakeNode(t, "liar")
+			if _, err := a.Service.Follow(t.Context(), f.ts.URL); err != nil {
+				t.Fatalf("Follow(fake) = %v", err)
+			}
+			f.mu.Lock()
+			f.session = func(n int, _ int64, _ string) ([]any, bool) {
+				f.seq = 10
+				return tc.frames(lie{a.Service.Identity().ID, bID, f}, n)
+			}
+			f.mu.Unlock()
+
+			// Dropped and retried, ten times; bea's posts arrive meanwhile.
+			const rounds = 10
+			var fromBea []feed.Post
+			eventually(t, "ten refusals", func() bool {
+				if len(fromBea) < 3 {
+					fromBea = append(fromBea, create(t, b, "bea goes on"))
+				}
+				return len(logs.refusals(f.id)) >= rounds
+			})
+			marker := create(t, b, "bea's marker")
+			fromBea = append(fromBea, marker)
+
+			fi := followState(t, a, f.id)
+			if fi.State != feed.FollowRefused || !strings.Contains(fi.Reason, tc.reason) {
+				t.Errorf("follow state = %s (%q); want refused saying %q", fi.State, fi.Reason, tc.reason)
+			}
+			recs := logs.refusals(f.id)
+			var longest time.Duration
+			for i, r := range recs {
+				wait, _ := r.attrs["retry"].Any().(time.Duration)
+				if r.attrs["name"].String() != "liar" || !strings.Contains(r.attrs["err"].String(), tc.reason) || wait > hostileMax {
+					t.Fatalf("refusal %d logged as %q %v; want the node's name liar, the reason %q and a retry within %v",
+						i, r.msg, r.attrs, tc.reason, hostileMax)
+				}
+				if i >= 3 {
+					longest = max(longest, wait)
+				}
+			}
+			// Full jitter draws each wait below the backoff: without growth
+			// from hostileMin every wait would be under it, with it the
+			// chance of that for seven draws is below 1e-6.
+			if longest < hostileMin {
+				t.Errorf("retries after the third wait at most %v; want the backoff grown beyond %v", longest, hostileMin)
+			}
+			if d := f.dropped.Load(); d < rounds-2 {
+				t.Errorf("alice hung up %d of the liar's connections; want about %d", d, rounds)
+			}
+
+			// Nothing of the liar is shown or stored; bea's posts all are.
+			ids := map[string]bool{}
+			for _, p := range fromBea {
+				ids[p.ID] = true
+			}
+			for _, pe := range readUntil(t, aw, marker.ID) {
+				if !ids[pe.Post.ID] || pe.Post.Origin != bID {
+					t.Fatalf("alice's clients got %+v; want bea's posts only", pe.Post)
+				}
+			}
+			held := listAll(t, a)
+			for _, p := range held {
+				if !ids[p.ID] {
+					t.Fatalf("alice holds %+v; want nothing from the liar", p)
+				}
+			}
+			if len(held) != len(fromBea) {
+				t.Fatalf("alice holds %v; want bea's %d posts", titles(held), len(fromBea))
+			}
+			if pos, err := a.Store.Follow(t.Context(), f.id); err != nil || pos.Seq != 0 {
+				t.Fatalf("position at the liar = %+v, %v; want seq 0: nothing it sent was applied", pos, err)
+			}
+		})
+	}
+}
