@@ -317,14 +317,14 @@ type replication struct {
 	f   *follower
 	row store.Follow
 
-	epoch   string // the node's epoch, from hello or reset
-	pos     int64  // the node's seq of the last change received
+	epoch string // the node's epoch, from hello or reset
+	pos   int64  // the node's seq of the last change received
 	// helloEpoch is the epoch of the current connection's hello; while it
 	// is not epoch, the next frame must be the reset that says so.
 	helloEpoch string
-	pending []store.Op
-	synced  bool      // the replay of the current connection has ended
-	liveAt  time.Time // when a connection of this round first reached live
+	pending    []store.Op
+	synced     bool      // the replay of the current connection has ended
+	liveAt     time.Time // when a connection of this round first reached live
 }
 
 // handle is the client.Follower's handler: it checks each event and
