@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -244,5 +245,82 @@ func TestMesh_HostileNodeRefused(t *testing.T) {
 				t.Fatalf("position at the liar = %+v, %v; want seq 0: nothing it sent was applied", pos, err)
 			}
 		})
+	}
+}
+
+// TestMesh_EpochFlapping: a node announcing a new epoch on every
+// connection is followed for EpochChanges new epochs (each dropping and
+// copying it again); the next ones are refused before anything is dropped,
+// and retried with backoff, until it has stopped flapping for a window.
+func TestMesh_EpochFlapping(t *testing.T) {
+	const window = 3 * time.Second
+	a, logs := openLoggedNode(t, "alice", app.MeshConfig{MinBackoff: hostileMin, MaxBackoff: hostileMax,
+		EpochChanges: 3, EpochWindow: window})
+	aw := watch(t, a, a.Store.Seq())
+	f := newFakeNode(t, "flapper")
+	var posts []feed.Post // posts[n]: the one post of epoch e<n>
+	stable := false       // once set, the epoch stays
+	f.session = func(n int, since int64, epoch string) ([]any, bool) {
+		if !stable || len(posts) == 0 {
+			f.epoch = "e" + strconv.Itoa(len(posts))
+			posts = append(posts, fakePost(f.id, "epoch "+f.epoch, 1))
+		}
+		f.seq = 1
+		p := posts[len(posts)-1]
+		if epoch == f.epoch && since >= 1 { // resumed in its epoch: nothing new
+			return []any{syncedFrame(1)}, stable
+		}
+		if epoch == "" || epoch == f.epoch {
+			return []any{postFrame(p), syncedFrame(1)}, stable
+		}
+		// Flapping, it hangs up after each copy; stable, it stays.
+		return []any{map[string]any{"type": "reset", "epoch": f.epoch}, postFrame(p), syncedFrame(1)}, stable
+	}
+	if _, err := a.Service.Follow(t.Context(), f.ts.URL); err != nil {
+		t.Fatalf("Follow(fake) = %v", err)
+	}
+	const rounds = 8
+	eventually(t, "refusals of the flapping node", func() bool { return len(logs.refusals(f.id)) >= rounds })
+	fi := followState(t, a, f.id)
+	if fi.State != feed.FollowRefused || !strings.Contains(fi.Reason, "epoch flapping") {
+		t.Fatalf("follow state = %s (%q); want refused for epoch flapping", fi.State, fi.Reason)
+	}
+	for _, r := range logs.refusals(f.id) {
+		if r.attrs["name"].String() != "flapper" || !strings.Contains(r.attrs["err"].String(), "epoch flapping") {
+			t.Fatalf("refusal logged as %q %v; want the name flapper and the reason", r.msg, r.attrs)
+		}
+	}
+	// e0 and three new epochs were followed: e0..e2 dropped, e3 held.
+	f.mu.Lock()
+	kept, flips := posts[3], len(posts)-1
+	f.mu.Unlock()
+	if got := listAll(t, a); len(got) != 1 || got[0].ID != kept.ID {
+		t.Fatalf("alice holds %v after %d epoch changes; want only %q", titles(got), flips, kept.Title)
+	}
+	if row, err := a.Store.Follow(t.Context(), f.id); err != nil || row.Epoch != "e3" || row.Seq != 1 {
+		t.Fatalf("position = %+v, %v; want e3 at 1: a refused epoch changes nothing", row, err)
+	}
+	mine := create(t, a, "marker")
+	var got []string
+	for _, pe := range readUntil(t, aw, mine.ID) {
+		got = append(got, pe.Action+" "+pe.Post.Title)
+	}
+	want := []string{"create epoch e0", "delete ", "create epoch e1", "delete ", "create epoch e2", "delete ",
+		"create epoch e3", "create marker"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("alice's clients saw %q; want %q: three drops, nothing of a refused epoch", got, want)
+	}
+
+	// Once it keeps one epoch for a window, it is followed again.
+	f.mu.Lock()
+	stable = true
+	last := posts[len(posts)-1]
+	f.mu.Unlock()
+	eventually(t, "the node live again in its last epoch", func() bool {
+		fi := followState(t, a, f.id)
+		return fi.State == feed.FollowLive
+	})
+	if got := listAll(t, a); len(got) != 2 || got[1].ID != last.ID {
+		t.Fatalf("alice holds %v; want her marker and %q", titles(got), last.Title)
 	}
 }
