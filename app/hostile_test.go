@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -322,5 +323,93 @@ func TestMesh_EpochFlapping(t *testing.T) {
 	})
 	if got := listAll(t, a); len(got) != 2 || got[1].ID != last.ID {
 		t.Fatalf("alice holds %v; want her marker and %q", titles(got), last.Title)
+	}
+}
+
+// TestMesh_FloodIsPacedAndIsolated: a node sending valid changes as fast as
+// it can is read at the follower's pace (this process's heap does not grow
+// with what it sent; TCP holds the rest), and another followed node's
+// changes keep arriving meanwhile, between the flood's batches rather than
+// after the flood.
+func TestMesh_FloodIsPacedAndIsolated(t *testing.T) {
+	const (
+		flood = 1000 // changes the flooder sends, back to back
+		body  = 4000 // characters of each: 4 MB in all
+		// heapBound is how far the live heap may grow during the flood:
+		// the client reads ahead 64 changes and a batch holds up to 256
+		// (about 3 MB with their frames); holding the flood would take
+		// over 8 MB (each change's frame and its decoded post).
+		heapBound = 6 << 20
+		// latencyBound is a generous bound on bea's post reaching alice
+		// during the flood: it waits for one of the flood's batches at
+		// most (milliseconds; seconds on a loaded machine under -race).
+		latencyBound = waitFor
+		// floodWait bounds the flood: seconds, more on a loaded machine
+		// under -race.
+		floodWait = 60 * time.Second
+	)
+	a, _ := openLoggedNode(t, "alice", app.MeshConfig{MinBackoff: hostileMin, MaxBackoff: hostileMax})
+	b := openMeshNode(t, t.TempDir(), "bea")
+	follow(t, a, b)
+
+	f := newFakeNode(t, "flooder")
+	text := strings.Repeat("f", body)
+	var frames []any // a replay as fast as the flooder can send it
+	for seq := int64(1); seq <= flood; seq++ {
+		p := fakePost(f.id, "flood "+strconv.FormatInt(seq, 10), seq)
+		p.Body = text
+		frames = append(frames, postFrame(p))
+	}
+	frames = append(frames, syncedFrame(flood))
+	f.session = func(int, int64, string) ([]any, bool) { return frames, true }
+	heap := func() uint64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	base := heap()
+	start := time.Now()
+	if _, err := a.Service.Follow(t.Context(), f.ts.URL); err != nil {
+		t.Fatalf("Follow(fake) = %v", err)
+	}
+	var peak uint64
+	var latencies []time.Duration
+	during := 0 // bea's posts that arrived while the flood was still being applied
+	var sampled time.Time
+	for applied := int64(0); applied < flood && time.Since(start) < floodWait; {
+		if time.Since(sampled) > 250*time.Millisecond { // a GC per sample: not too often
+			peak, sampled = max(peak, heap()), time.Now()
+		}
+		p := create(t, b, "bea during the flood")
+		sent := time.Now()
+		eventually(t, "bea's post at alice during the flood", func() bool {
+			_, err := a.Service.Get(t.Context(), p.ID)
+			return err == nil
+		})
+		latencies = append(latencies, time.Since(sent))
+		if applied = followState(t, a, f.id).Seq; applied < flood {
+			during++
+		}
+	}
+	elapsed := time.Since(start)
+	slices.Sort(latencies)
+	t.Logf("flood of %d changes (%d bytes of body each) applied in %v; heap grew at most %.1f MB; "+
+		"%d of bea's posts measured, %d during the flood, latency median %v, max %v",
+		flood, body, elapsed.Round(time.Millisecond), float64(peak-min(peak, base))/(1<<20),
+		len(latencies), during, latencies[len(latencies)/2], latencies[len(latencies)-1])
+	if fi := followState(t, a, f.id); fi.Seq < flood || fi.State != feed.FollowLive {
+		t.Fatalf("flooder's follow = %s at %d of %d after %v; want live with all: a valid flood is paced, not refused",
+			fi.State, fi.Seq, flood, floodWait)
+	}
+	if worst := latencies[len(latencies)-1]; worst > latencyBound {
+		t.Errorf("bea's post took %v to arrive during the flood; want under %v", worst, latencyBound)
+	}
+	if during < 2 {
+		t.Errorf("%d of bea's posts arrived while the flood was applied; want 2 or more: bea waited for the flood", during)
+	}
+	if peak > base+heapBound {
+		t.Errorf("heap grew by %d MB during the flood; want under %d MB: the follower holds what it has not applied",
+			(peak-base)>>20, heapBound>>20)
 	}
 }

@@ -286,8 +286,10 @@ type fakeNode struct {
 	proto   int // in hello; 0: 1
 	n       int // following connections so far
 	session func(n int, since int64, epoch string) (frames []any, hold bool)
-	// dropped counts the held connections that the follower hung up.
+	// dropped counts the held connections that the follower hung up; sent
+	// the scripted frames written.
 	dropped atomic.Int32
+	sent    atomic.Int64
 }
 
 // binaryFrame is a frame the fake node sends as a binary message.
@@ -333,6 +335,7 @@ func newFakeNode(t *testing.T, name string) *fakeNode {
 			if send(fr) != nil {
 				return
 			}
+			f.sent.Add(1)
 		}
 		if hold {
 			for {
