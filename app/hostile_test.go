@@ -174,21 +174,30 @@ func TestMesh_HostileNodeRefused(t *testing.T) {
 			follow(t, a, b)
 			aw := watch(t, a, a.Store.Seq())
 
+			// The script runs for following connections only, not for the
+			// dial of Follow, which learns the liar's id.
 			f := newFakeNode(t, "liar")
-			if _, err := a.Service.Follow(t.Context(), f.ts.URL); err != nil {
-				t.Fatalf("Follow(fake) = %v", err)
-			}
-			f.mu.Lock()
 			f.session = func(n int, _ int64, _ string) ([]any, bool) {
 				f.seq = 10
 				return tc.frames(lie{a.Service.Identity().ID, bID, f}, n)
 			}
-			f.mu.Unlock()
+			if _, err := a.Service.Follow(t.Context(), f.ts.URL); err != nil {
+				t.Fatalf("Follow(fake) = %v", err)
+			}
+			t.Cleanup(func() {
+				if t.Failed() {
+					f.mu.Lock()
+					n := f.n
+					f.mu.Unlock()
+					list, _ := a.Service.Follows(context.Background())
+					t.Logf("liar: %d following connections, %d refusals logged; follows %+v", n, len(logs.refusals(f.id)), list)
+				}
+			})
 
 			// Dropped and retried, ten times; bea's posts arrive meanwhile.
 			const rounds = 10
 			var fromBea []feed.Post
-			eventually(t, "ten refusals", func() bool {
+			eventually(t, "ten refusals of the liar", func() bool {
 				if len(fromBea) < 3 {
 					fromBea = append(fromBea, create(t, b, "bea goes on"))
 				}
