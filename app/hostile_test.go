@@ -351,8 +351,10 @@ func TestMesh_FloodIsPacedAndIsolated(t *testing.T) {
 		heapBound = 6 << 20
 		// latencyBound is a generous bound on bea's post reaching alice
 		// during the flood: it waits for one of the flood's batches at
-		// most (milliseconds; seconds on a loaded machine under -race).
-		latencyBound = waitFor
+		// most (tens of milliseconds; seconds on a loaded machine under
+		// -race). That it arrives during the flood, not after, is what
+		// shows the isolation; this bound only catches a stall.
+		latencyBound = 30 * time.Second
 		// floodWait bounds the flood: seconds, more on a loaded machine
 		// under -race.
 		floodWait = 60 * time.Second
@@ -392,10 +394,10 @@ func TestMesh_FloodIsPacedAndIsolated(t *testing.T) {
 		}
 		p := create(t, b, "bea during the flood")
 		sent := time.Now()
-		eventually(t, "bea's post at alice during the flood", func() bool {
-			_, err := a.Service.Get(t.Context(), p.ID)
-			return err == nil
-		})
+		if !arrives(t, a, p.ID, latencyBound) {
+			t.Fatalf("bea's post not at alice %v into the flood (%d of %d applied); want it within %v",
+				time.Since(start).Round(time.Millisecond), followState(t, a, f.id).Seq, flood, latencyBound)
+		}
 		latencies = append(latencies, time.Since(sent))
 		if applied = followState(t, a, f.id).Seq; applied < flood {
 			during++
@@ -411,9 +413,6 @@ func TestMesh_FloodIsPacedAndIsolated(t *testing.T) {
 		t.Fatalf("flooder's follow = %s at %d of %d after %v; want live with all: a valid flood is paced, not refused",
 			fi.State, fi.Seq, flood, floodWait)
 	}
-	if worst := latencies[len(latencies)-1]; worst > latencyBound {
-		t.Errorf("bea's post took %v to arrive during the flood; want under %v", worst, latencyBound)
-	}
 	if during < 2 {
 		t.Errorf("%d of bea's posts arrived while the flood was applied; want 2 or more: bea waited for the flood", during)
 	}
@@ -421,4 +420,20 @@ func TestMesh_FloodIsPacedAndIsolated(t *testing.T) {
 		t.Errorf("heap grew by %d MB during the flood; want under %d MB: the follower holds what it has not applied",
 			(peak-base)>>20, heapBound>>20)
 	}
+}
+
+// arrives polls srv for post id until it is there or within has passed,
+// and reports whether it came: no event says that a replica was applied.
+func arrives(t *testing.T, srv *app.Server, id string, within time.Duration) bool {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		if _, err := srv.Service.Get(t.Context(), id); err == nil {
+			return true
+		}
+		<-tick.C
+	}
+	return false
 }
