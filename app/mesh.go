@@ -25,8 +25,10 @@ import (
 //
 // A follower trusts nothing it receives: a node answering with another
 // node's id is refused for good (until followed again); a change the store
-// refuses, a seq going backwards or a malformed frame is logged with the
-// node named, the connection dropped and retried with backoff from the
+// refuses, a seq going backwards, a malformed or oversized frame (the
+// client's ErrProto), or an epoch that changes more often than
+// MeshConfig.EpochChanges allows is logged with the node named, shown as
+// refused, and the connection dropped and retried with backoff from the
 // committed position.
 type Mesh struct {
 	svc *Service
@@ -63,6 +65,13 @@ type MeshConfig struct {
 	// MinBackoff and MaxBackoff bound the wait before a follower dials a
 	// node again; defaults client.DefaultMinBackoff, client.DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
+	// EpochChanges is how many new epochs a node may announce within
+	// EpochWindow; each one drops its replicas and replicates it from 0,
+	// so a node flapping beyond that is refused (nothing dropped) until
+	// it has stopped for a window. Defaults DefaultEpochChanges and
+	// DefaultEpochWindow.
+	EpochChanges int
+	EpochWindow  time.Duration
 
 	// forceAutoFollow is Config.AutoFollow: auto-follow is on for this run
 	// whatever the stored setting says.
@@ -74,6 +83,15 @@ type MeshConfig struct {
 // queued behind it wait milliseconds.
 const DefaultMeshBatch = 256
 
+// A node's epoch changes when its database is recreated: rarely, by hand.
+// Three times in ten minutes is a generous allowance for someone trying
+// things out; more is a broken or hostile node making every follower drop
+// and copy it again and again.
+const (
+	DefaultEpochChanges = 3
+	DefaultEpochWindow  = 10 * time.Minute
+)
+
 // follower is one followed node's replication loop and its state.
 type follower struct {
 	node   string
@@ -82,6 +100,35 @@ type follower struct {
 
 	mu    sync.Mutex
 	state feed.FollowInfo
+
+	// epochs are the new epochs the node announced (in a reset) within the
+	// last window, oldest first. Only the follower's goroutine uses them.
+	epochs []epochChange
+}
+
+type epochChange struct {
+	epoch string
+	at    time.Time
+}
+
+// newEpoch records that the node announced epoch at now and returns an
+// error if that is one epoch change too many within window: the node
+// flaps. A reset to the epoch announced last is no new change (the retry
+// of a refused one).
+func (f *follower) newEpoch(epoch string, now time.Time, limit int, window time.Duration) error {
+	i := 0
+	for i < len(f.epochs) && now.Sub(f.epochs[i].at) >= window {
+		i++
+	}
+	f.epochs = f.epochs[i:]
+	if n := len(f.epochs); n == 0 || f.epochs[n-1].epoch != epoch {
+		f.epochs = append(f.epochs, epochChange{epoch, now})
+	}
+	if len(f.epochs) > limit {
+		return fmt.Errorf("epoch flapping: %d new epochs within %v (at most %d are followed); the latest, %s, is refused",
+			len(f.epochs), window, limit, epoch)
+	}
+	return nil
 }
 
 func (f *follower) set(fn func(*feed.FollowInfo)) {
@@ -106,6 +153,12 @@ func newMesh(svc *Service, st *store.Store, log *slog.Logger, cfg MeshConfig) *M
 	}
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(client.DefaultMaxBackoff, cfg.MinBackoff)
+	}
+	if cfg.EpochChanges <= 0 {
+		cfg.EpochChanges = DefaultEpochChanges
+	}
+	if cfg.EpochWindow <= 0 {
+		cfg.EpochWindow = DefaultEpochWindow
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Mesh{svc: svc, st: st, log: log, cfg: cfg, ctx: ctx, cancel: cancel, followers: map[string]*follower{},
@@ -226,13 +279,16 @@ func (m *Mesh) run(ctx context.Context, f *follower) {
 		if !r.liveAt.IsZero() && time.Since(r.liveAt) > m.cfg.MaxBackoff {
 			bo.Reset()
 		}
-		m.log.Warn("follow: refused what the node sent; dropping the connection", "node", row.Node, "name", row.Name,
-			"url", row.URL, "err", err)
 		f.set(func(s *feed.FollowInfo) { s.State, s.Reason, s.Since = feed.FollowRefused, err.Error(), feed.Now() })
 		if errors.Is(err, errWrongNode) {
+			m.log.Warn("follow: another node answers at the address; stopped until followed again", "node", row.Node,
+				"name", row.Name, "url", row.URL, "err", err)
 			return
 		}
-		t := time.NewTimer(bo.Next())
+		wait := bo.Next()
+		m.log.Warn("follow: refused what the node sent; dropping the connection", "node", row.Node, "name", row.Name,
+			"url", row.URL, "err", err, "retry", wait)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -261,11 +317,14 @@ type replication struct {
 	f   *follower
 	row store.Follow
 
-	epoch   string // the node's epoch, from hello or reset
-	pos     int64  // the node's seq of the last change received
-	pending []store.Op
-	synced  bool      // the replay of the current connection has ended
-	liveAt  time.Time // when a connection of this round first reached live
+	epoch string // the node's epoch, from hello or reset
+	pos   int64  // the node's seq of the last change received
+	// helloEpoch is the epoch of the current connection's hello; while it
+	// is not epoch, the next frame must be the reset that says so.
+	helloEpoch string
+	pending    []store.Op
+	synced     bool      // the replay of the current connection has ended
+	liveAt     time.Time // when a connection of this round first reached live
 }
 
 // handle is the client.Follower's handler: it checks each event and
@@ -283,6 +342,7 @@ func (r *replication) handle(ev client.Event) error {
 		if r.epoch == "" { // the first hello: the position counts in its epoch
 			r.epoch = ev.Epoch
 		}
+		r.helloEpoch = ev.Epoch
 		// Left from a connection that broke mid-batch; they came in r.epoch,
 		// which a new epoch here would answer with a reset.
 		if err := r.flush(); err != nil {
@@ -295,14 +355,22 @@ func (r *replication) handle(ev client.Event) error {
 		}
 		r.synced = false
 		r.f.set(func(s *feed.FollowInfo) {
-			// Reason stays until live: the last problem, while a retry catches up.
-			s.Name, s.State, s.NodeSeq, s.Since = r.row.Name, feed.FollowCatchingUp, ev.Seq, feed.Now()
+			// Reason stays until live: the last problem, while a retry
+			// catches up. A refused node stays refused until a retry gets
+			// it live: its state does not flicker with every retry.
+			s.Name, s.NodeSeq = r.row.Name, ev.Seq
+			if s.State != feed.FollowRefused {
+				s.State, s.Since = feed.FollowCatchingUp, feed.Now()
+			}
 		})
 	case *client.Reset:
 		// The node's database is another one: what is held from it goes,
 		// telling this node's clients, and replication starts from 0.
-		if ev.Epoch == "" || ev.Epoch == r.epoch {
-			return fmt.Errorf("reset to epoch %q, which is no new epoch", ev.Epoch)
+		if ev.Epoch == "" || ev.Epoch == r.epoch || ev.Epoch != r.helloEpoch {
+			return fmt.Errorf("reset to epoch %q, which is not the new epoch %s of its hello", ev.Epoch, r.helloEpoch)
+		}
+		if err := r.f.newEpoch(ev.Epoch, time.Now(), r.m.cfg.EpochChanges, r.m.cfg.EpochWindow); err != nil {
+			return err // before the drop: a flapping node costs nothing more
 		}
 		r.pending = r.pending[:0]
 		if err := r.m.drop(r.m.ctx, r.row.Node); err != nil {
@@ -312,6 +380,9 @@ func (r *replication) handle(ev client.Event) error {
 		r.epoch, r.pos = ev.Epoch, 0
 		r.f.set(func(s *feed.FollowInfo) { s.Seq = 0 })
 	case *client.PostEvent:
+		if r.helloEpoch != r.epoch {
+			return fmt.Errorf("change %d in epoch %s without a reset from epoch %s", ev.Seq, r.helloEpoch, r.epoch)
+		}
 		if ev.Seq <= r.pos {
 			return fmt.Errorf("seq went backwards: %d after %d", ev.Seq, r.pos)
 		}
@@ -325,6 +396,9 @@ func (r *replication) handle(ev client.Event) error {
 			return r.flush()
 		}
 	case *client.Synced:
+		if r.helloEpoch != r.epoch {
+			return fmt.Errorf("synced in epoch %s without a reset from epoch %s", r.helloEpoch, r.epoch)
+		}
 		if ev.Seq < r.pos {
 			return fmt.Errorf("synced at %d, behind change %d it sent", ev.Seq, r.pos)
 		}

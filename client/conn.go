@@ -31,9 +31,11 @@ const (
 	// it the reader stops reading, so that a slow caller slows the node's
 	// replay instead of filling this process's memory.
 	readAhead = 64
-	// maxFrame bounds a frame from the node. Its largest frames carry one
-	// post at the limits (about 80 KiB of JSON); far bigger is not a node.
-	maxFrame = 1 << 20
+	// maxFrame bounds a frame from the node: the protocol's largest
+	// message, which a node's own frames (one post at the limits, about
+	// 120 KiB of JSON at worst) stay well below. A bigger one is refused
+	// before it is read whole.
+	maxFrame = feed.MaxMessage
 )
 
 // Config says how to connect to a node. Only URL is required.
@@ -140,7 +142,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		done:    make(chan struct{}),
 		pending: map[int64]*emitCall{},
 	}
-	ws.SetReadLimit(maxFrame)
+	ws.SetReadLimit(int64(maxFrame))
 	ws.SetPingHandler(c.onPing)
 	ws.SetCloseHandler(func(code int, _ string) error {
 		c.closeCode = code // the writer echoes it; the reader must not write
@@ -167,7 +169,7 @@ func readHello(ctx context.Context, ws *websocket.Conn) (*Hello, error) {
 		return nil, fmt.Errorf("client: waiting for hello: %w", ctx.Err())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("client: no hello from the node: %w", err)
+		return nil, fmt.Errorf("client: no hello from the node: %w", protoErr(err))
 	}
 	ev, err := decode(raw)
 	if err != nil {
@@ -273,10 +275,10 @@ func (c *Conn) read(discard bool) error {
 		c.ws.SetReadDeadline(time.Now().Add(readWait))
 		kind, raw, err := c.ws.ReadMessage()
 		if err != nil {
-			return err
+			return protoErr(err)
 		}
 		if kind != websocket.TextMessage {
-			return errors.New("client: the node sent a binary frame; protocol v1 has only text frames")
+			return fmt.Errorf("%w: a binary frame; protocol v1 has only text frames", ErrProto)
 		}
 		ev, err := decode(raw)
 		if err != nil {
@@ -291,6 +293,15 @@ func (c *Conn) read(discard bool) error {
 			discard = true
 		}
 	}
+}
+
+// protoErr marks a read error that is the node's breach of the protocol
+// (a frame over the read limit) with ErrProto; others stay as they are.
+func protoErr(err error) error {
+	if errors.Is(err, websocket.ErrReadLimit) {
+		return fmt.Errorf("%w: a frame over the %d-byte limit (%w)", ErrProto, maxFrame, err)
+	}
+	return err
 }
 
 // answer hands acks and error frames to the emits waiting for them. It

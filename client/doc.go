@@ -48,7 +48,10 @@
 //     again from 250 ms after every hello. A node that refuses the handshake
 //     with a 4xx status (wrong token, refused host or origin) stops the
 //     Follower with a *RefusedError saying what the node answered; 429 and
-//     5xx are retried, waiting at least the node's Retry-After.
+//     5xx are retried, waiting at least the node's Retry-After. A node that
+//     breaks the protocol (another version, a malformed, binary or
+//     oversized frame) stops it with an error wrapping ErrProto: it is
+//     broken or hostile, and redialling it at once would not help.
 //   - Lifetime: a Conn owns two goroutines, one reading and one writing (the
 //     only one that writes to the websocket: frames, pongs and the close
 //     frame). Both end when the connection does; Close ends it and waits for

@@ -20,9 +20,13 @@ var (
 	// the node answered. Before writing it again, see whether it landed:
 	// resume and look for the post (an ack is never sent twice).
 	ErrOutcomeUnknown = errors.New("no answer from the node: the write may or may not have been committed")
-	// ErrProto is wrapped by Dial's error when the node speaks another wire
-	// protocol version than this package.
-	ErrProto = errors.New("client: unsupported wire protocol")
+	// ErrProto is wrapped by the error of a connection that ended because
+	// the node broke wire protocol v1: its hello announces another version,
+	// or it sent a frame that is not JSON of the protocol's shape, a binary
+	// frame, or a frame over feed.MaxMessage. Dial returns it for the hello,
+	// Next once the connection has ended; a Follower does not retry it (see
+	// Follower.Run).
+	ErrProto = errors.New("client: the node broke wire protocol v1")
 )
 
 // RefusedError is a websocket handshake the node answered with an HTTP error
@@ -75,6 +79,16 @@ func refused(host string, resp *http.Response) *RefusedError {
 		e.RetryAfter = time.Duration(s) * time.Second
 	}
 	return e
+}
+
+// malformed is the error for a frame that breaks the protocol; it quotes
+// the start of the frame.
+func malformed(raw []byte, why string) error {
+	const quote = 200
+	if len(raw) > quote {
+		raw = raw[:quote]
+	}
+	return fmt.Errorf("%w: malformed frame (%s): %s", ErrProto, why, raw)
 }
 
 // outcomeUnknown is the error of emit id whose answer will not come.

@@ -3,7 +3,6 @@ package client
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 
 	"lanfeed/feed"
 )
@@ -223,14 +222,4 @@ func decodeFrame(raw []byte) (Event, error) {
 		return e, nil
 	}
 	return &Unknown{f, w.Type, w.Event}, nil
-}
-
-// malformed is the error for a frame that breaks the protocol; it quotes
-// the start of the frame.
-func malformed(raw []byte, why string) error {
-	const quote = 200
-	if len(raw) > quote {
-		raw = raw[:quote]
-	}
-	return fmt.Errorf("client: the node sent a malformed frame (%s): %s", why, raw)
 }

@@ -81,7 +81,9 @@ func (e handlerError) Error() string { return e.err.Error() }
 // connection's *Hello first. An event the handler returns an error for does
 // not move the Position, and Run returns that error as it is. Otherwise Run
 // returns ctx.Err() once ctx is done, a *RefusedError for a 4xx handshake
-// other than 429, or an error wrapping ErrProto; it retries every other
+// other than 429, or an error wrapping ErrProto when the node breaks the
+// protocol (another version, a malformed, binary or oversized frame: a node
+// that is broken or hostile, not a network failure); it retries every other
 // failure after a backoff (see the package doc). Run may not be called again
 // while it runs.
 func (f *Follower) Run(ctx context.Context, handle func(Event) error) error {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -51,8 +52,8 @@ func TestDecode(t *testing.T) {
 		`{"type":"ack","seq":5,"data":{"id":"x","seq":5}}`,
 		`{"type":"ack","id":1,"seq":5,"data":"x"}`,
 	} {
-		if ev, err := decode([]byte(raw)); err == nil || !strings.Contains(err.Error(), "malformed frame") {
-			t.Errorf("decode(%s) = %T, %v; want a malformed frame error", raw, ev, err)
+		if ev, err := decode([]byte(raw)); !errors.Is(err, ErrProto) || !strings.Contains(err.Error(), "malformed frame") {
+			t.Errorf("decode(%s) = %T, %v; want a malformed frame error wrapping ErrProto", raw, ev, err)
 		}
 	}
 	raw := `{"type":"event","event":"typing","data":{"peer":"p7"}}`

@@ -12,8 +12,9 @@ const (
 	// FollowOffline: unreachable since Since; retried with backoff.
 	FollowOffline = "offline"
 	// FollowRefused: it sent something this node refused (Reason says
-	// what); retried with backoff, except for a node that answers with
-	// another node's id, which stays refused until followed again.
+	// what); retried with backoff, and refused still while a retry catches
+	// up, until one gets it live. A node that answers with another node's
+	// id stays refused until followed again.
 	FollowRefused = "refused"
 )
 

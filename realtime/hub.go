@@ -60,7 +60,7 @@ const (
 	// DefaultMaxMessage is the largest message a peer may send and the
 	// largest REST body, in bytes: derived from feed's post limits so that
 	// the largest valid post fits however its writer escapes it (see
-	// maxWriteJSON in protocol.go).
+	// feed.MaxMessage).
 	DefaultMaxMessage = maxWriteJSON
 	// DefaultPingPeriod keeps NAT and proxy mappings alive and detects dead
 	// peers; it must be well under DefaultPongWait.

@@ -55,7 +55,7 @@ func TestPostSize_LimitFitsTheWorstValidPost(t *testing.T) {
 		names = append(names, strings.Split(f.Tag.Get("json"), ",")[0])
 	}
 	if got := strings.Join(names, " "); got != "title body author" {
-		t.Fatalf("feed.NewPost has JSON fields %q; the size limit counts title, body and author: update maxCreateJSON", got)
+		t.Fatalf("feed.NewPost has JSON fields %q; the size limit counts title, body and author: update feed.MaxMessage", got)
 	}
 	create, _ := worstPost(feed.MaxTitle, feed.MaxBody, feed.MaxAuthor)
 	t2, _ := worstText(feed.MaxTitle, false)
