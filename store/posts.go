@@ -47,6 +47,8 @@ type Op struct {
 type opTx struct {
 	tx    *sql.Tx
 	stmts writeStmts // prepared on the connection tx runs on
+	// bound are the statements bound to tx so far, by query; see stmt.
+	bound map[string]*sql.Stmt
 	// followed holds the nodes found followed earlier in the batch: no op
 	// removes a follow, so one look per node and transaction is enough.
 	followed map[string]bool
@@ -224,13 +226,14 @@ func (s *Store) applyTx(ctx context.Context, ops []Op, todo []int, results []Res
 	single := len(todo) == 1
 	followed := map[string]bool{}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		bound := map[string]*sql.Stmt{}
 		for _, i := range todo {
 			if ops[i].position && failedBefore(ops, results, i) {
 				results[i].Err = feed.Errorf(feed.CodeInvalid,
 					"position in node %s's log not recorded: a change from it in the same batch failed", ops[i].node)
 				continue
 			}
-			w := opTx{tx: tx, stmts: s.stmts, followed: followed, seq: seq + 1, now: s.now().UnixMilli(), self: s.self}
+			w := opTx{tx: tx, stmts: s.stmts, bound: bound, followed: followed, seq: seq + 1, now: s.now().UnixMilli(), self: s.self}
 			p, changed, err := runOp(ctx, w, ops[i], single || !isolate)
 			if err != nil {
 				if single || errors.Is(err, errTxBroken) {
