@@ -87,7 +87,8 @@ func BenchmarkStore_Changes(b *testing.B) {
 
 // BenchmarkStore_ApplyBatch measures what a follower's catch-up commits:
 // one Apply of 256 new replicas from a followed node and its position (the
-// mesh's default batch), against 256 creates of this node's own in one
+// mesh's batch until 2026-12-02; it is now 1,024, app.DefaultMeshBatch),
+// against 256 creates of this node's own in one
 // Apply, on a real file with synchronous=FULL. sec/change is the figure to
 // hold against the mesh's 20,000 changes/s (50 µs).
 func BenchmarkStore_ApplyBatch(b *testing.B) {
