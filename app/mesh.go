@@ -78,10 +78,13 @@ type MeshConfig struct {
 	forceAutoFollow bool
 }
 
-// DefaultMeshBatch amortises one fsync over many replicas during a
-// catch-up, while a transaction stays short enough that local writes
-// queued behind it wait milliseconds.
-const DefaultMeshBatch = 256
+// DefaultMeshBatch amortises one transaction's fixed costs (its fsync,
+// the WAL frames of the pages every replica touches) over many replicas
+// during a catch-up: 1,024 took about a sixth less CPU per change than 256
+// in BenchmarkStore_ApplyBatch, and 4,096 no less than 1,024. A local
+// write queued behind such a transaction waits for it: about 30 ms of CPU
+// at the 2026-12-02 cost of a replica (bench/ANALYSIS.md).
+const DefaultMeshBatch = 1024
 
 // A node's epoch changes when its database is recreated: rarely, by hand.
 // Three times in ten minutes is a generous allowance for someone trying

@@ -147,7 +147,9 @@ var postPrefix = []byte(`{"type":"event","event":"posts"`)
 // package relies on (a post event's seq, an ack's id), not every rule the
 // node promises: callers that apply posts validate them like any write.
 //
-// A posts event as nodes encode it takes the one-pass postFrame; anything
+// A posts event laid out byte for byte as feed.EncodePostEvent writes it
+// is read by decodeCanonicalPost without encoding/json. Another posts
+// event takes the one-pass postFrame; anything
 // it does not read as a valid posts event (another type after all, a bad
 // seq, a JSON error) goes through decodeFrame, which has the last word and
 // the error messages. They differ only on frames no node encodes: postFrame
@@ -155,6 +157,9 @@ var postPrefix = []byte(`{"type":"event","event":"posts"`)
 // JSON type, and merges a repeated "data" where the last one wins in
 // decodeFrame. Either way the post is then validated like any write.
 func decode(raw []byte) (Event, error) {
+	if seq, action, p, ok := decodeCanonicalPost(raw); ok && seq >= 1 && p.Seq == seq {
+		return &PostEvent{frame{raw}, seq, action, p}, nil
+	}
 	if bytes.HasPrefix(raw, postPrefix) {
 		var p postFrame
 		if json.Unmarshal(raw, &p) == nil && p.Type == "event" && p.Event == "posts" && p.Seq >= 1 && p.Data.Post.Seq == p.Seq {

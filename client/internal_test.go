@@ -1,11 +1,14 @@
 package client
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+
+	"lanfeed/feed"
 )
 
 func TestWsURL(t *testing.T) {
@@ -117,4 +120,83 @@ func BenchmarkDecode_PostEvent(b *testing.B) {
 			}
 		})
 	}
+}
+
+// canonicalPosts are posts whose frames, as nodes encode them, the
+// canonical reader must take: every escape feed.AppendJSONString writes.
+var canonicalPosts = []feed.Post{
+	{ID: "01a234c9-0b4c-7c10-864b-ef7dadeb95cd", Title: "post 7", Body: strings.Repeat("seeded post body. ", 6),
+		Author: "bench", Origin: "01a234c9-0b4c-7c10-864b-ef7dadeb95ce",
+		CreatedAt: feed.UnixMilli(1764644400000), UpdatedAt: feed.UnixMilli(1764644400123), Version: 1, Seq: 7},
+	{ID: "x", Title: `"quoted" \ back\slash / <b>&amp;</b>`, Body: "line 1\nline 2\r\n\ttab \b\f \x00 \x1f \x7f",
+		Author: "Zoë 日本 🍲", Origin: "o", CreatedAt: feed.UnixMilli(0), UpdatedAt: feed.UnixMilli(253402300799999),
+		Version: 9223372036854775807, Deleted: true, Seq: 1},
+	{ID: "y", Title: "\u2028 and \u2029", Body: "bad \xff\xfe utf-8", Author: "", Origin: "", Version: 0, Seq: 1234567890123},
+}
+
+// The canonical reader takes what nodes encode, and reads it as
+// decodeFrame does.
+func TestDecodeCanonicalPost_ReadsWhatNodesEncode(t *testing.T) {
+	for _, p := range canonicalPosts {
+		raw := feed.EncodePostEvent("update", p)
+		seq, action, got, ok := decodeCanonicalPost(raw)
+		want, err := decodeFrame(raw)
+		if !ok || err != nil {
+			t.Fatalf("decodeCanonicalPost(%s) ok = %v, decodeFrame error %v; want true and nil", raw, ok, err)
+		}
+		if ev := (&PostEvent{frame{raw}, seq, action, got}); !reflect.DeepEqual(Event(ev), want) {
+			t.Errorf("decodeCanonicalPost(%s) = %#v; want %#v (decodeFrame)", raw, ev, want)
+		}
+	}
+}
+
+// What it cannot read with certainty it leaves to encoding/json.
+func TestDecodeCanonicalPost_LeavesTheRest(t *testing.T) {
+	raw := string(feed.EncodePostEvent("create", canonicalPosts[0]))
+	for _, bad := range []string{
+		strings.Replace(raw, `"title":`, `"title" :`, 1), // a space
+		strings.Replace(raw, `"seq":7}}}`, `"seq":7},"x":1}}`, 1),
+		strings.Replace(raw, `"version":1`, `"version":1.0`, 1),
+		strings.Replace(raw, `"version":1`, `"version":-1`, 1),
+		strings.Replace(raw, `"version":1`, `"version":01`, 1),
+		strings.Replace(raw, `"version":1`, `"version":99999999999999999999`, 1),
+		strings.Replace(raw, `"post 7"`, `"\ud83c\udf72"`, 1), // a surrogate pair
+		strings.Replace(raw, `"post 7"`, `"\x"`, 1),
+		strings.Replace(raw, `"post 7"`, "\"a\xffb\"", 1),
+		strings.Replace(raw, `"post 7"`, "\"a\nb\"", 1),
+		strings.Replace(raw, `"post 7"`, `"\u12"`, 1),
+		strings.Replace(raw, `"deleted":false`, `"deleted":null`, 1),
+		strings.Replace(raw, `"2025-12-02T03:00:00.123Z"`, `"yesterday"`, 1),
+		raw + " ",
+		raw[:len(raw)-1],
+		raw[:len(raw)/2],
+	} {
+		if bad == raw {
+			t.Fatalf("test case does not change the frame: %s", bad)
+		}
+		if _, _, p, ok := decodeCanonicalPost([]byte(bad)); ok {
+			t.Errorf("decodeCanonicalPost(%s) = %+v, ok; want it left to encoding/json", bad, p)
+		}
+	}
+}
+
+// FuzzDecodeCanonicalPost: whatever the canonical reader takes,
+// encoding/json reads as the same event.
+func FuzzDecodeCanonicalPost(f *testing.F) {
+	for _, p := range canonicalPosts {
+		f.Add(feed.EncodePostEvent("create", p))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		seq, action, p, ok := decodeCanonicalPost(raw)
+		if !ok {
+			return
+		}
+		var want postFrame
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatalf("decodeCanonicalPost(%q) took a frame encoding/json refuses: %v", raw, err)
+		}
+		if want.Type != "event" || want.Event != "posts" || want.Seq != seq || want.Data.Action != action || !reflect.DeepEqual(want.Data.Post, p) {
+			t.Fatalf("decodeCanonicalPost(%q) = %d %q %#v; encoding/json reads %#v", raw, seq, action, p, want)
+		}
+	})
 }

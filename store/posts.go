@@ -47,6 +47,8 @@ type Op struct {
 type opTx struct {
 	tx    *sql.Tx
 	stmts writeStmts // prepared on the connection tx runs on
+	// bound are the statements bound to tx so far, by query; see stmt.
+	bound map[string]*sql.Stmt
 	// followed holds the nodes found followed earlier in the batch: no op
 	// removes a follow, so one look per node and transaction is enough.
 	followed map[string]bool
@@ -155,8 +157,9 @@ func (s *Store) applyOne(ctx context.Context, op Op) (feed.Post, error) {
 // Apply commits ops in one transaction, so that they share one fsync: this
 // is the group commit that lets many writers go faster than one commit per
 // post. Each op still succeeds or fails on its own: a failed op (invalid,
-// not found, conflict, read only) is rolled back to its savepoint, leaves no
-// trace and takes no seq. Each op that changes a post takes the next seq, in
+// not found, conflict, read only) leaves no trace and takes no seq: the
+// batch then runs again with a savepoint per op, and the failed op alone is
+// rolled back to its own. Each op that changes a post takes the next seq, in
 // the order given, so seqs stay gap-free; an op that succeeds without a
 // change (Result.Unchanged) takes none. If the transaction cannot commit,
 // every op fails with that error and the seq counter does not move: a
@@ -183,21 +186,61 @@ func (s *Store) Apply(ctx context.Context, ops []Op) []Result {
 		}
 		return results
 	}
+	// The first attempt runs the ops without savepoints: most batches
+	// (a follower's catch-up above all) have no failing op, and a savepoint
+	// and its release per op cost about as much as a small op itself. Any
+	// error there, whether of the data or of SQLite, rolls the whole
+	// transaction back, so nothing an op did before it failed can stay;
+	// the batch then runs again, each op in its own savepoint, which
+	// isolates the op that fails. A batch of one needs no savepoint at all.
+	seq, err := s.applyTx(ctx, ops, todo, results, len(todo) == 1)
+	if errors.Is(err, errRetryOneByOne) {
+		seq, err = s.applyTx(ctx, ops, todo, results, true)
+	}
+	if err != nil {
+		for _, i := range todo {
+			results[i] = Result{Err: wrap(ops[i].name, err)}
+		}
+		return results
+	}
+	s.seq = seq
+	return results
+}
+
+// errRetryOneByOne ends a batch's first attempt, without savepoints, at
+// its first failing op: the transaction is rolled back and the batch runs
+// again with one savepoint per op.
+var errRetryOneByOne = errors.New("store: an op of the batch failed; retrying each in its own savepoint")
+
+// applyTx runs ops[todo] in one transaction and commits it, filling
+// results; it returns the seq of the last change. With isolate, each op
+// runs in its own savepoint (unless it is the only one: the transaction is
+// then its own) and a failing op fails alone. Without, the first failing
+// op rolls everything back and applyTx returns errRetryOneByOne. Nothing
+// of s changes here: the caller moves s.seq once the commit succeeded.
+func (s *Store) applyTx(ctx context.Context, ops []Op, todo []int, results []Result, isolate bool) (int64, error) {
+	for _, i := range todo {
+		results[i] = Result{} // what a first attempt left
+	}
 	seq := s.seq
-	single := len(todo) == 1 // one op needs no savepoint: the transaction is its own
+	single := len(todo) == 1
 	followed := map[string]bool{}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		bound := map[string]*sql.Stmt{}
 		for _, i := range todo {
 			if ops[i].position && failedBefore(ops, results, i) {
 				results[i].Err = feed.Errorf(feed.CodeInvalid,
 					"position in node %s's log not recorded: a change from it in the same batch failed", ops[i].node)
 				continue
 			}
-			w := opTx{tx: tx, stmts: s.stmts, followed: followed, seq: seq + 1, now: s.now().UnixMilli(), self: s.self}
-			p, changed, err := runOp(ctx, w, ops[i], single)
+			w := opTx{tx: tx, stmts: s.stmts, bound: bound, followed: followed, seq: seq + 1, now: s.now().UnixMilli(), self: s.self}
+			p, changed, err := runOp(ctx, w, ops[i], single || !isolate)
 			if err != nil {
 				if single || errors.Is(err, errTxBroken) {
 					return err
+				}
+				if !isolate {
+					return errRetryOneByOne
 				}
 				results[i].Err = wrap(ops[i].name, err)
 				continue
@@ -209,14 +252,7 @@ func (s *Store) Apply(ctx context.Context, ops []Op) []Result {
 		}
 		return nil
 	})
-	if err != nil {
-		for _, i := range todo {
-			results[i] = Result{Err: wrap(ops[i].name, err)}
-		}
-		return results
-	}
-	s.seq = seq
-	return results
+	return seq, err
 }
 
 // failedBefore reports whether an op before ops[i] about the same node
@@ -234,9 +270,9 @@ func failedBefore(ops []Op, results []Result, i int) bool {
 // transaction must go.
 var errTxBroken = errors.New("store: savepoint rollback failed")
 
-// runOp runs one op of a batch inside its own savepoint.
-func runOp(ctx context.Context, w opTx, op Op, single bool) (feed.Post, bool, error) {
-	if single {
+// runOp runs one op of a batch inside its own savepoint, or bare.
+func runOp(ctx context.Context, w opTx, op Op, bare bool) (feed.Post, bool, error) {
+	if bare {
 		return op.run(ctx, w)
 	}
 	if _, err := w.exec(ctx, qSavepoint); err != nil {

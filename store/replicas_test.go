@@ -485,3 +485,40 @@ func TestDropOps_Errors(t *testing.T) {
 	}
 	wantPosition(t, s, bea, "e", 1)
 }
+
+// A change refused inside the transaction (not by its own check: only the
+// database knows the post belongs to another node) ends the batch's first
+// attempt, which has no savepoints, and rolls it back whole; the rerun,
+// one savepoint per op, commits the others with gap-free seqs, stores
+// nothing of the refused change and records no position past it.
+func TestApply_ChangeRefusedInsideTheBatchFailsAlone(t *testing.T) {
+	s, _ := newStore(t)
+	bea, cem := follow(t, s, "bea"), follow(t, s, "cem")
+	cems := apply(t, s, store.ReplicaOp(cem, remotePost(cem, "cem's")))[0].Post
+	steal := remotePost(bea, "bea claims cem's post")
+	steal.ID = cems.ID
+
+	first, after := remotePost(bea, "first"), remotePost(cem, "after")
+	res := s.Apply(t.Context(), []store.Op{
+		store.ReplicaOp(bea, first),
+		store.ReplicaOp(bea, steal),
+		store.ReplicaOp(cem, after),
+		store.PositionOp(cem, "ec", 5),
+		store.PositionOp(bea, "eb", 5),
+	})
+	if res[0].Err != nil || res[0].Post.Seq != 2 || res[2].Err != nil || res[2].Post.Seq != 3 || res[3].Err != nil {
+		t.Fatalf("Apply() = %+v; want the changes before and after the refused one at seqs 2 and 3, cem's position recorded", res)
+	}
+	wantCode(t, "ReplicaOp(bea, a post of cem's)", res[1].Err, feed.CodeReadOnly, "")
+	wantCode(t, "PositionOp(bea) after a refused change from bea", res[4].Err, feed.CodeInvalid, "")
+	wantPosition(t, s, cem, "ec", 5)
+	wantPosition(t, s, bea, "", 0)
+	if got := s.Seq(); got != 3 {
+		t.Errorf("Seq() = %d; want 3", got)
+	}
+	for _, want := range []feed.Post{cems, asStored(first, 2), asStored(after, 3)} {
+		if got, err := s.Get(t.Context(), want.ID); err != nil || got != want {
+			t.Errorf("Get(%s) = %+v, %v; want %+v", want.ID, got, err, want)
+		}
+	}
+}

@@ -10,8 +10,9 @@
 //     backwards and has no gaps: an op that changes no post takes none.
 //   - Atomicity: a write that fails (bad input, conflict, full disk) leaves the
 //     database and the seq counter as they were. Apply commits a batch of
-//     writes in one transaction (one fsync for all: group commit), each in its
-//     own savepoint, so one failing write does not take the others with it.
+//     writes in one transaction (one fsync for all: group commit); one
+//     failing write does not take the others with it (the batch is then
+//     run again, each write in its own savepoint).
 //   - Ownership: every post has an origin, the node that owns it. Only this
 //     node's own posts can be created, edited or deleted here; a replica of
 //     another node's post changes only through ReplicaOp, from that node
