@@ -40,6 +40,9 @@ func (h *Hub) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", h.serveWS)
 	mux.HandleFunc(SocketIOPath, h.serveSIO)
+	if h.cfg.SocketIOConformance {
+		mux.HandleFunc(EngineIOPath, h.serveSIO) // the Engine.IO suite's echo server (sioconform.go)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -57,7 +57,7 @@ var errPollOverlap = errors.New("overlapping requests")
 
 // sioPollOpen starts a polling session: the peer over its in-memory
 // websocket, whose first packet (the open packet) answers this GET.
-func (h *Hub) sioPollOpen(w http.ResponseWriter, r *http.Request, addr string) {
+func (h *Hub) sioPollOpen(w http.ResponseWriter, r *http.Request, addr string, engineOnly bool) {
 	server, peerEnd, client, err := h.pipeWebsocket()
 	if err != nil {
 		h.conns.release(addr)
@@ -66,7 +66,7 @@ func (h *Hub) sioPollOpen(w http.ResponseWriter, r *http.Request, addr string) {
 	}
 	s := &pollSession{hub: h, client: client, in: make(chan []byte, pollQueue), done: make(chan struct{}),
 		probed: make(chan struct{}), closed: make(chan struct{})}
-	sess := &sioSession{sid: randomID(), pid: h.sioPid() + randomID(), polling: true}
+	sess := &sioSession{sid: randomID(), pid: h.sioPid() + randomID(), polling: true, engineOnly: engineOnly}
 	s.sid = sess.sid
 	h.sioMu.Lock()
 	if h.sioSessions == nil {
