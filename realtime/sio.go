@@ -238,6 +238,11 @@ func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
+		if !h.trackSIO() {
+			conn.Close()
+			return
+		}
+		defer h.wg.Done()
 		s.upgrade(conn)
 		return
 	}
@@ -387,6 +392,20 @@ func (h *Hub) sioHandshake(p *peer) (*syncRequest, bool) {
 		}
 		return initial, true
 	}
+}
+
+// trackSIO counts a hijacked request's goroutine in the hub's WaitGroup,
+// so that Close waits for it (http.Server.Shutdown does not); the caller
+// calls h.wg.Done when it ends. It refuses once Close has begun, before
+// Close waits, so no Add races the Wait.
+func (h *Hub) trackSIO() bool {
+	h.sioMu.Lock()
+	defer h.sioMu.Unlock()
+	if h.sioClosed {
+		return false
+	}
+	h.wg.Add(1)
+	return true
 }
 
 // pendingHandshake adds c to the handshakes Close must end (or removes it);

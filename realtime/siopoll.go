@@ -69,14 +69,31 @@ func (h *Hub) sioPollOpen(w http.ResponseWriter, r *http.Request, addr string, e
 	sess := &sioSession{sid: randomID(), pid: h.sioPid() + randomID(), polling: true, engineOnly: engineOnly}
 	s.sid = sess.sid
 	h.sioMu.Lock()
+	if h.sioClosed {
+		h.sioMu.Unlock()
+		server.Close()
+		client.Close()
+		h.conns.release(addr)
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, feed.Errorf(feed.CodeInternal, "the node is shutting down; try again later"))
+		return
+	}
 	if h.sioSessions == nil {
 		h.sioSessions = map[string]*pollSession{}
 	}
 	h.sioSessions[s.sid] = s
+	// Both goroutines are counted before Close can begin to wait (it sets
+	// sioClosed first), and both end once Close has ended the connection:
+	// the handshake by endHandshakes, the pump when the peer's end closes.
+	h.wg.Add(2)
 	h.sioMu.Unlock()
-	go s.pump()
+	go func() {
+		defer h.wg.Done()
+		s.pump()
+	}()
 	p := &peer{hub: h, conn: server, out: peerEnd, addr: addr, presence: true, sio: sess, done: make(chan struct{})}
 	go func() { // the CONNECT arrives by a later POST: this GET cannot wait for it
+		defer h.wg.Done()
 		initial, ok := h.sioHandshake(p)
 		if !ok {
 			server.Close()
@@ -300,7 +317,9 @@ func (s *pollSession) upgrade(conn *websocket.Conn) {
 	s.post.Unlock()
 	s.get.Lock() // nor a GET takes from the queue
 	defer s.get.Unlock()
-	go func() { // the client's packets to the peer
+	h.wg.Add(1) // the caller holds a count (trackSIO): no race with Close's Wait
+	go func() { // the client's packets to the peer; ends when conn is closed below
+		defer h.wg.Done()
 		for {
 			kind, data, err := conn.ReadMessage()
 			if err != nil {
