@@ -143,7 +143,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	p := &peer{
 		hub: h, conn: conn, out: cw.conn, addr: addr, canWrite: token != "", token: token, presence: presence, origin: origin,
-		info: feed.Peer{Name: name}, done: make(chan struct{}),
+		info: feed.Peer{Name: name}, dialect: v1, done: make(chan struct{}),
 	}
 	h.admitPeer(p, initial)
 }

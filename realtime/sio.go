@@ -257,7 +257,7 @@ func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := &sioSession{sid: randomID(), pid: h.sioPid() + randomID(), engineOnly: h.engineOnly(r)}
-	p := &peer{hub: h, conn: conn, out: cw.conn, addr: addr, presence: true, sio: sess, done: make(chan struct{})}
+	p := &peer{hub: h, conn: conn, out: cw.conn, addr: addr, presence: true, dialect: socketIO, sio: sess, done: make(chan struct{})}
 	initial, ok := h.sioHandshake(p)
 	if !ok {
 		conn.Close()

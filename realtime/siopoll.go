@@ -91,7 +91,7 @@ func (h *Hub) sioPollOpen(w http.ResponseWriter, r *http.Request, addr string, e
 		defer h.wg.Done()
 		s.pump()
 	}()
-	p := &peer{hub: h, conn: server, out: peerEnd, addr: addr, presence: true, sio: sess, done: make(chan struct{})}
+	p := &peer{hub: h, conn: server, out: peerEnd, addr: addr, presence: true, dialect: socketIO, sio: sess, done: make(chan struct{})}
 	go func() { // the CONNECT arrives by a later POST: this GET cannot wait for it
 		defer h.wg.Done()
 		initial, ok := h.sioHandshake(p)
