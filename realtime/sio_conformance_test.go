@@ -352,3 +352,33 @@ func TestSIO_InvalidPackets_Polling(t *testing.T) {
 		})
 	}
 }
+
+// The Engine.IO echo server is conformance mode's only: a node does not
+// serve /engine.io/, and in conformance mode a websocket there echoes
+// (EIO "Message").
+func TestEIO_EchoOnlyInConformanceMode(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	resp, err := http.Get(n.ts.URL + realtime.EngineIOPath + "?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET %s on a node = %d; want 404", realtime.EngineIOPath, resp.StatusCode)
+	}
+	conf := startNode(t, realtime.Config{SocketIOConformance: true})
+	url := "ws" + strings.TrimPrefix(conf.ts.URL, "http") + realtime.EngineIOPath + "?EIO=4&transport=websocket"
+	conn, _, err := (&websocket.Dialer{}).Dial(url, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	defer conn.Close()
+	c := &sioClient{t: t, conn: conn}
+	if f := c.read(); !strings.HasPrefix(f, `0{"sid":`) {
+		t.Fatalf("first packet = %q; want the open packet", f)
+	}
+	c.send("4hello") // no Socket.IO CONNECT first: this is Engine.IO alone
+	if f := c.readSkipping(); f != "4hello" {
+		t.Errorf("echo = %q; want 4hello", f)
+	}
+}
