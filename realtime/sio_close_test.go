@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"lanfeed/realtime"
 
@@ -43,10 +44,18 @@ func sioGoroutines() []string {
 }
 
 // Hub.Close waits for the goroutines of polling sessions too: a session
-// waiting for its CONNECT, a connected one, and an upgraded one.
+// waiting for its CONNECT, a connected one, an upgraded one, and one whose
+// websocket has not sent its probe (which Close must end, not wait for
+// PongWait).
 func TestSocketIO_CloseWaitsForPollingSessions(t *testing.T) {
-	n := startNode(t, realtime.Config{})
+	n := startNode(t, realtime.Config{PongWait: 4 * readWait})
 	n.pollOpen(t) // no CONNECT: the handshake goroutine waits
+	probing := n.pollOpen(t)
+	silent, _, err := (&websocket.Dialer{}).Dial(n.sioURL("&sid="+probing.sid), nil)
+	if err != nil {
+		t.Fatalf("upgrade dial: %v", err)
+	}
+	defer silent.Close()
 	connected := n.pollOpen(t)
 	if status, _ := connected.post("40"); status != http.StatusOK {
 		t.Fatalf("POST 40 = %d; want 200", status)
@@ -72,8 +81,9 @@ func TestSocketIO_CloseWaitsForPollingSessions(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), readWait)
 	defer cancel()
+	start := time.Now()
 	if err := n.srv.Hub.Close(ctx); err != nil {
-		t.Fatalf("Hub.Close() = %v; want nil", err)
+		t.Fatalf("Hub.Close() = %v after %v; want nil", err, time.Since(start))
 	}
 	if got := sioGoroutines(); len(got) > 0 {
 		t.Errorf("goroutines still running after Hub.Close returned: %q; want none", got)

@@ -291,6 +291,17 @@ func (s *pollSession) upgrade(conn *websocket.Conn) {
 	}
 	s.upgrading = true
 	s.mu.Unlock()
+	// Until the upgrade packet, Close ends conn as it ends handshakes;
+	// then the session's end (the peer's goodbye through the pipe) does.
+	if !h.pendingHandshake(conn, true) {
+		return
+	}
+	probing := true
+	defer func() {
+		if probing {
+			h.pendingHandshake(conn, false)
+		}
+	}()
 	read := func() (string, bool) {
 		conn.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
 		kind, data, err := conn.ReadMessage()
@@ -312,6 +323,8 @@ func (s *pollSession) upgrade(conn *websocket.Conn) {
 		s.end()
 		return
 	}
+	h.pendingHandshake(conn, false)
+	probing = false
 	s.post.Lock() // after a POST under way: no POST writes into the pipe while the relay does
 	s.upgraded.Store(true)
 	s.post.Unlock()
