@@ -152,7 +152,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		h := NewHub(Config{Service: svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		// No writer starts (start does nothing), so what handle queues stays
 		// for take.
-		p := &peer{hub: h, id: 1, canWrite: canWrite, done: make(chan struct{})}
+		p := &peer{hub: h, id: 1, canWrite: canWrite, dialect: v1, done: make(chan struct{})}
 		p.outbox = newOutbox(h.cfg.QueueBytes, 0, nil, func() {})
 		p.handle(msg)
 		w := p.outbox.take()

@@ -40,6 +40,9 @@ func (h *Hub) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", h.serveWS)
 	mux.HandleFunc(SocketIOPath, h.serveSIO)
+	if h.cfg.SocketIOConformance {
+		mux.HandleFunc(EngineIOPath, h.serveSIO) // the Engine.IO suite's echo server (sioconform.go)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -140,7 +143,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	p := &peer{
 		hub: h, conn: conn, out: cw.conn, addr: addr, canWrite: token != "", token: token, presence: presence, origin: origin,
-		info: feed.Peer{Name: name}, done: make(chan struct{}),
+		info: feed.Peer{Name: name}, dialect: v1, done: make(chan struct{}),
 	}
 	h.admitPeer(p, initial)
 }

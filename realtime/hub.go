@@ -310,7 +310,7 @@ func (h *Hub) Broadcast(m Message) {
 	if m.Seq > 0 {
 		h.lastSeq.Store(m.Seq)
 	}
-	var sioEvent []byte // the frame for Socket.IO peers, translated once
+	var frames [dialects][]byte // the event in each dialect, translated once
 	for p := range h.peers {
 		if m.Presence && !p.presence {
 			continue
@@ -318,22 +318,17 @@ func (h *Hub) Broadcast(m Message) {
 		if p.origin != "" && m.Seq > 0 && m.Post.Origin != p.origin {
 			continue // a follower asking for this node's own posts: seq gaps are expected
 		}
-		if p.sio != nil {
-			if m.By.Peer != 0 && p.id == m.By.Peer && m.By.EmitID != sioNoID {
-				p.outbox.push(sioAckFrame(m.By.EmitID, m.Post), 0)
+		d := p.dialect
+		if m.By.Peer != 0 && p.id == m.By.Peer {
+			if ack := d.ack(m.By.EmitID, m.Post); ack != nil {
+				p.outbox.push(ack, 0)
 				continue
 			}
-			if sioEvent == nil {
-				sioEvent = sioFrame(m.Frame)
-			}
-			p.outbox.push(sioEvent, m.Seq)
-			continue
 		}
-		if m.By.Peer != 0 && p.id == m.By.Peer {
-			p.outbox.push(EncodeAck(m.By.EmitID, m.Post), 0) // built for the one peer that needs it
-			continue
+		if frames[d.kind] == nil {
+			frames[d.kind] = d.event(m.Frame)
 		}
-		p.outbox.push(m.Frame, m.Seq)
+		p.outbox.push(frames[d.kind], m.Seq)
 	}
 }
 
@@ -378,15 +373,10 @@ func (h *Hub) register(p *peer, initial *syncRequest) (count int, err error) {
 		p.revoked.Store(true)
 	}
 	h.wg.Add(1) // the peer's reader, started by the caller; the writer counts itself (see kick)
-	hello := helloFrame{Type: "hello", Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: seq,
+	hello := helloFrame{Proto: Proto, Node: id.Node, Epoch: id.Epoch, Seq: seq,
 		Peer: p.info, CanWrite: p.canWrite && !p.revoked.Load()}
-	if p.sio != nil {
-		hello.Type = ""
-		for _, f := range p.sioHelloFrames(hello, initial == nil) {
-			p.outbox.push(f, 0)
-		}
-	} else {
-		p.outbox.push(mustJSON(hello), 0)
+	for _, f := range p.dialect.hello(p, hello, initial == nil) {
+		p.outbox.push(f, 0)
 	}
 	h.peers[p] = struct{}{}
 	p.outbox.pingEvery(h.cfg.PingPeriod)
@@ -411,18 +401,17 @@ var errClosed = errors.New("realtime: hub is closed")
 // emits are refused from the rotation on anyway, since each emit re-checks
 // the peer's token. It returns how many peers lost write access.
 func (h *Hub) RevokeWriters(reason string) int {
-	frame := mustJSON(authFrame{Type: "auth", CanWrite: false, Reason: reason})
-	sioAuth := sioEmit(SIOEventAuth, mustJSON(authFrame{CanWrite: false, Reason: reason}), noOffset)
+	var frames [dialects][]byte // built once per dialect
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	n := 0
 	for p := range h.peers {
 		if p.canWrite && !p.mayWrite() && p.revoked.CompareAndSwap(false, true) {
-			if p.sio != nil {
-				p.outbox.push(sioAuth, 0)
-			} else {
-				p.outbox.push(frame, 0)
+			d := p.dialect
+			if frames[d.kind] == nil {
+				frames[d.kind] = d.auth(reason)
 			}
+			p.outbox.push(frames[d.kind], 0)
 			n++
 		}
 	}

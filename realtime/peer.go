@@ -7,7 +7,6 @@ import (
 	"errors"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"lanfeed/feed"
 
@@ -50,7 +49,8 @@ type peer struct {
 	presence bool        // the peer wants peers events (the default; ?presence=0 opts out)
 	origin   string      // non-empty: only post changes of this origin (?origin=self: this node's id)
 	token    string      // that token, re-checked on every emit; never logged
-	sio      *sioSession // set for a Socket.IO peer: frames are translated (sio.go)
+	dialect  *dialect    // the wire protocol: v1 or socketIO
+	sio      *sioSession // a Socket.IO peer's session (sio.go); nil for v1
 	revoked  atomic.Bool
 	done     chan struct{} // closed when the reader ends
 
@@ -156,12 +156,7 @@ func (p *peer) write(frame []byte) error {
 	return p.conn.WriteMessage(websocket.TextMessage, frame)
 }
 
-func (p *peer) ping() error {
-	if p.sio != nil { // Engine.IO's heartbeat is a packet; the client answers it with a pong packet
-		return p.write([]byte{eioPing})
-	}
-	return p.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(p.hub.cfg.WriteWait))
-}
+func (p *peer) ping() error { return p.dialect.ping(p) }
 
 // writeClose sends the close frame and gives the peer closeGrace to answer;
 // the reader sees the answer (or the deadline) and closes the connection.
@@ -187,23 +182,14 @@ func (p *peer) replay(r syncRequest) error {
 			return nil
 		}
 		if page.Reset { // another database, or a seq this node never reached
-			frame := mustJSON(resetFrame{Type: "reset", Epoch: page.Epoch})
-			if p.sio != nil {
-				frame = sioEmit(SIOEventReset, mustJSON(struct {
-					Epoch string `json:"epoch"`
-				}{page.Epoch}), noOffset)
-			}
-			if err := p.write(frame); err != nil {
+			if err := p.write(p.dialect.reset(page.Epoch)); err != nil {
 				return err
 			}
 		}
 		since, epoch = page.Seq, page.Epoch
 		err = p.corked(func() error {
 			for _, frame := range page.Events {
-				if p.sio != nil {
-					frame = sioFrame(frame)
-				}
-				if err := p.write(frame); err != nil {
+				if err := p.write(p.dialect.event(frame)); err != nil {
 					return err
 				}
 			}
@@ -230,10 +216,7 @@ func (p *peer) replay(r syncRequest) error {
 			return p.replay(*w.sync)
 		}
 	}
-	if p.sio != nil {
-		return p.write(p.sioSynced(since, epoch))
-	}
-	return p.write(mustJSON(seqFrame{Type: "synced", Seq: since}))
+	return p.write(p.dialect.synced(p, since, epoch))
 }
 
 // readLoop reads and handles the peer's messages until the connection ends,
@@ -264,23 +247,7 @@ func (p *peer) readLoop() {
 		if !p.extendRead() {
 			continue // we said goodbye: only the peer's close (or closeGrace) ends this
 		}
-		if kind != websocket.TextMessage && p.sio != nil {
-			p.outbox.close(websocket.CloseUnsupportedData, errSIOBinaryFrame.Error())
-			continue
-		}
-		if kind != websocket.TextMessage {
-			p.sendError(nil, feed.Errorf(feed.CodeBadRequest, "binary frames are not part of protocol v1; send JSON text frames"))
-			continue
-		}
-		if !utf8.Valid(data) { // RFC 6455 8.1; gorilla leaves this check to us
-			p.outbox.close(websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8")
-			continue
-		}
-		if p.sio != nil {
-			p.handleSIO(data)
-			continue
-		}
-		p.handle(data)
+		p.dialect.read(p, kind, data)
 	}
 }
 
@@ -436,13 +403,7 @@ func (p *peer) throttle() error {
 		cfg.WriteRate, cfg.WriteBurst, wait.Round(time.Millisecond))
 }
 
-func (p *peer) sendError(id *int64, e *feed.Error) {
-	if p.sio != nil {
-		p.outbox.push(sioErrorFrame(id, e), 0)
-		return
-	}
-	p.outbox.push(encodeError(id, e), 0)
-}
+func (p *peer) sendError(id *int64, e *feed.Error) { p.outbox.push(p.dialect.failed(id, e), 0) }
 
 // leave runs when the reader ends: the peer is gone.
 func (h *Hub) leave(p *peer) {

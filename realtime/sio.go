@@ -61,6 +61,9 @@ type sioSession struct {
 	// polling: the session started with long-polling and may upgrade.
 	polling bool
 	auth    json.RawMessage // the CONNECT payload, for SocketIOConformance's auth event
+	// engineOnly: SocketIOConformance's Engine.IO echo server at
+	// EngineIOPath: no Socket.IO layer, every message is sent back.
+	engineOnly bool
 }
 
 // sioAuth is the payload of the client's CONNECT packet: its `auth` option,
@@ -188,7 +191,7 @@ func (h *Hub) sioPid() string { return sioPidPrefix + h.svc.Identity().Epoch + "
 func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("EIO") != "4" {
-		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "%s speaks Engine.IO protocol 4 (socket.io v3 and v4 clients): the request needs ?EIO=4", SocketIOPath))
+		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "%s speaks Engine.IO protocol 4 (socket.io v3 and v4 clients): the request needs ?EIO=4", r.URL.Path))
 		return
 	}
 	transport, sid := q.Get("transport"), q.Get("sid")
@@ -214,7 +217,7 @@ func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case s == nil && r.Method == http.MethodGet:
 			if addr := sourceAddr(r); h.admit(w, addr) {
-				h.sioPollOpen(w, r, addr)
+				h.sioPollOpen(w, r, addr, h.engineOnly(r))
 			}
 		case s != nil && r.Method == http.MethodGet:
 			s.serveGet(w, r)
@@ -235,6 +238,11 @@ func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
+		if !h.trackSIO() {
+			conn.Close()
+			return
+		}
+		defer h.wg.Done()
 		s.upgrade(conn)
 		return
 	}
@@ -248,8 +256,8 @@ func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 		h.conns.release(addr)
 		return
 	}
-	sess := &sioSession{sid: randomID(), pid: h.sioPid() + randomID()}
-	p := &peer{hub: h, conn: conn, out: cw.conn, addr: addr, presence: true, sio: sess, done: make(chan struct{})}
+	sess := &sioSession{sid: randomID(), pid: h.sioPid() + randomID(), engineOnly: h.engineOnly(r)}
+	p := &peer{hub: h, conn: conn, out: cw.conn, addr: addr, presence: true, dialect: socketIO, sio: sess, done: make(chan struct{})}
 	initial, ok := h.sioHandshake(p)
 	if !ok {
 		conn.Close()
@@ -311,6 +319,10 @@ func (h *Hub) sioHandshake(p *peer) (*syncRequest, bool) {
 		PingTimeout: (h.cfg.PongWait - h.cfg.PingPeriod).Milliseconds(), MaxPayload: h.cfg.MaxMessage})
 	if !send(appendEIO(nil, eioOpen, open)) {
 		return nil, false
+	}
+	if p.sio.engineOnly {
+		p.info, p.presence = feed.Peer{Name: "conformance"}, false
+		return nil, true // no Socket.IO CONNECT to wait for
 	}
 	// Engine.IO's heartbeat runs from the open packet on, before any
 	// CONNECT; the peer's writer takes it over once registered.
@@ -380,6 +392,20 @@ func (h *Hub) sioHandshake(p *peer) (*syncRequest, bool) {
 		}
 		return initial, true
 	}
+}
+
+// trackSIO counts a hijacked request's goroutine in the hub's WaitGroup,
+// so that Close waits for it (http.Server.Shutdown does not); the caller
+// calls h.wg.Done when it ends. It refuses once Close has begun, before
+// Close waits, so no Add races the Wait.
+func (h *Hub) trackSIO() bool {
+	h.sioMu.Lock()
+	defer h.sioMu.Unlock()
+	if h.sioClosed {
+		return false
+	}
+	h.wg.Add(1)
+	return true
 }
 
 // pendingHandshake adds c to the handshakes Close must end (or removes it);
@@ -477,6 +503,9 @@ const noTokenSIO = "writing needs the node's pairing token: connect with io(url,
 // and, when it starts live, synced at seq, which gives the client its first
 // offset.
 func (p *peer) sioHelloFrames(hello helloFrame, live bool) [][]byte {
+	if p.sio.engineOnly {
+		return nil // the Engine.IO echo server says nothing first
+	}
 	if p.hub.cfg.SocketIOConformance {
 		return p.conformanceHello()
 	}
@@ -519,6 +548,10 @@ func (p *peer) handleSIO(data []byte) {
 	case eioMessage:
 	default:
 		p.outbox.close(websocket.CloseProtocolError, "engine.io: unexpected packet type")
+		return
+	}
+	if p.sio.engineOnly {
+		p.outbox.push(appendEIO(nil, eioMessage, ep.data), 0) // the Engine.IO suite's echo
 		return
 	}
 	sp, err := decodeSIO(ep.data)

@@ -3,6 +3,8 @@ package realtime
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"strings"
 	"time"
 )
 
@@ -19,6 +21,17 @@ import (
 //     "message-with-ack" is acked with its arguments;
 //   - a DISCONNECT leaves the transport open;
 //   - a transport without CONNECT is closed after a second.
+
+// EngineIOPath is where, in conformance mode, the same Engine.IO layer is
+// served without Socket.IO on top, as the echo server the official
+// Engine.IO protocol test suite (socketio/engine.io-protocol, test-suite/)
+// drives: every message packet comes back as it was sent.
+const EngineIOPath = "/engine.io/"
+
+// engineOnly reports whether r opens a session of the Engine.IO echo server.
+func (h *Hub) engineOnly(r *http.Request) bool {
+	return h.cfg.SocketIOConformance && strings.HasPrefix(r.URL.Path, EngineIOPath)
+}
 
 // sioConformanceNsp is the other namespace the suite connects to.
 const sioConformanceNsp = "/custom"

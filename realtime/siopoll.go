@@ -57,7 +57,7 @@ var errPollOverlap = errors.New("overlapping requests")
 
 // sioPollOpen starts a polling session: the peer over its in-memory
 // websocket, whose first packet (the open packet) answers this GET.
-func (h *Hub) sioPollOpen(w http.ResponseWriter, r *http.Request, addr string) {
+func (h *Hub) sioPollOpen(w http.ResponseWriter, r *http.Request, addr string, engineOnly bool) {
 	server, peerEnd, client, err := h.pipeWebsocket()
 	if err != nil {
 		h.conns.release(addr)
@@ -66,17 +66,34 @@ func (h *Hub) sioPollOpen(w http.ResponseWriter, r *http.Request, addr string) {
 	}
 	s := &pollSession{hub: h, client: client, in: make(chan []byte, pollQueue), done: make(chan struct{}),
 		probed: make(chan struct{}), closed: make(chan struct{})}
-	sess := &sioSession{sid: randomID(), pid: h.sioPid() + randomID(), polling: true}
+	sess := &sioSession{sid: randomID(), pid: h.sioPid() + randomID(), polling: true, engineOnly: engineOnly}
 	s.sid = sess.sid
 	h.sioMu.Lock()
+	if h.sioClosed {
+		h.sioMu.Unlock()
+		server.Close()
+		client.Close()
+		h.conns.release(addr)
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, feed.Errorf(feed.CodeInternal, "the node is shutting down; try again later"))
+		return
+	}
 	if h.sioSessions == nil {
 		h.sioSessions = map[string]*pollSession{}
 	}
 	h.sioSessions[s.sid] = s
+	// Both goroutines are counted before Close can begin to wait (it sets
+	// sioClosed first), and both end once Close has ended the connection:
+	// the handshake by endHandshakes, the pump when the peer's end closes.
+	h.wg.Add(2)
 	h.sioMu.Unlock()
-	go s.pump()
-	p := &peer{hub: h, conn: server, out: peerEnd, addr: addr, presence: true, sio: sess, done: make(chan struct{})}
+	go func() {
+		defer h.wg.Done()
+		s.pump()
+	}()
+	p := &peer{hub: h, conn: server, out: peerEnd, addr: addr, presence: true, dialect: socketIO, sio: sess, done: make(chan struct{})}
 	go func() { // the CONNECT arrives by a later POST: this GET cannot wait for it
+		defer h.wg.Done()
 		initial, ok := h.sioHandshake(p)
 		if !ok {
 			server.Close()
@@ -274,6 +291,17 @@ func (s *pollSession) upgrade(conn *websocket.Conn) {
 	}
 	s.upgrading = true
 	s.mu.Unlock()
+	// Until the upgrade packet, Close ends conn as it ends handshakes;
+	// then the session's end (the peer's goodbye through the pipe) does.
+	if !h.pendingHandshake(conn, true) {
+		return
+	}
+	probing := true
+	defer func() {
+		if probing {
+			h.pendingHandshake(conn, false)
+		}
+	}()
 	read := func() (string, bool) {
 		conn.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
 		kind, data, err := conn.ReadMessage()
@@ -295,12 +323,16 @@ func (s *pollSession) upgrade(conn *websocket.Conn) {
 		s.end()
 		return
 	}
+	h.pendingHandshake(conn, false)
+	probing = false
 	s.post.Lock() // after a POST under way: no POST writes into the pipe while the relay does
 	s.upgraded.Store(true)
 	s.post.Unlock()
 	s.get.Lock() // nor a GET takes from the queue
 	defer s.get.Unlock()
-	go func() { // the client's packets to the peer
+	h.wg.Add(1) // the caller holds a count (trackSIO): no race with Close's Wait
+	go func() { // the client's packets to the peer; ends when conn is closed below
+		defer h.wg.Done()
 		for {
 			kind, data, err := conn.ReadMessage()
 			if err != nil {

@@ -2,7 +2,10 @@
 // the configuration the official Socket.IO protocol test suite expects of
 // its server (socketio/socket.io-protocol, test-suite/README): pingInterval
 // 300 ms, pingTimeout 200 ms, maxPayload 1,000,000, connectTimeout 1 s,
-// and its echo handlers in place of lanfeed's events. It is a test
+// and its echo handlers in place of lanfeed's events. Beside it, at
+// /engine.io/, the same Engine.IO layer without Socket.IO is the echo
+// server of the Engine.IO protocol suite (socketio/engine.io-protocol),
+// with the same heartbeat and maxPayload. It is a test
 // binary, not a node: its database lives in a temporary directory removed
 // at exit.
 //
@@ -60,7 +63,7 @@ func run(listen string) error {
 		srv.Close(context.Background())
 		return err
 	}
-	fmt.Printf("listening on http://%s%s\n", listen, realtime.SocketIOPath)
+	fmt.Printf("listening on http://%s%s (Socket.IO) and http://%s%s (Engine.IO echo)\n", listen, realtime.SocketIOPath, listen, realtime.EngineIOPath)
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
