@@ -135,14 +135,13 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !h.admit(w, addr) {
 		return
 	}
-	cw := &corkingWriter{ResponseWriter: w, sendBuffer: h.cfg.SendBuffer}
-	conn, err := h.upgrader.Upgrade(cw, r, nil)
+	conn, out, err := h.upgrade(w, r)
 	if err != nil {
 		h.conns.release(addr)
-		return // the upgrader has answered with the HTTP error
+		return
 	}
 	p := &peer{
-		hub: h, conn: conn, out: cw.conn, addr: addr, canWrite: token != "", token: token, presence: presence, origin: origin,
+		hub: h, conn: conn, out: out, addr: addr, canWrite: token != "", token: token, presence: presence, origin: origin,
 		info: feed.Peer{Name: name}, dialect: v1, done: make(chan struct{}),
 	}
 	h.admitPeer(p, initial)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // corkLimit is how many bytes a corked connection holds before it writes
@@ -184,6 +186,18 @@ func (c *peerConn) flushLocked() error {
 		corkBufs.Put(b)
 	}
 	return err
+}
+
+// upgrade answers a websocket handshake on a connection whose writes the
+// peer's writer can cork (see corkingWriter). On failure the upgrader has
+// answered with the HTTP error.
+func (h *Hub) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *peerConn, error) {
+	cw := &corkingWriter{ResponseWriter: w, sendBuffer: h.cfg.SendBuffer}
+	conn, err := h.upgrader.Upgrade(cw, r, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, cw.conn, nil
 }
 
 // corkingWriter hands the upgrader a peerConn when it hijacks the

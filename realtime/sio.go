@@ -233,8 +233,7 @@ func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s != nil { // the upgrade of a polling session
-		cw := &corkingWriter{ResponseWriter: w, sendBuffer: h.cfg.SendBuffer}
-		conn, err := h.upgrader.Upgrade(cw, r, nil)
+		conn, _, err := h.upgrade(w, r)
 		if err != nil {
 			return
 		}
@@ -250,14 +249,13 @@ func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 	if !h.admit(w, addr) {
 		return
 	}
-	cw := &corkingWriter{ResponseWriter: w, sendBuffer: h.cfg.SendBuffer}
-	conn, err := h.upgrader.Upgrade(cw, r, nil)
+	conn, out, err := h.upgrade(w, r)
 	if err != nil {
 		h.conns.release(addr)
 		return
 	}
 	sess := &sioSession{sid: randomID(), pid: h.sioPid() + randomID(), engineOnly: h.engineOnly(r)}
-	p := &peer{hub: h, conn: conn, out: cw.conn, addr: addr, presence: true, dialect: socketIO, sio: sess, done: make(chan struct{})}
+	p := &peer{hub: h, conn: conn, out: out, addr: addr, presence: true, dialect: socketIO, sio: sess, done: make(chan struct{})}
 	initial, ok := h.sioHandshake(p)
 	if !ok {
 		conn.Close()
