@@ -14,6 +14,8 @@ import { ComposerContainer } from '../features/posts/components/ComposerContaine
 import { FeedList } from '../features/posts/components/FeedList';
 import { FeedContext } from '../features/posts/hooks/feedContext';
 import { OriginsContext, type OriginsValue } from '../features/posts/hooks/originsContext';
+import { nodeMarks } from '../lib/nodeColor';
+import { NodeMarksContext } from '../lib/nodeMarksContext';
 import { CloseIcon, UsersIcon } from '../lib/icons';
 import type { Session } from './session';
 import a11y from '../styles/a11y.module.css';
@@ -46,7 +48,15 @@ function OriginsProvider({ children }: { children: ReactNode }) {
     if (self) names.set(self.id, self.name);
     return { self: self?.id ?? '', names, followed: mesh.follows.map((f) => f.node), unknownOrigin };
   }, [self, mesh.follows, unknownOrigin]);
-  return <OriginsContext.Provider value={value}>{children}</OriginsContext.Provider>;
+  // marks that differ for this node and the followed ones (the set changes
+  // with a follow, not with each poll: value.followed keeps its ids)
+  const followed = value.followed.join(' ');
+  const marks = useMemo(() => nodeMarks([value.self, ...followed.split(' ')]), [value.self, followed]);
+  return (
+    <OriginsContext.Provider value={value}>
+      <NodeMarksContext.Provider value={marks}>{children}</NodeMarksContext.Provider>
+    </OriginsContext.Provider>
+  );
 }
 
 function Shell({ desktop }: { desktop: boolean }) {

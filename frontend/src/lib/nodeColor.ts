@@ -56,19 +56,56 @@ export function nodeHash(id: string): number {
   return h >>> 0;
 }
 
-/** nodeColor is the colour of node id in both themes. */
+const slots = hues.length * shapes.length;
+
+/** nodeColor is the colour of node id in both themes, from its id alone. */
 export function nodeColor(id: string): NodeColor {
   const hit = cache.get(id);
   if (hit) return hit;
-  const hash = nodeHash(id);
-  const hue = hues[hash % hues.length]!;
-  const shape = shapes[Math.floor(hash / hues.length) % shapes.length]!;
+  const c = markOf(nodeHash(id) % slots);
+  cache.set(id, c);
+  return c;
+}
+
+// markOf is the mark of slot (0..31): hue slot % 8, shape slot / 8.
+function markOf(slot: number): NodeColor {
+  const hue = hues[slot % hues.length]!;
+  const shape = shapes[Math.floor(slot / hues.length) % shapes.length]!;
   // light theme: the lightest shade dark enough; dark theme: the darkest light enough
   const light = pick(hue, themeBackgrounds.light, 0.5, -0.01);
   const dark = pick(hue, themeBackgrounds.dark, 0.55, 0.01);
-  const c = { hue, shape, light, dark };
-  cache.set(id, c);
-  return c;
+  return { hue, shape, light, dark };
+}
+
+/**
+ * nodeMarks gives the nodes a page shows together marks that differ: each
+ * node takes its own mark (nodeColor) unless an earlier node of the set
+ * (by id, so the oldest node first: ids grow with time) holds its hue;
+ * then it takes the first hue nobody holds, in its own shape, and once
+ * all eight hues are held, the first free hue and shape. Two nodes that
+ * drew the same mark by chance (1 in 32) are then still told apart at a
+ * glance. The result depends only on the set, so two pages that know the
+ * same nodes draw them alike.
+ */
+export function nodeMarks(ids: Iterable<string>): Map<string, NodeColor> {
+  const sorted = [...new Set(ids)].filter(Boolean).sort();
+  const held = new Set<number>();
+  const heldHues = new Set<number>();
+  const marks = new Map<string, NodeColor>();
+  for (const id of sorted) {
+    let slot = nodeHash(id) % slots;
+    if (heldHues.has(slot % hues.length) && heldHues.size < hues.length) {
+      const shapeBase = slot - (slot % hues.length);
+      let h = slot % hues.length;
+      while (heldHues.has(h)) h = (h + 1) % hues.length;
+      slot = shapeBase + h;
+    }
+    while (held.has(slot) && held.size < slots) slot = (slot + 1) % slots;
+    held.add(slot);
+    heldHues.add(slot % hues.length);
+    marks.set(id, slot === nodeHash(id) % slots ? nodeColor(id) : markOf(slot));
+  }
+  return marks;
 }
 
 // pick walks the lightness from start by step until the colour has enough

@@ -1,5 +1,5 @@
-import { useEffect, useId, useRef, useState, type CSSProperties, type FormEvent } from 'react';
-import { nodeColor } from '../../../lib/nodeColor';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { markFor, markStyle, useNodeMark, useNodeMarks } from '../../../lib/nodeMarksContext';
 import { NodeDot } from '../../../lib/NodeDot';
 import { useNow } from '../../../lib/useNow';
 import { toApiError, type FollowInfo, type NearbyNode } from '../../../transport';
@@ -29,10 +29,6 @@ function useWhileOnScreen(el: React.RefObject<HTMLElement | null>, start: () => 
   }, [el, start]);
 }
 
-function colorVars(id: string): CSSProperties {
-  const c = nodeColor(id);
-  return { '--node-light': c.light, '--node-dark': c.dark } as CSSProperties;
-}
 
 /**
  * NodesSection is the mesh: this node, the nodes it follows and how each
@@ -48,6 +44,7 @@ export function NodesSection() {
   useWhileOnScreen(ref, node.mesh.watch);
   const canWrite = node.kind === 'desktop' || state.canWrite;
   const self = state.info?.node ?? state.node;
+  const marks = useNodeMarks();
 
   return (
     <section ref={ref} className={styles.section} aria-labelledby="nodes-heading" data-section="nodes">
@@ -56,8 +53,8 @@ export function NodesSection() {
       </h2>
       <ul className={styles.nodes} aria-label="This node and the nodes it follows">
         {self && (
-          <li className={styles.nodeRow} style={colorVars(self.id)} data-node={self.id}>
-            <NodeDot id={self.id} className={styles.nodeDot} />
+          <li className={styles.nodeRow} style={markStyle(markFor(marks, self.id))} data-node={self.id}>
+            <NodeDot mark={markFor(marks, self.id)} className={styles.nodeDot} />
             <span className={styles.nodeMain}>
               <span className={styles.nodeRowName}>{self.name}</span>
               <span className={styles.mineBadge}>this node</span>
@@ -94,6 +91,7 @@ export function NodesSection() {
 }
 
 function FollowRow({ follow: f, canWrite }: { follow: FollowInfo; canWrite: boolean }) {
+  const mark = useNodeMark(f.node);
   const node = useNodeController();
   const now = useNow();
   const id = useId();
@@ -115,8 +113,8 @@ function FollowRow({ follow: f, canWrite }: { follow: FollowInfo; canWrite: bool
   }
 
   return (
-    <li className={styles.nodeRow} style={colorVars(f.node)} data-node={f.node} data-state={f.state}>
-      <NodeDot id={f.node} className={styles.nodeDot} />
+    <li className={styles.nodeRow} style={markStyle(mark)} data-node={f.node} data-state={f.state}>
+      <NodeDot mark={mark} className={styles.nodeDot} />
       <span className={styles.nodeMain}>
         <span className={styles.nodeRowName}>{f.name || f.node}</span>
         <span className={styles.nodeUrl}>{f.url}</span>
@@ -162,6 +160,7 @@ function FollowRow({ follow: f, canWrite }: { follow: FollowInfo; canWrite: bool
 }
 
 function NearbyRow({ nearby: n, canWrite }: { nearby: NearbyNode; canWrite: boolean }) {
+  const mark = useNodeMark(n.node);
   const node = useNodeController();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
@@ -179,8 +178,8 @@ function NearbyRow({ nearby: n, canWrite }: { nearby: NearbyNode; canWrite: bool
   }
 
   return (
-    <li className={styles.nodeRow} style={colorVars(n.node)} data-node={n.node}>
-      <NodeDot id={n.node} className={styles.nodeDot} />
+    <li className={styles.nodeRow} style={markStyle(mark)} data-node={n.node}>
+      <NodeDot mark={mark} className={styles.nodeDot} />
       <span className={styles.nodeMain}>
         <span className={styles.nodeRowName}>{n.name || n.node}</span>
         <span className={styles.nodeUrl}>{n.url}</span>

@@ -1,5 +1,4 @@
-import type { CSSProperties } from 'react';
-import { nodeColor } from '../../../lib/nodeColor';
+import { markFor, markStyle, useNodeMarks } from '../../../lib/nodeMarksContext';
 import { NodeDot } from '../../../lib/NodeDot';
 import { allNodes, type OriginLabel } from '../lib/origins';
 import styles from './FeedFilter.module.css';
@@ -18,6 +17,7 @@ export function FeedFilter({
   value: string;
   onChange: (node: string) => void;
 }) {
+  const marks = useNodeMarks();
   const options = [{ id: allNodes, name: 'All', mine: false }, ...choices];
   function onKeyDown(e: React.KeyboardEvent<HTMLDivElement>) {
     const dir = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
@@ -33,7 +33,7 @@ export function FeedFilter({
   return (
     <div className={styles.filter} role="group" aria-label="Show posts from" onKeyDown={onKeyDown}>
       {options.map((o) => {
-        const c = o.id === allNodes ? null : nodeColor(o.id);
+        const c = o.id === allNodes ? null : markFor(marks, o.id);
         return (
           <button
             key={o.id || 'all'}
@@ -41,9 +41,9 @@ export function FeedFilter({
             className={styles.chip}
             aria-pressed={value === o.id}
             onClick={() => onChange(o.id)}
-            style={c ? ({ '--node-light': c.light, '--node-dark': c.dark } as CSSProperties) : undefined}
+            style={c ? markStyle(c) : undefined}
           >
-            {c && <NodeDot id={o.id} />}
+            {c && <NodeDot mark={c} />}
             <span className={styles.name}>{o.name}</span>
             {o.mine && <span className={styles.mine}>mine</span>}
           </button>

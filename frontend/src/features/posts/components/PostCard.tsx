@@ -1,8 +1,8 @@
-import { memo, useEffect, useId, useRef, useState, type CSSProperties, type KeyboardEvent } from 'react';
+import { memo, useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 import { Avatar } from '../../../lib/Avatar';
 import { EditIcon, TrashIcon } from '../../../lib/icons';
 import { TimeAgo } from '../../../lib/TimeAgo';
-import { nodeColor } from '../../../lib/nodeColor';
+import { markStyle, useNodeMark } from '../../../lib/nodeMarksContext';
 import { NodeDot } from '../../../lib/NodeDot';
 import { absoluteTime } from '../../../lib/time';
 import type { Post, PostPatch } from '../../../transport';
@@ -258,18 +258,18 @@ export const PostCard = memo(function PostCard({
  * node's own colour, and "mine" on this node's posts.
  */
 export function NodeMark({ id, name, mine }: { id: string; name: string; mine: boolean }) {
-  const c = nodeColor(id);
+  const c = useNodeMark(id);
   return (
     <span
       className={styles.node}
-      style={{ '--node-light': c.light, '--node-dark': c.dark } as CSSProperties}
+      style={markStyle(c)}
       title={mine ? `Written on this node, ${name}` : `From the node ${name}: only that node can change it`}
       data-node-name={name}
     >
       <span className={styles.dot} aria-hidden="true">
         ·
       </span>
-      <NodeDot id={id} className={styles.nodeDot} />
+      <NodeDot mark={c} className={styles.nodeDot} />
       <span className={styles.nodeName}>{name}</span>
       {mine && <span className={styles.mine}>mine</span>}
     </span>
