@@ -27,6 +27,16 @@ function subscribe(listener: () => void): () => void {
   };
 }
 
+/**
+ * onTick calls f with the time in ms on every tick of the shared clock, and
+ * returns the function that stops it. Components that only show the time
+ * (TimeAgo) write their text themselves from here, so a tick re-renders
+ * nothing.
+ */
+export function onTick(f: (now: number) => void): () => void {
+  return subscribe(() => f(now));
+}
+
 /** useNow returns the current time in ms, updated every 30 s. */
 export function useNow(): number {
   return useSyncExternalStore(subscribe, () => now);
