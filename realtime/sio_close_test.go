@@ -64,16 +64,7 @@ func TestSocketIO_CloseWaitsForPollingSessions(t *testing.T) {
 	upgraded := n.pollOpen(t)
 	upgraded.post("40")
 	upgraded.packets(3)
-	ws, _, err := (&websocket.Dialer{}).Dial(n.sioURL("&sid="+upgraded.sid), nil)
-	if err != nil {
-		t.Fatalf("upgrade dial: %v", err)
-	}
-	defer ws.Close()
-	w := &sioClient{t: t, conn: ws}
-	w.send("2probe")
-	if f := w.read(); f != "3probe" {
-		t.Fatalf("answer to 2probe = %q; want 3probe", f)
-	}
+	w := upgraded.upgradeDial()
 	w.send("5")
 	if got := sioGoroutines(); len(got) == 0 {
 		t.Fatal("no session goroutines found before Close: the check below would prove nothing")

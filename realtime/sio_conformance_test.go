@@ -243,16 +243,7 @@ func TestEIO_UpgradeRules(t *testing.T) {
 		t.Errorf("after a websocket without probe the GET got %q; want the posts event", got)
 	}
 
-	ws, _, err := (&websocket.Dialer{}).Dial(n.sioURL("&sid="+c.sid), nil)
-	if err != nil {
-		t.Fatalf("upgrade dial: %v", err)
-	}
-	defer ws.Close()
-	w := &sioClient{t: t, conn: ws}
-	w.send("2probe")
-	if f := w.read(); f != "3probe" {
-		t.Fatalf("answer to 2probe = %q; want 3probe", f)
-	}
+	w := c.upgradeDial()
 	w.send("5")
 	second, _, err := (&websocket.Dialer{}).Dial(n.sioURL("&sid="+c.sid), nil)
 	if err == nil {

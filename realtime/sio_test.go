@@ -307,6 +307,24 @@ func (c *pollClient) post(payload string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// upgradeDial opens the websocket that upgrades the polling session, and
+// sends the probe the spec starts the upgrade with, checking its answer.
+// The caller sends the upgrade packet ("5") when its case needs it.
+func (c *pollClient) upgradeDial() *sioClient {
+	c.t.Helper()
+	ws, _, err := (&websocket.Dialer{}).Dial(c.n.sioURL("&sid="+c.sid), nil)
+	if err != nil {
+		c.t.Fatalf("upgrade dial: %v", err)
+	}
+	c.t.Cleanup(func() { ws.Close() })
+	w := &sioClient{t: c.t, conn: ws}
+	w.send("2probe")
+	if f := w.read(); f != "3probe" {
+		c.t.Fatalf("answer to 2probe = %q; want 3probe", f)
+	}
+	return w
+}
+
 // packets GETs until the payloads hold n packets other than pings.
 func (c *pollClient) packets(n int) []string {
 	c.t.Helper()
@@ -359,16 +377,7 @@ func TestSocketIO_Polling(t *testing.T) {
 	// The upgrade: probe, a pending GET answered with noop, then the upgrade packet.
 	pending := make(chan string, 1)
 	go func() { _, body := c.get(); pending <- body }()
-	ws, _, err := (&websocket.Dialer{}).Dial(n.sioURL("&sid="+c.sid), nil)
-	if err != nil {
-		t.Fatalf("upgrade dial: %v", err)
-	}
-	defer ws.Close()
-	w := &sioClient{t: t, conn: ws}
-	w.send("2probe")
-	if f := w.read(); f != "3probe" {
-		t.Fatalf("answer to 2probe = %q; want 3probe", f)
-	}
+	w := c.upgradeDial()
 	select {
 	case body := <-pending:
 		if body != "6" {
