@@ -131,13 +131,8 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, feed.Errorf(feed.CodeBadRequest, "origin must be %q or %q", OriginSelf, "all"))
 		return
 	}
-	addr := sourceAddr(r)
-	if !h.admit(w, addr) {
-		return
-	}
-	conn, out, err := h.upgrade(w, r)
-	if err != nil {
-		h.conns.release(addr)
+	conn, out, addr, ok := h.admitUpgrade(w, r)
+	if !ok {
 		return
 	}
 	p := &peer{

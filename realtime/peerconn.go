@@ -188,6 +188,23 @@ func (c *peerConn) flushLocked() error {
 	return err
 }
 
+// admitUpgrade admits a new peer's connection from r's source address
+// (admit) and upgrades it (upgrade). On failure the client has had its
+// answer and addr's connection is released; on success the caller owns
+// it until the peer starts.
+func (h *Hub) admitUpgrade(w http.ResponseWriter, r *http.Request) (conn *websocket.Conn, out *peerConn, addr string, ok bool) {
+	addr = sourceAddr(r)
+	if !h.admit(w, addr) {
+		return nil, nil, addr, false
+	}
+	conn, out, err := h.upgrade(w, r)
+	if err != nil {
+		h.conns.release(addr)
+		return nil, nil, addr, false
+	}
+	return conn, out, addr, true
+}
+
 // upgrade answers a websocket handshake on a connection whose writes the
 // peer's writer can cork (see corkingWriter). On failure the upgrader has
 // answered with the HTTP error.

@@ -245,13 +245,8 @@ func (h *Hub) serveSIO(w http.ResponseWriter, r *http.Request) {
 		s.upgrade(conn)
 		return
 	}
-	addr := sourceAddr(r)
-	if !h.admit(w, addr) {
-		return
-	}
-	conn, out, err := h.upgrade(w, r)
-	if err != nil {
-		h.conns.release(addr)
+	conn, out, addr, ok := h.admitUpgrade(w, r)
+	if !ok {
 		return
 	}
 	sess := &sioSession{sid: randomID(), pid: h.sioPid() + randomID(), engineOnly: h.engineOnly(r)}
