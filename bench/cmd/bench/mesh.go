@@ -612,13 +612,7 @@ func (d *driver) meshReport(b *strings.Builder) {
 			if len(xs) == 0 {
 				continue
 			}
-			id := ""
-			if i == 0 {
-				id = "**" + sc.id + "**"
-				if r.Saturated[sc.id] != nil {
-					id += " ⚠"
-				}
-			}
+			id := rowID(sc.id, i, r)
 			met := ""
 			if row.met != nil {
 				m, _, _ := stats(xs)

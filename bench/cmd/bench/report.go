@@ -245,13 +245,7 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 			if len(lf) == 0 && len(sio) == 0 {
 				continue
 			}
-			id := ""
-			if i == 0 {
-				id = "**" + sc.id + "**"
-				if r.Saturated[sc.id] != nil {
-					id += " ⚠"
-				}
-			}
+			id := rowID(sc.id, i, r)
 			ratio, met := "–", ""
 			lfm, sm := math.NaN(), math.NaN()
 			if len(lf) > 0 {
@@ -323,3 +317,16 @@ func (d *driver) report(ctx context.Context, reps int, rawPath string) string {
 }
 
 func mkdir(dir string) error { return os.MkdirAll(dir, 0o755) }
+
+// rowID is a report row's first cell: the scenario's id in bold on its
+// first row (with ⚠ when a run of it saturated the load generator), empty
+// on the others.
+func rowID(id string, row int, r *Results) string {
+	if row != 0 {
+		return ""
+	}
+	if r.Saturated[id] != nil {
+		return "**" + id + "** ⚠"
+	}
+	return "**" + id + "**"
+}
