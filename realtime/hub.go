@@ -17,10 +17,12 @@
 //     between the two.
 //   - Backpressure: each peer has an outbox bounded in bytes (outbox.go)
 //     and at most one writer goroutine, which runs only while the outbox has
-//     work. Broadcast never blocks and never waits on a peer: it appends to
-//     each outbox and, for a peer whose writer is idle, starts one (a single
-//     goroutine per idle peer, not one per message). A peer whose outbox
-//     overflows is closed with 1013 and must resume with sync.
+//     work. Broadcast never blocks and never waits on a peer: to a peer with
+//     nothing queued it writes the frame itself with one non-blocking
+//     write; what the socket does not take goes to the peer's outbox, which
+//     starts the writer (a single goroutine per peer, not one per message).
+//     A peer whose outbox overflows is closed with 1013 and must resume
+//     with sync.
 //   - Shutdown: Close says goodbye (1001) to every peer and waits for all the
 //     goroutines the hub started.
 //   - Limits: every request must name the node in its Host header (421
@@ -32,6 +34,7 @@ package realtime
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -217,6 +220,11 @@ type Hub struct {
 	pubMu   sync.Mutex   // one Broadcast at a time, so queues see seq order
 	lastSeq atomic.Int64 // seq of the last broadcast post change
 	nextID  atomic.Uint64
+	// noDirect turns Broadcast's direct writes off: every frame goes
+	// through the peers' writers (tests compare the two paths). Set
+	// before the first peer connects.
+	noDirect bool
+	directs  atomic.Uint64 // frames Broadcast wrote to a socket itself
 
 	sioMu       sync.Mutex
 	sioSessions map[string]*pollSession    // Socket.IO polling sessions by sid
@@ -310,7 +318,11 @@ func (h *Hub) Broadcast(m Message) {
 	if m.Seq > 0 {
 		h.lastSeq.Store(m.Seq)
 	}
-	var frames [dialects][]byte // the event in each dialect, translated once
+	// The event in each dialect, translated once, and framed once as a
+	// websocket text frame: a server's frames are not masked and not
+	// compressed, so every peer gets the same bytes.
+	var frames, wires [dialects][]byte
+	direct := uint64(0)
 	for p := range h.peers {
 		if m.Presence && !p.presence {
 			continue
@@ -321,15 +333,41 @@ func (h *Hub) Broadcast(m Message) {
 		d := p.dialect
 		if m.By.Peer != 0 && p.id == m.By.Peer {
 			if ack := d.ack(m.By.EmitID, m.Post); ack != nil {
-				p.outbox.push(ack, 0)
+				if p.outbox.send(ack, textFrame(ack), 0) {
+					direct++
+				}
 				continue
 			}
 		}
 		if frames[d.kind] == nil {
 			frames[d.kind] = d.event(m.Frame)
+			wires[d.kind] = textFrame(frames[d.kind])
 		}
-		p.outbox.push(frames[d.kind], m.Seq)
+		if p.outbox.send(frames[d.kind], wires[d.kind], m.Seq) {
+			direct++
+		}
 	}
+	h.directs.Add(direct)
+}
+
+// textFrame frames msg as one final, unmasked, uncompressed text frame,
+// byte for byte as gorilla's WriteMessage frames it on the server side
+// (RFC 6455 5.2: the length in 7 bits, or 126 and 16 bits, or 127 and 64).
+func textFrame(msg []byte) []byte {
+	n := len(msg)
+	b := make([]byte, 0, n+10)
+	b = append(b, finalBit|websocket.TextMessage)
+	switch {
+	case n >= 1<<16:
+		b = append(b, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	case n > 125:
+		b = append(b, 126)
+		b = binary.BigEndian.AppendUint16(b, uint16(n))
+	default:
+		b = append(b, byte(n))
+	}
+	return append(b, msg...)
 }
 
 // Peers returns the connected peers, longest connected first.
@@ -367,6 +405,9 @@ func (h *Hub) register(p *peer, initial *syncRequest) (count int, err error) {
 	}
 	seq := h.lastSeq.Load()
 	p.outbox = newOutbox(h.cfg.QueueBytes, seq, initial, p.startWriter)
+	if p.out.raw != nil && !h.noDirect {
+		p.outbox.direct = p.out.writeDirect
+	}
 	// A token rotated since the upgrade checked it: RevokeWriters, which
 	// waits for h.mu, may already have run and missed this peer.
 	if p.canWrite && !p.mayWrite() {

@@ -34,6 +34,13 @@ type closeRequest struct {
 // goroutine, and there is never more than one writer, so frames keep their
 // order.
 //
+// A broadcast may skip the queue: when no writer runs (so nothing is
+// queued), send writes the frame to the socket itself with one
+// non-blocking write (see peerConn.writeDirect), under o.mu, so that no
+// writer can start meanwhile. Only a frame the socket did not take whole
+// involves the writer: all of it queued (nothing written), or its rest
+// owed, which the writer sends before anything else.
+//
 // Post frames are filtered by seq: one at or below floor has been delivered
 // or replayed already, and while a replay runs none is queued (the database
 // has them). Once a close is requested nothing more is queued, and once
@@ -41,6 +48,9 @@ type closeRequest struct {
 type outbox struct {
 	limit int    // bytes of frames the outbox holds at most
 	start func() // starts a writer goroutine; called with mu held
+	// direct writes one framed frame straight to the socket; nil: the
+	// peer has no socket of its own, every frame goes through the writer.
+	direct func(wire []byte) directResult
 
 	mu        sync.Mutex
 	frames    []queued
@@ -50,6 +60,7 @@ type outbox struct {
 	pending   *syncRequest  // sync waiting for the writer
 	closing   *closeRequest // once set, nothing more is queued
 	pingDue   bool          // the writer owes the peer a ping
+	owed      bool          // a direct write left the rest of a frame for the writer
 	pongDue   bool          // the writer owes the peer a pong carrying pong
 	pong      []byte
 	pinger    *time.Timer // asks for a ping every period, see pingEvery
@@ -87,6 +98,12 @@ func (o *outbox) push(frame []byte, seq int64) {
 	if o.closing != nil || (seq > 0 && (o.replaying || seq <= o.floor)) {
 		return
 	}
+	o.queueLocked(frame, seq)
+}
+
+// queueLocked appends frame, or closes the peer with 1013 when frame would
+// take the outbox over its limit. o.mu must be held.
+func (o *outbox) queueLocked(frame []byte, seq int64) {
 	if o.bytes+len(frame) > o.limit {
 		o.frames, o.bytes = nil, 0
 		o.closing = &closeRequest{CloseTryAgainLater, "too slow: outgoing queue full; reconnect and sync"}
@@ -96,6 +113,31 @@ func (o *outbox) push(frame []byte, seq int64) {
 	o.frames = append(o.frames, queued{frame, seq})
 	o.bytes += len(frame)
 	o.kick()
+}
+
+// send is push for a broadcast's frame, which wire is framed as gorilla
+// would frame it: when no writer runs, it writes wire directly and
+// reports true, unless the socket takes none of it. While no writer runs
+// (and the outbox is neither held nor stopped) nothing is queued: any
+// work kicks a writer, which ends only once the outbox is empty.
+func (o *outbox) send(frame, wire []byte, seq int64) (direct bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closing != nil || (seq > 0 && (o.replaying || seq <= o.floor)) {
+		return false
+	}
+	if o.direct != nil && !o.writing && !o.held && !o.stopped {
+		switch o.direct(wire) {
+		case directDone:
+			return true
+		case directOwed:
+			o.owed = true
+			o.kick()
+			return true
+		}
+	}
+	o.queueLocked(frame, seq)
+	return false
 }
 
 // kick starts the writer unless it is running or the outbox has stopped.
@@ -189,14 +231,15 @@ type work struct {
 	ping    bool
 	pongDue bool
 	pong    []byte
+	owed    bool // the connection holds the rest of a direct write
 }
 
 // take empties the outbox for the writer.
 func (o *outbox) take() work {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	w := work{frames: o.frames, sync: o.pending, closing: o.closing, ping: o.pingDue, pongDue: o.pongDue, pong: o.pong}
-	o.frames, o.bytes, o.pending, o.pingDue, o.pongDue, o.pong = nil, 0, nil, false, false, nil
+	w := work{frames: o.frames, sync: o.pending, closing: o.closing, ping: o.pingDue, pongDue: o.pongDue, pong: o.pong, owed: o.owed}
+	o.frames, o.bytes, o.pending, o.pingDue, o.pongDue, o.pong, o.owed = nil, 0, nil, false, false, nil, false
 	return w
 }
 

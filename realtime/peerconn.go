@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -30,10 +31,19 @@ const deadlineSlack = time.Second
 // meanwhile go to a buffer, and uncork sends them in one write.
 //
 // Only the writer goroutine writes while the peer lives (pongs go through
-// it too); the reader writes only the close frame that ends the connection
-// (gorilla's echo of a peer's close, or a protocol error). If that happens
-// while the writer is corked, the frame waits in the buffer behind the
-// writer's frames, in order, and leave waits for the flush before closing.
+// it too), except for the broadcaster's direct writes, which happen only
+// while no writer runs (see outbox.send); the reader writes only the close
+// frame that ends the connection (gorilla's echo of a peer's close, or a
+// protocol error). If that happens while the writer is corked, the frame
+// waits in the buffer behind the writer's frames, in order, and leave
+// waits for the flush before closing.
+//
+// A direct write (writeDirect) is one non-blocking write() of a frame
+// already framed, straight to the socket: it never parks and needs no
+// deadline. What the socket does not take of it stays in buf, owed: every
+// later write sends it first, and the writer the outbox starts for it
+// flushes it (flushOwed). Once a close frame has been written, no direct
+// write follows it (closeSent), as gorilla refuses to write after a close.
 //
 // Reads pass through a frameScanner, which stops the stream before a close
 // frame gorilla would misread (see frameScanner). For that, gorilla must
@@ -43,13 +53,33 @@ type peerConn struct {
 	net.Conn
 	scan frameScanner // the reader goroutine's own
 
-	mu       sync.Mutex
-	corked   bool
-	buf      *[]byte       // nil unless corked writes are waiting
-	deadline time.Time     // the latest write deadline asked for
-	pending  bool          // deadline is not yet applied
-	applied  time.Time     // the write deadline Conn has (zero: none)
-	flushed  chan struct{} // closed at uncork, for waitUncorked; nil unless someone waits
+	// raw is the socket's file descriptor, for writeDirect (nil: a
+	// connection without one, such as a polling session's pipe, or a
+	// platform without direct writes); rawWrite is the callback that
+	// writes wb through it, made once so that a direct write allocates
+	// nothing, and wn, werr its result. raw and rawWrite are set once, at
+	// creation; wb, wn and werr are guarded by mu.
+	raw      syscall.RawConn
+	rawWrite func(fd uintptr) bool
+	wb       []byte
+	wn       int
+	werr     error
+
+	mu        sync.Mutex
+	corked    bool
+	closeSent bool          // a close frame was written: no direct write may follow
+	buf       *[]byte       // nil unless corked writes, or the rest of a direct write, are waiting
+	deadline  time.Time     // the latest write deadline asked for
+	pending   bool          // deadline is not yet applied
+	applied   time.Time     // the write deadline Conn has (zero: none)
+	flushed   chan struct{} // closed at uncork, for waitUncorked; nil unless someone waits
+}
+
+// newPeerConn wraps c, with direct writes where c's socket allows them.
+func newPeerConn(c net.Conn) *peerConn {
+	pc := &peerConn{Conn: c}
+	pc.initDirect()
+	return pc
 }
 
 // SetWriteDeadline implements net.Conn. gorilla sets a deadline before every
@@ -93,26 +123,100 @@ func (c *peerConn) applyDeadlineLocked() error {
 	return c.Conn.SetWriteDeadline(t)
 }
 
-// Write implements net.Conn.
+// Write implements net.Conn. Bytes owed by a direct write go first.
 func (c *peerConn) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.corked {
+	if isCloseFrame(b) {
+		c.closeSent = true
+	}
+	if !c.corked && c.buf == nil {
 		if err := c.applyDeadlineLocked(); err != nil {
 			return 0, err
 		}
 		return c.Conn.Write(b)
 	}
-	if c.buf == nil {
-		c.buf = corkBufs.Get().(*[]byte)
-	}
-	*c.buf = append(*c.buf, b...)
-	if len(*c.buf) >= corkLimit {
+	c.holdLocked(b)
+	if !c.corked || len(*c.buf) >= corkLimit {
 		if err := c.flushLocked(); err != nil {
 			return 0, err
 		}
 	}
 	return len(b), nil
+}
+
+// holdLocked appends b to what waits in buf.
+func (c *peerConn) holdLocked(b []byte) {
+	if c.buf == nil {
+		c.buf = corkBufs.Get().(*[]byte)
+	}
+	*c.buf = append(*c.buf, b...)
+}
+
+// isCloseFrame reports whether b is exactly one unmasked close frame.
+// gorilla writes every control frame in a single Write (its payload is at
+// most 125 bytes, so the length fits the second byte), which is how
+// peerConn learns that the connection's last frame has been written.
+func isCloseFrame(b []byte) bool {
+	return len(b) >= 2 && b[0] == finalBit|websocket.CloseMessage && int(b[1]) == len(b)-2
+}
+
+// finalBit marks the last frame of a message (RFC 6455 5.2).
+const finalBit = 0x80
+
+// directResult is what writeDirect did with a frame.
+type directResult int
+
+const (
+	// directRefused: nothing was written (another write is under way or
+	// owed, the socket is full, or it failed); queue the frame as usual,
+	// and the writer meets any error again and ends the peer.
+	directRefused directResult = iota
+	// directDone: the whole frame is in the socket.
+	directDone
+	// directOwed: the socket took part of it; the rest waits in buf, and
+	// a writer must flush it (flushOwed) before anything else is written.
+	directOwed
+)
+
+// writeDirect writes frame, a complete websocket frame, with one
+// non-blocking write(), unless the connection is corked, owes bytes, has
+// written its close frame or has no raw socket. The caller guarantees that
+// no writer runs meanwhile (see outbox.send).
+func (c *peerConn) writeDirect(frame []byte) directResult {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.raw == nil || c.corked || c.buf != nil || c.closeSent {
+		return directRefused
+	}
+	c.wb = frame
+	err := c.raw.Write(c.rawWrite) // fails at once on a closed socket or an expired deadline
+	n := c.wn
+	if err == nil {
+		err = c.werr
+	}
+	c.wb, c.wn, c.werr = nil, 0, nil
+	switch {
+	case n == len(frame):
+		return directDone
+	case n > 0: // write() reports an error only when it wrote nothing
+		c.holdLocked(frame[n:])
+		return directOwed
+	default:
+		return directRefused
+	}
+}
+
+// flushOwed writes the rest of a direct write that the socket did not
+// take, if it is still waiting, with deadline t.
+func (c *peerConn) flushOwed(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.corked || c.buf == nil {
+		return nil
+	}
+	c.deadline, c.pending = t, true
+	return c.flushLocked()
 }
 
 // Read implements net.Conn. Once the scanner has found a violation, Read
@@ -234,6 +338,6 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if tc, ok := c.(*net.TCPConn); ok && w.sendBuffer > 0 {
 		tc.SetWriteBuffer(w.sendBuffer) // see DefaultSendBuffer
 	}
-	w.conn = &peerConn{Conn: c}
+	w.conn = newPeerConn(c)
 	return w.conn, brw, nil
 }

@@ -1,0 +1,34 @@
+//go:build unix
+
+package realtime
+
+import (
+	"net"
+	"syscall"
+)
+
+// initDirect gives a TCP connection its raw socket for writeDirect. The
+// callback does one write(2) and reports itself done even on EAGAIN, so
+// that RawConn.Write never parks the broadcaster in the poller: a full
+// socket is the writer's business.
+func (c *peerConn) initDirect() {
+	tc, ok := c.Conn.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return
+	}
+	c.raw = raw
+	c.rawWrite = func(fd uintptr) bool {
+		for {
+			n, err := syscall.Write(int(fd), c.wb)
+			if err == syscall.EINTR {
+				continue
+			}
+			c.wn, c.werr = max(n, 0), err
+			return true
+		}
+	}
+}
