@@ -25,7 +25,7 @@ import (
 
 // directHub serves a hub over the fuzz service on loopback, with direct
 // writes on or off; pings come only when a test asks (askPing).
-func directHub(t *testing.T, direct bool, cfg Config) (*Hub, string) {
+func directHub(t testing.TB, direct bool, cfg Config) (*Hub, string) {
 	t.Helper()
 	cfg.Service = &fuzzService{}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -60,7 +60,7 @@ func onlyPeer(t *testing.T, h *Hub) *peer {
 }
 
 // waitFor polls cond (bounded: 5 s) until it holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); !cond(); {
 		if time.Now().After(deadline) {
