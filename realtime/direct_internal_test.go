@@ -71,11 +71,28 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 // writerIdle reports whether p has no writer running, so that the next
-// broadcast may write directly.
+// broadcast may be written directly.
 func writerIdle(p *peer) bool {
 	p.outbox.mu.Lock()
 	defer p.outbox.mu.Unlock()
 	return !p.outbox.writing
+}
+
+// directs counts the frames the flusher wrote to p.
+func directs(p *peer) int {
+	p.outbox.mu.Lock()
+	defer p.outbox.mu.Unlock()
+	return p.outbox.directs
+}
+
+// flushed waits until the flusher has had its turn with p.
+func flushed(t testing.TB, p *peer) {
+	t.Helper()
+	waitFor(t, "the flusher", func() bool {
+		p.outbox.mu.Lock()
+		defer p.outbox.mu.Unlock()
+		return !p.outbox.listed
+	})
 }
 
 // askPing does what the ping timer does when it fires.
@@ -148,8 +165,8 @@ func wireFrames(t *testing.T, raw []byte) [][]byte {
 // wireScript drives one peer through a post of each length class, an
 // ack, a presence event, an error, a ping, a pong and the close, waiting
 // for each to arrive before the next, and returns every byte the peer
-// received and how many frames Broadcast wrote directly.
-func wireScript(t *testing.T, direct bool) ([]byte, uint64) {
+// received and how many frames the flusher wrote directly.
+func wireScript(t *testing.T, direct bool) ([]byte, int) {
 	h, u := directHub(t, direct, Config{})
 	var tee *teeConn
 	d := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -240,7 +257,7 @@ func wireScript(t *testing.T, direct bool) ([]byte, uint64) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no close frame within 5 s")
 	}
-	return tee.bytes(), h.directs.Load()
+	return tee.bytes(), directs(p)
 }
 
 // TestBroadcast_DirectWritesSameBytes: a peer receives exactly the same
@@ -271,10 +288,10 @@ func TestBroadcast_DirectWritesSameBytes(t *testing.T) {
 	}
 }
 
-// TestTextFrame_AsGorillaFramesIt: the pre-framed bytes of a broadcast
+// TestAppendTextFrame_AsGorillaFramesIt: the bytes the flusher frames
 // are those the hub's own upgraded connections write for the same
 // message, at each edge of the length encodings.
-func TestTextFrame_AsGorillaFramesIt(t *testing.T) {
+func TestAppendTextFrame_AsGorillaFramesIt(t *testing.T) {
 	h := NewHub(Config{Service: &fuzzService{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	server, _, client, err := h.pipeWebsocket()
 	if err != nil {
@@ -285,7 +302,7 @@ func TestTextFrame_AsGorillaFramesIt(t *testing.T) {
 	raw := client.UnderlyingConn() // read by hand: the bytes as framed
 	for _, n := range []int{0, 1, 125, 126, 127, 4000, 5000, 65535, 65536, 70000} {
 		msg := bytes.Repeat([]byte{'a'}, n)
-		want := textFrame(msg)
+		want := appendTextFrame(nil, msg)
 		written := make(chan error, 1)
 		go func() { written <- server.WriteMessage(websocket.TextMessage, msg) }() // the pipe has no buffer
 		got := make([]byte, len(want))
@@ -297,7 +314,7 @@ func TestTextFrame_AsGorillaFramesIt(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("textFrame(%d bytes) starts %x; want the connection's %x", n, want[:min(len(want), 12)], got[:min(len(got), 12)])
+			t.Errorf("appendTextFrame(%d bytes) starts %x; want the connection's %x", n, want[:min(len(want), 12)], got[:min(len(got), 12)])
 		}
 	}
 }
@@ -351,8 +368,14 @@ func TestBroadcast_DirectToEveryIdlePeer(t *testing.T) {
 			}
 		}
 	}
-	if got := h.directs.Load(); got != peers*posts {
-		t.Errorf("%d of %d deliveries written directly; want all", got, peers*posts)
+	h.mu.RLock()
+	total := 0
+	for p := range h.peers {
+		total += directs(p)
+	}
+	h.mu.RUnlock()
+	if total != peers*posts {
+		t.Errorf("%d of %d deliveries written directly; want all", total, peers*posts)
 	}
 }
 
@@ -405,20 +428,21 @@ func TestBroadcast_FullSocketFallsBackToOutbox(t *testing.T) {
 	for writerIdle(p) && seq < 200 {
 		seq++
 		h.Broadcast(postMsg(seq, 1000))
+		flushed(t, p)
 	}
-	directs := h.directs.Load()
-	if writerIdle(p) || directs == 0 {
-		t.Fatalf("%d posts to a peer that does not read: %d written directly, writer idle %v; want a writer for the rest", seq, directs, writerIdle(p))
+	direct := directs(p)
+	if writerIdle(p) || direct == 0 {
+		t.Fatalf("%d posts to a peer that does not read: %d written directly, writer idle %v; want a writer for the rest", seq, direct, writerIdle(p))
 	}
 	for range 10 { // behind the writer, in the outbox
 		seq++
 		h.Broadcast(postMsg(seq, 1000))
 	}
-	if got := h.directs.Load(); got != directs {
-		t.Fatalf("%d posts written directly while the writer runs; want none", got-directs)
+	if got := directs(p); got != direct {
+		t.Fatalf("%d posts written directly while the writer runs; want none", got-direct)
 	}
 	readUpTo(seq)
-	t.Logf("phase 1: %d posts, %d written directly, the rest by the writer", seq, directs)
+	t.Logf("phase 1: %d posts, %d written directly, the rest by the writer", seq, direct)
 
 	// Stop reading for good: direct writes again, then the outbox, then 1013.
 	waitFor(t, "the writer to end once the peer caught up", func() bool { return writerIdle(p) })
@@ -430,11 +454,12 @@ func TestBroadcast_FullSocketFallsBackToOutbox(t *testing.T) {
 	for start := seq; !closing() && seq < start+1000; {
 		seq++
 		h.Broadcast(postMsg(seq, 1000))
+		flushed(t, p)
 	}
 	if !closing() {
 		t.Fatalf("posts up to %d to a peer that does not read did not overflow its 64 KiB outbox", seq)
 	}
-	if h.directs.Load() == directs {
+	if directs(p) == direct {
 		t.Error("no post written directly once the writer had ended")
 	}
 	for {

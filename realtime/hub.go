@@ -17,12 +17,12 @@
 //     between the two.
 //   - Backpressure: each peer has an outbox bounded in bytes (outbox.go)
 //     and at most one writer goroutine, which runs only while the outbox has
-//     work. Broadcast never blocks and never waits on a peer: to a peer with
-//     nothing queued it writes the frame itself with one non-blocking
-//     write; what the socket does not take goes to the peer's outbox, which
-//     starts the writer (a single goroutine per peer, not one per message).
-//     A peer whose outbox overflows is closed with 1013 and must resume
-//     with sync.
+//     work. Broadcast never blocks and never waits on a peer: it appends
+//     to each outbox; the frames of peers with no writer running are
+//     written by one flusher goroutine with one non-blocking write per
+//     peer, and only what a socket does not take starts that peer's writer
+//     (a single goroutine per peer, not one per message). A peer whose
+//     outbox overflows is closed with 1013 and must resume with sync.
 //   - Shutdown: Close says goodbye (1001) to every peer and waits for all the
 //     goroutines the hub started.
 //   - Limits: every request must name the node in its Host header (421
@@ -220,11 +220,17 @@ type Hub struct {
 	pubMu   sync.Mutex   // one Broadcast at a time, so queues see seq order
 	lastSeq atomic.Int64 // seq of the last broadcast post change
 	nextID  atomic.Uint64
-	// noDirect turns Broadcast's direct writes off: every frame goes
-	// through the peers' writers (tests compare the two paths). Set
-	// before the first peer connects.
+	// noDirect turns direct writes off: every frame goes through the
+	// peers' writers (tests compare the two paths). Set before the first
+	// peer connects.
 	noDirect bool
-	directs  atomic.Uint64 // frames Broadcast wrote to a socket itself
+
+	// The flusher (flushLoop) writes the frames of the peers listed here.
+	flushMu   sync.Mutex
+	flushList []*peer
+	flushWake chan struct{} // one wake-up pending at most
+	flushing  bool          // the flusher runs (started at the first listing)
+	flushStop chan struct{} // closed by Close: the flusher ends
 
 	sioMu       sync.Mutex
 	sioSessions map[string]*pollSession    // Socket.IO polling sessions by sid
@@ -274,6 +280,7 @@ func NewHub(cfg Config) *Hub {
 		cfg.Logger = slog.Default()
 	}
 	h := &Hub{cfg: cfg, svc: cfg.Service, log: cfg.Logger, peers: map[*peer]struct{}{},
+		flushWake: make(chan struct{}, 1), flushStop: make(chan struct{}),
 		hosts: hostNames(cfg.AllowedHosts), anyHost: slices.Contains(cfg.AllowedHosts, "*"),
 		conns: connLimiter{max: cfg.MaxPeers, perAddr: cfg.MaxPeersPerAddr}}
 	if cfg.HTTPWriteRate > 0 {
@@ -318,11 +325,8 @@ func (h *Hub) Broadcast(m Message) {
 	if m.Seq > 0 {
 		h.lastSeq.Store(m.Seq)
 	}
-	// The event in each dialect, translated once, and framed once as a
-	// websocket text frame: a server's frames are not masked and not
-	// compressed, so every peer gets the same bytes.
-	var frames, wires [dialects][]byte
-	direct := uint64(0)
+	var frames [dialects][]byte // the event in each dialect, translated once
+	var listed []*peer          // peers the flusher is to write to
 	for p := range h.peers {
 		if m.Presence && !p.presence {
 			continue
@@ -333,29 +337,82 @@ func (h *Hub) Broadcast(m Message) {
 		d := p.dialect
 		if m.By.Peer != 0 && p.id == m.By.Peer {
 			if ack := d.ack(m.By.EmitID, m.Post); ack != nil {
-				if p.outbox.send(ack, textFrame(ack), 0) {
-					direct++
+				if p.outbox.send(ack, 0) {
+					listed = append(listed, p)
 				}
 				continue
 			}
 		}
 		if frames[d.kind] == nil {
 			frames[d.kind] = d.event(m.Frame)
-			wires[d.kind] = textFrame(frames[d.kind])
 		}
-		if p.outbox.send(frames[d.kind], wires[d.kind], m.Seq) {
-			direct++
+		if p.outbox.send(frames[d.kind], m.Seq) {
+			listed = append(listed, p)
 		}
 	}
-	h.directs.Add(direct)
+	if len(listed) > 0 {
+		h.flush(listed)
+	}
 }
 
-// textFrame frames msg as one final, unmasked, uncompressed text frame,
-// byte for byte as gorilla's WriteMessage frames it on the server side
-// (RFC 6455 5.2: the length in 7 bits, or 126 and 16 bits, or 127 and 64).
-func textFrame(msg []byte) []byte {
+// flush hands peers to the flusher, starting it the first time. One
+// goroutine writes to every idle peer, not a goroutine per peer per post:
+// while peers keep up, each post costs one write() per peer and nothing
+// else; when the flusher falls behind, the posts broadcast meanwhile wait
+// in the outboxes and leave together, one write() per peer for all of
+// them, as the corking writers batch them. Called with h.mu read-locked,
+// so Close cannot begin to wait before the flusher is counted.
+func (h *Hub) flush(peers []*peer) {
+	if h.closed {
+		return // Close drops what is queued and ends the flusher
+	}
+	h.flushMu.Lock()
+	h.flushList = append(h.flushList, peers...)
+	if !h.flushing {
+		h.flushing = true
+		h.wg.Add(1)
+		go h.flushLoop()
+	}
+	h.flushMu.Unlock()
+	select {
+	case h.flushWake <- struct{}{}:
+	default: // a wake-up is pending: the flusher will see these too
+	}
+}
+
+// flushLoop is the flusher: it writes what the listed peers have queued
+// until Close. A peer that closes meanwhile gets its close frame from its
+// writer, which drops whatever is queued.
+func (h *Hub) flushLoop() {
+	defer h.wg.Done()
+	var buf []byte   // the frames of one peer, framed
+	var list []*peer // the list being written; swapped with flushList
+	for {
+		select {
+		case <-h.flushWake:
+		case <-h.flushStop:
+			return
+		}
+		h.flushMu.Lock()
+		list, h.flushList = h.flushList, list[:0]
+		h.flushMu.Unlock()
+		for i, p := range list {
+			p.outbox.flushDirect(&buf)
+			list[i] = nil
+		}
+		if cap(buf) > corkLimit {
+			buf = nil // a burst's buffer is not kept
+		}
+	}
+}
+
+// appendTextFrame appends msg framed as one final, unmasked, uncompressed
+// text frame, byte for byte as gorilla's WriteMessage frames it on the
+// server side (RFC 6455 5.2: the length in 7 bits, or 126 and 16 bits, or
+// 127 and 64). The hub enables no compression, so every peer gets the same
+// frame as from its writer.
+func appendTextFrame(b, msg []byte) []byte {
 	n := len(msg)
-	b := make([]byte, 0, n+10)
 	b = append(b, finalBit|websocket.TextMessage)
 	switch {
 	case n >= 1<<16:
@@ -467,6 +524,9 @@ const TokenChanged = tokenChanged
 // it drops the remaining connections. Calling it again waits again.
 func (h *Hub) Close(ctx context.Context) error {
 	h.mu.Lock()
+	if !h.closed {
+		close(h.flushStop)
+	}
 	h.closed = true
 	peers := make([]*peer, 0, len(h.peers))
 	for p := range h.peers {

@@ -34,12 +34,13 @@ type closeRequest struct {
 // goroutine, and there is never more than one writer, so frames keep their
 // order.
 //
-// A broadcast may skip the queue: when no writer runs (so nothing is
-// queued), send writes the frame to the socket itself with one
-// non-blocking write (see peerConn.writeDirect), under o.mu, so that no
-// writer can start meanwhile. Only a frame the socket did not take whole
-// involves the writer: all of it queued (nothing written), or its rest
-// owed, which the writer sends before anything else.
+// A broadcast's frames may skip the writer: when no writer runs (so
+// nothing else is queued), send lists the peer for the hub's flusher
+// instead of starting one, and the flusher writes every frame queued
+// meanwhile to the socket with one non-blocking write (flushDirect), under
+// o.mu, so that no writer can start meanwhile. Only frames the socket did
+// not take whole involve the writer: all of them still queued (nothing
+// written), or the rest owed, which the writer sends before anything else.
 //
 // Post frames are filtered by seq: one at or below floor has been delivered
 // or replayed already, and while a replay runs none is queued (the database
@@ -48,8 +49,8 @@ type closeRequest struct {
 type outbox struct {
 	limit int    // bytes of frames the outbox holds at most
 	start func() // starts a writer goroutine; called with mu held
-	// direct writes one framed frame straight to the socket; nil: the
-	// peer has no socket of its own, every frame goes through the writer.
+	// direct writes framed frames straight to the socket; nil: the peer
+	// has no socket of its own, every frame goes through the writer.
 	direct func(wire []byte) directResult
 
 	mu        sync.Mutex
@@ -61,6 +62,8 @@ type outbox struct {
 	closing   *closeRequest // once set, nothing more is queued
 	pingDue   bool          // the writer owes the peer a ping
 	owed      bool          // a direct write left the rest of a frame for the writer
+	listed    bool          // the hub's flusher will write what is queued
+	directs   int           // frames the flusher wrote, whole or owed (for tests)
 	pongDue   bool          // the writer owes the peer a pong carrying pong
 	pong      []byte
 	pinger    *time.Timer // asks for a ping every period, see pingEvery
@@ -115,30 +118,66 @@ func (o *outbox) queueLocked(frame []byte, seq int64) {
 	o.kick()
 }
 
-// send is push for a broadcast's frame, which wire is framed as gorilla
-// would frame it: when no writer runs, it writes wire directly and
-// reports true, unless the socket takes none of it. While no writer runs
-// (and the outbox is neither held nor stopped) nothing is queued: any
-// work kicks a writer, which ends only once the outbox is empty.
-func (o *outbox) send(frame, wire []byte, seq int64) (direct bool) {
+// send is push for a broadcast's frame. When no writer runs (and the
+// outbox is neither held nor stopped) nothing else is queued, since any
+// other work kicks a writer, which ends only once the outbox is empty:
+// then the frame waits for the hub's flusher instead, and send reports
+// whether the peer must be put on the flusher's list (it is not yet).
+func (o *outbox) send(frame []byte, seq int64) (list bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closing != nil || (seq > 0 && (o.replaying || seq <= o.floor)) {
 		return false
 	}
-	if o.direct != nil && !o.writing && !o.held && !o.stopped {
-		switch o.direct(wire) {
-		case directDone:
-			return true
-		case directOwed:
-			o.owed = true
-			o.kick()
-			return true
-		}
+	if o.direct == nil || o.writing || o.held || o.stopped {
+		o.queueLocked(frame, seq)
+		return false
 	}
-	o.queueLocked(frame, seq)
-	return false
+	if o.bytes+len(frame) > o.limit {
+		o.queueLocked(frame, seq) // the overflow: 1013 by the writer
+		return false
+	}
+	o.frames = append(o.frames, queued{frame, seq})
+	o.bytes += len(frame)
+	list, o.listed = !o.listed, true
+	return list
 }
+
+// flushDirect is the hub's flusher's turn: unless a writer has taken over
+// meanwhile, it writes every queued frame, framed into buf, with one
+// direct write. A socket that takes none of it leaves the frames to the
+// writer.
+func (o *outbox) flushDirect(buf *[]byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.listed = false
+	if o.writing || o.held || o.stopped || len(o.frames) == 0 {
+		return // the writer has them (or a close dropped them)
+	}
+	b := (*buf)[:0]
+	for _, q := range o.frames {
+		b = appendTextFrame(b, q.frame)
+	}
+	*buf = b
+	switch o.direct(b) {
+	case directRefused:
+		o.kick()
+		return
+	case directOwed:
+		o.owed = true
+		o.kick()
+	}
+	o.directs += len(o.frames)
+	clear(o.frames)
+	o.frames, o.bytes = o.frames[:0], 0
+	if cap(o.frames) > reuseFrames {
+		o.frames = nil // a burst's backlog is not kept for an idle peer
+	}
+}
+
+// reuseFrames is how many queued frames' room flushDirect keeps for the
+// next ones, saving an allocation per delivery.
+const reuseFrames = 16
 
 // kick starts the writer unless it is running or the outbox has stopped.
 // o.mu must be held.

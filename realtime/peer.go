@@ -22,9 +22,9 @@ import (
 //   - The writer (writeLoop) is the only one writing (pongs included; the
 //     reader writes only a final close, see peerConn) while it runs. It
 //     runs only while the outbox has work; see outbox for how it starts
-//     and ends. While it does not, a broadcast writes to the socket itself
-//     (outbox.send), under the outbox's lock, which no writer can start
-//     without.
+//     and ends. While it does not, the hub's flusher writes a broadcast's
+//     frames to the socket itself (outbox.flushDirect), under the
+//     outbox's lock, which no writer can start without.
 //
 // A peer's states, all kept in its outbox:
 //
@@ -37,12 +37,12 @@ import (
 //	           close frame and the reader waits closeGrace for the answer
 //	stopped    the reader has ended; no writer starts again
 //
-// A broadcast writes straight to each idle peer's socket with one
-// non-blocking write, and starts a writer only for a peer whose socket did
-// not take the frame whole: no goroutine, hand-off or write deadline per
-// delivery while peers keep up. (Starting a writer per idle peer per post
-// measured cheaper than waking a parked one, S2: 9.4 against 11.8 us; the
-// direct write saves the writer altogether, see bench/ANALYSIS.md.)
+// The hub's one flusher writes a broadcast's frames straight to each idle
+// peer's socket with one non-blocking write, and starts a writer only for
+// a peer whose socket did not take them whole: no goroutine start, gorilla
+// framing or write deadline per delivery while peers keep up. (Starting a
+// writer per idle peer per post measured cheaper than waking a parked
+// one, S2: 9.4 against 11.8 us; see bench/ANALYSIS.md for the flusher.)
 type peer struct {
 	hub      *Hub
 	conn     *websocket.Conn

@@ -31,14 +31,14 @@ const deadlineSlack = time.Second
 // meanwhile go to a buffer, and uncork sends them in one write.
 //
 // Only the writer goroutine writes while the peer lives (pongs go through
-// it too), except for the broadcaster's direct writes, which happen only
-// while no writer runs (see outbox.send); the reader writes only the close
+// it too), except for the hub flusher's direct writes, which happen only
+// while no writer runs (see outbox.flushDirect); the reader writes only the close
 // frame that ends the connection (gorilla's echo of a peer's close, or a
 // protocol error). If that happens while the writer is corked, the frame
 // waits in the buffer behind the writer's frames, in order, and leave
 // waits for the flush before closing.
 //
-// A direct write (writeDirect) is one non-blocking write() of a frame
+// A direct write (writeDirect) is one non-blocking write() of frames
 // already framed, straight to the socket: it never parks and needs no
 // deadline. What the socket does not take of it stays in buf, owed: every
 // later write sends it first, and the writer the outbox starts for it
@@ -179,7 +179,7 @@ const (
 	directOwed
 )
 
-// writeDirect writes frame, a complete websocket frame, with one
+// writeDirect writes frame, complete websocket frames, with one
 // non-blocking write(), unless the connection is corked, owes bytes, has
 // written its close frame or has no raw socket. The caller guarantees that
 // no writer runs meanwhile (see outbox.send).
