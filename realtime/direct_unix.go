@@ -29,7 +29,7 @@ func (c *peerConn) initDirect() {
 			if err == syscall.EINTR {
 				continue
 			}
-			c.wn, c.werr = max(n, 0), err
+			c.wn = max(n, 0) // -1 on an error, EAGAIN included
 			return true
 		}
 	}

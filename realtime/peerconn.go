@@ -57,13 +57,12 @@ type peerConn struct {
 	// connection without one, such as a polling session's pipe, or a
 	// platform without direct writes); rawWrite is the callback that
 	// writes wb through it, made once so that a direct write allocates
-	// nothing, and wn, werr its result. raw and rawWrite are set once, at
-	// creation; wb, wn and werr are guarded by mu.
+	// nothing, and wn how many bytes it wrote. raw and rawWrite are set
+	// once, at creation; wb and wn are guarded by mu.
 	raw      syscall.RawConn
 	rawWrite func(fd uintptr) bool
 	wb       []byte
 	wn       int
-	werr     error
 
 	mu        sync.Mutex
 	corked    bool
@@ -182,24 +181,24 @@ const (
 // writeDirect writes frame, complete websocket frames, with one
 // non-blocking write(), unless the connection is corked, owes bytes, has
 // written its close frame or has no raw socket. The caller guarantees that
-// no writer runs meanwhile (see outbox.send).
+// no writer runs meanwhile (see outbox.flushDirect).
 func (c *peerConn) writeDirect(frame []byte) directResult {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.raw == nil || c.corked || c.buf != nil || c.closeSent {
 		return directRefused
 	}
+	// An error (a closed socket, an expired deadline: RawConn.Write then
+	// does not call back; EPIPE, ...) leaves n at 0: the frames are queued
+	// as usual and the writer meets the error again and ends the peer.
 	c.wb = frame
-	err := c.raw.Write(c.rawWrite) // fails at once on a closed socket or an expired deadline
+	c.raw.Write(c.rawWrite)
 	n := c.wn
-	if err == nil {
-		err = c.werr
-	}
-	c.wb, c.wn, c.werr = nil, 0, nil
+	c.wb, c.wn = nil, 0
 	switch {
 	case n == len(frame):
 		return directDone
-	case n > 0: // write() reports an error only when it wrote nothing
+	case n > 0: // short: the socket is full
 		c.holdLocked(frame[n:])
 		return directOwed
 	default:
