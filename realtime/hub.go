@@ -19,8 +19,8 @@
 //     and at most one writer goroutine, which runs only while the outbox has
 //     work. Broadcast never blocks and never waits on a peer: it appends
 //     to each outbox; the frames of peers with no writer running are
-//     written by one flusher goroutine with one non-blocking write per
-//     peer, and only what a socket does not take starts that peer's writer
+//     written by a flusher goroutine (one per core) with one non-blocking
+//     write per peer, and only what a socket does not take starts its writer
 //     (a single goroutine per peer, not one per message). A peer whose
 //     outbox overflows is closed with 1013 and must resume with sync.
 //   - Shutdown: Close says goodbye (1001) to every peer and waits for all the
@@ -38,6 +38,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -225,12 +226,10 @@ type Hub struct {
 	// peer connects.
 	noDirect bool
 
-	// The flusher (flushLoop) writes the frames of the peers listed here.
-	flushMu   sync.Mutex
-	flushList []*peer
-	flushWake chan struct{} // one wake-up pending at most
-	flushing  bool          // the flusher runs (started at the first listing)
-	flushStop chan struct{} // closed by Close: the flusher ends
+	// flushers write the broadcast frames of idle peers, one per
+	// GOMAXPROCS (at NewHub), each for the peers whose id it is given.
+	flushers  []*flusher
+	flushStop chan struct{} // closed by Close: the flushers end
 
 	sioMu       sync.Mutex
 	sioSessions map[string]*pollSession    // Socket.IO polling sessions by sid
@@ -280,13 +279,17 @@ func NewHub(cfg Config) *Hub {
 		cfg.Logger = slog.Default()
 	}
 	h := &Hub{cfg: cfg, svc: cfg.Service, log: cfg.Logger, peers: map[*peer]struct{}{},
-		flushWake: make(chan struct{}, 1), flushStop: make(chan struct{}),
-		hosts: hostNames(cfg.AllowedHosts), anyHost: slices.Contains(cfg.AllowedHosts, "*"),
+		flushStop: make(chan struct{}),
+		hosts:     hostNames(cfg.AllowedHosts), anyHost: slices.Contains(cfg.AllowedHosts, "*"),
 		conns: connLimiter{max: cfg.MaxPeers, perAddr: cfg.MaxPeersPerAddr}}
 	if cfg.HTTPWriteRate > 0 {
 		h.httpRate = &addrLimiter{rate: cfg.HTTPWriteRate, burst: cfg.HTTPWriteBurst}
 	}
 	h.lastSeq.Store(cfg.Seq)
+	h.flushers = make([]*flusher, runtime.GOMAXPROCS(0))
+	for i := range h.flushers {
+		h.flushers[i] = &flusher{wake: make(chan struct{}, 1)}
+	}
 	h.upgrader = websocket.Upgrader{
 		// Memory per idle peer: peers send little, so a small read buffer
 		// will do (bigger messages are read through it in pieces), and write
@@ -326,7 +329,7 @@ func (h *Hub) Broadcast(m Message) {
 		h.lastSeq.Store(m.Seq)
 	}
 	var frames [dialects][]byte // the event in each dialect, translated once
-	var listed []*peer          // peers the flusher is to write to
+	var listed []*peer          // peers a flusher is to write to
 	for p := range h.peers {
 		if m.Presence && !p.presence {
 			continue
@@ -355,47 +358,71 @@ func (h *Hub) Broadcast(m Message) {
 	}
 }
 
-// flush hands peers to the flusher, starting it the first time. One
-// goroutine writes to every idle peer, not a goroutine per peer per post:
-// while peers keep up, each post costs one write() per peer and nothing
-// else; when the flusher falls behind, the posts broadcast meanwhile wait
-// in the outboxes and leave together, one write() per peer for all of
-// them, as the corking writers batch them. Called with h.mu read-locked,
-// so Close cannot begin to wait before the flusher is counted.
+// flusher is one of the hub's flusher goroutines (flushLoop) and the
+// peers listed for it.
+type flusher struct {
+	mu      sync.Mutex
+	list    []*peer
+	running bool          // started at the first listing
+	wake    chan struct{} // one wake-up pending at most
+}
+
+// flush hands peers to their flushers, starting each the first time. A
+// flusher writes to every idle peer it is given, not a goroutine per peer
+// per post: while peers keep up, each post costs one write() per peer and
+// nothing else; when a flusher falls behind, the posts broadcast
+// meanwhile wait in the outboxes and leave together, one write() per peer
+// for all of them, as the corking writers batch them. With more than one
+// core the peers are shared out by id, so that a peer always has the same
+// flusher (its frames stay in order) and the writes use every core.
+// Called with h.mu read-locked, so Close cannot begin to wait before a
+// flusher is counted.
 func (h *Hub) flush(peers []*peer) {
 	if h.closed {
-		return // Close drops what is queued and ends the flusher
+		return // Close drops what is queued and ends the flushers
 	}
-	h.flushMu.Lock()
-	h.flushList = append(h.flushList, peers...)
-	if !h.flushing {
-		h.flushing = true
-		h.wg.Add(1)
-		go h.flushLoop()
-	}
-	h.flushMu.Unlock()
-	select {
-	case h.flushWake <- struct{}{}:
-	default: // a wake-up is pending: the flusher will see these too
+	n := uint64(len(h.flushers))
+	for i, f := range h.flushers {
+		f.mu.Lock()
+		had := len(f.list)
+		for _, p := range peers {
+			if n == 1 || p.id%n == uint64(i) {
+				f.list = append(f.list, p)
+			}
+		}
+		if len(f.list) == had {
+			f.mu.Unlock()
+			continue // none of these peers is f's
+		}
+		if !f.running {
+			f.running = true
+			h.wg.Add(1)
+			go h.flushLoop(f)
+		}
+		f.mu.Unlock()
+		select {
+		case f.wake <- struct{}{}:
+		default: // a wake-up is pending: the flusher will see these too
+		}
 	}
 }
 
-// flushLoop is the flusher: it writes what the listed peers have queued
-// until Close. A peer that closes meanwhile gets its close frame from its
-// writer, which drops whatever is queued.
-func (h *Hub) flushLoop() {
+// flushLoop is a flusher: it writes what the peers listed on f have
+// queued until Close. A peer that closes meanwhile gets its close frame
+// from its writer, which drops whatever is queued.
+func (h *Hub) flushLoop(f *flusher) {
 	defer h.wg.Done()
 	var buf []byte   // the frames of one peer, framed
-	var list []*peer // the list being written; swapped with flushList
+	var list []*peer // the list being written; swapped with f.list
 	for {
 		select {
-		case <-h.flushWake:
+		case <-f.wake:
 		case <-h.flushStop:
 			return
 		}
-		h.flushMu.Lock()
-		list, h.flushList = h.flushList, list[:0]
-		h.flushMu.Unlock()
+		f.mu.Lock()
+		list, f.list = f.list, list[:0]
+		f.mu.Unlock()
 		for i, p := range list {
 			p.outbox.flushDirect(&buf)
 			list[i] = nil
