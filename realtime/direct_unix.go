@@ -11,8 +11,8 @@ import (
 // The hub serves no TLS; a TLS connection (or any other wrapper) would not
 // be a *net.TCPConn and so keeps every write in its writer. The callback
 // does one write(2) and reports itself done even on EAGAIN, so that
-// RawConn.Write never parks the broadcaster in the poller: a full socket
-// is the writer's business.
+// RawConn.Write never parks the flusher in the poller: a full socket is
+// the writer's business.
 func (c *peerConn) initDirect() {
 	tc, ok := c.Conn.(*net.TCPConn)
 	if !ok {

@@ -35,7 +35,7 @@ type closeRequest struct {
 // order.
 //
 // A broadcast's frames may skip the writer: when no writer runs (so
-// nothing else is queued), send lists the peer for the hub's flusher
+// nothing else is queued), send lists the peer for a flusher of the hub
 // instead of starting one, and the flusher writes every frame queued
 // meanwhile to the socket with one non-blocking write (flushDirect), under
 // o.mu, so that no writer can start meanwhile. Only frames the socket did

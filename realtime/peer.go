@@ -22,7 +22,7 @@ import (
 //   - The writer (writeLoop) is the only one writing (pongs included; the
 //     reader writes only a final close, see peerConn) while it runs. It
 //     runs only while the outbox has work; see outbox for how it starts
-//     and ends. While it does not, the hub's flusher writes a broadcast's
+//     and ends. While it does not, a flusher of the hub writes a broadcast's
 //     frames to the socket itself (outbox.flushDirect), under the
 //     outbox's lock, which no writer can start without.
 //
@@ -37,8 +37,8 @@ import (
 //	           close frame and the reader waits closeGrace for the answer
 //	stopped    the reader has ended; no writer starts again
 //
-// The hub's one flusher writes a broadcast's frames straight to each idle
-// peer's socket with one non-blocking write, and starts a writer only for
+// The hub's flushers write a broadcast's frames straight to each idle
+// peer's socket with one non-blocking write, and start a writer only for
 // a peer whose socket did not take them whole: no goroutine start, gorilla
 // framing or write deadline per delivery while peers keep up. (Starting a
 // writer per idle peer per post measured cheaper than waking a parked

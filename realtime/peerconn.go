@@ -31,12 +31,12 @@ const deadlineSlack = time.Second
 // meanwhile go to a buffer, and uncork sends them in one write.
 //
 // Only the writer goroutine writes while the peer lives (pongs go through
-// it too), except for the hub flusher's direct writes, which happen only
-// while no writer runs (see outbox.flushDirect); the reader writes only the close
-// frame that ends the connection (gorilla's echo of a peer's close, or a
-// protocol error). If that happens while the writer is corked, the frame
-// waits in the buffer behind the writer's frames, in order, and leave
-// waits for the flush before closing.
+// it too), except for the direct writes of the hub's flushers, which
+// happen only while no writer runs (see outbox.flushDirect); the reader
+// writes only the close frame that ends the connection (gorilla's echo of
+// a peer's close, or a protocol error). If that happens while the writer
+// is corked, the frame waits in the buffer behind the writer's frames, in
+// order, and leave waits for the flush before closing.
 //
 // A direct write (writeDirect) is one non-blocking write() of frames
 // already framed, straight to the socket: it never parks and needs no
