@@ -14,9 +14,11 @@
 //     open through the duplicate).
 //
 // The fan-out is the publisher's reader goroutine itself: read one emit,
-// (with -durable: append it to a file and fdatasync), frame the event once,
-// then loop over the peers' descriptors with one syscall.Write each, then
-// ack. No queue, no timer, no other goroutine. A peer whose write would
+// frame the event once, loop over the peers' descriptors with one
+// syscall.Write each, then ack. No queue, no timer, no other goroutine.
+// With -durable (S6) each post is first appended to a file and made durable
+// with fdatasync, group-commit style: a second goroutine reads the emits
+// that arrive during one fdatasync, and they share the next. A peer whose write would
 // block (EAGAIN) or is short is closed at once: without a queue there is
 // nowhere to keep the rest of a frame, and a peer missing part of one could
 // not read the stream any more. The floor is not reliable for slow peers;
@@ -51,7 +53,7 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
-	durable := flag.String("durable", "", "append each post to this file and fdatasync it before its fan-out (S6); empty: memory only")
+	durable := flag.String("durable", "", "append each post to this file and fdatasync it before its fan-out, group commit (S6); empty: memory only")
 	flag.Parse()
 	if err := run(*listen, *durable); err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
@@ -136,12 +138,15 @@ type floor struct {
 	mu        sync.Mutex
 	pending   []int       // peers' descriptors not yet taken by the fan-out
 	publisher atomic.Bool // one publisher at a time: it owns the fan-out
-	// fanned are the peers the fan-out writes to, touched only by the
-	// publisher of the moment, so that the next one keeps them.
-	fanned []int
+	// The fan-out's own state, touched only by the publisher of the
+	// moment, so that the next one carries on: the peers it writes to, the
+	// last seq, and the buffers of one frame and one ack.
+	fanned     []int
+	seq        int64
+	frame, ack []byte
 
 	// Counters, for GET /stats; the fan-out adds once per post.
-	posts, writes, wouldBlock, short, failed, peers atomic.Int64
+	posts, writes, wouldBlock, short, failed, peers, commits atomic.Int64
 }
 
 // Stats is GET /stats: what the floor did, and which peers it gave up on.
@@ -152,11 +157,12 @@ type Stats struct {
 	WouldBlock int64 `json:"wouldBlock"` // peers closed because a write returned EAGAIN
 	Short      int64 `json:"short"`      // peers closed after a short write
 	Failed     int64 `json:"failed"`     // peers closed on another write error (gone: EPIPE, ECONNRESET)
+	Commits    int64 `json:"commits"`    // -durable: fdatasyncs, each for one batch of posts
 }
 
 func (f *floor) snapshot() Stats {
 	return Stats{Peers: f.peers.Load(), Posts: f.posts.Load(), Writes: f.writes.Load(),
-		WouldBlock: f.wouldBlock.Load(), Short: f.short.Load(), Failed: f.failed.Load()}
+		WouldBlock: f.wouldBlock.Load(), Short: f.short.Load(), Failed: f.failed.Load(), Commits: f.commits.Load()}
 }
 
 func (f *floor) serveStats(w http.ResponseWriter, _ *http.Request) {
@@ -249,48 +255,106 @@ func rawFD(conn net.Conn) (int, error) {
 	return fd, nil
 }
 
-// publish is the fan-out: it reads the publisher's emits one at a time and
-// delivers each before reading the next.
+// publish is the fan-out: it reads the publisher's emits and delivers each
+// before it reads the next. With -durable, a second goroutine reads the
+// emits meanwhile, so that those which arrive during one fdatasync share
+// the next (a group commit, as lanfeed's store does; one per post would
+// make the floor slower than the server it bounds on a disk of slow
+// syncs); the fan-out itself stays on this goroutine.
 func (f *floor) publish(c *websocket.Conn) {
-	peers := f.fanned
-	defer func() { f.fanned = peers }()
-	var frame, ack, rec []byte
-	seq := int64(0)
+	if f.log == nil {
+		for {
+			_, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if e, ok := parseEmit(msg); ok && !f.deliver(c, e) {
+				return
+			}
+		}
+	}
+	emits, done := make(chan emit, durableQueue), make(chan struct{})
+	defer close(done)
+	go readEmits(c, emits, done)
+	var batch []emit
+	var rec []byte
+	for e := range emits {
+		batch, rec = append(batch[:0], e), append(append(rec[:0], e.msg...), '\n')
+	gather:
+		for len(batch) < durableQueue {
+			select {
+			case e, ok := <-emits:
+				if !ok {
+					break gather
+				}
+				batch, rec = append(batch, e), append(append(rec, e.msg...), '\n')
+			default:
+				break gather
+			}
+		}
+		if _, err := f.log.Write(rec); err != nil {
+			fmt.Fprintln(os.Stderr, "floor: durable append:", err)
+			return
+		}
+		if err := syscall.Fdatasync(int(f.log.Fd())); err != nil {
+			fmt.Fprintln(os.Stderr, "floor: fdatasync:", err)
+			return
+		}
+		f.commits.Add(1)
+		for _, e := range batch {
+			if !f.deliver(c, e) {
+				return
+			}
+		}
+	}
+}
+
+// durableQueue bounds the emits read ahead while a batch is made durable,
+// and so the size of one group commit.
+const durableQueue = 4096
+
+// emit is one publisher's write: its id, its body's raw JSON string, and
+// the whole message (what -durable appends).
+type emit struct {
+	id   int64
+	body []byte
+	msg  []byte
+}
+
+// readEmits reads the publisher's emits into emits until the connection
+// ends or done is closed.
+func readEmits(c *websocket.Conn, emits chan<- emit, done <-chan struct{}) {
+	defer close(emits)
 	for {
 		_, msg, err := c.ReadMessage()
 		if err != nil {
 			return
 		}
-		id, body, ok := parseEmit(msg)
+		e, ok := parseEmit(msg)
 		if !ok {
 			continue
 		}
-		seq++
-		if f.log != nil {
-			// The fair floor for a durable write: one append and one
-			// fdatasync per post before anyone is told, no group commit.
-			rec = append(append(rec[:0], msg...), '\n')
-			if _, err := f.log.Write(rec); err != nil {
-				fmt.Fprintln(os.Stderr, "floor: durable append:", err)
-				return
-			}
-			if err := syscall.Fdatasync(int(f.log.Fd())); err != nil {
-				fmt.Fprintln(os.Stderr, "floor: fdatasync:", err)
-				return
-			}
-		}
-		f.mu.Lock()
-		peers = append(peers, f.pending...)
-		f.peers.Add(int64(len(f.pending)))
-		f.pending = f.pending[:0]
-		f.mu.Unlock()
-		frame = postFrame(frame[:0], seq, body)
-		peers = f.fanOut(peers, frame)
-		ack = fmt.Appendf(ack[:0], `{"type":"ack","id":%d,"seq":%d}`, id, seq)
-		if err := c.WriteMessage(websocket.TextMessage, ack); err != nil {
+		select {
+		case emits <- e:
+		case <-done:
 			return
 		}
 	}
+}
+
+// deliver fans post e out to every peer, then acks it; false when the
+// publisher's connection failed.
+func (f *floor) deliver(c *websocket.Conn, e emit) bool {
+	f.mu.Lock()
+	f.fanned = append(f.fanned, f.pending...)
+	f.peers.Add(int64(len(f.pending)))
+	f.pending = f.pending[:0]
+	f.mu.Unlock()
+	f.seq++
+	f.frame = postFrame(f.frame[:0], f.seq, e.body)
+	f.fanned = f.fanOut(f.fanned, f.frame)
+	f.ack = fmt.Appendf(f.ack[:0], `{"type":"ack","id":%d,"seq":%d}`, e.id, f.seq)
+	return c.WriteMessage(websocket.TextMessage, f.ack) == nil
 }
 
 // fanOut writes frame to every peer with one non-blocking write each and
@@ -333,23 +397,24 @@ var (
 // parseEmit reads the emit's id and its body's raw JSON string (the load
 // generator's "<index> <send ns>", which needs no escaping), without
 // decoding the JSON: the floor does no more than it must.
-func parseEmit(msg []byte) (id int64, body []byte, ok bool) {
+func parseEmit(msg []byte) (e emit, ok bool) {
 	i := bytes.Index(msg, idKey)
 	j := bytes.Index(msg, bodyKey)
 	if i < 0 || j < 0 {
-		return 0, nil, false
+		return emit{}, false
 	}
+	var id int64
 	rest := msg[i+len(idKey):]
 	k := 0
 	for ; k < len(rest) && rest[k] >= '0' && rest[k] <= '9'; k++ {
 		id = id*10 + int64(rest[k]-'0')
 	}
-	body = msg[j+len(bodyKey):]
+	body := msg[j+len(bodyKey):]
 	end := bytes.IndexByte(body, '"')
 	if k == 0 || end < 0 {
-		return 0, nil, false
+		return emit{}, false
 	}
-	return id, body[:end], true
+	return emit{id: id, body: body[:end], msg: msg}, true
 }
 
 // postFrame appends one websocket text frame (server to client: unmasked)

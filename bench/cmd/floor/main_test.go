@@ -47,7 +47,7 @@ func dialGreeted(t *testing.T, url string, d *websocket.Dialer) *websocket.Conn 
 	return c
 }
 
-func emit(t *testing.T, pub *websocket.Conn, id int, body string) {
+func sendEmit(t *testing.T, pub *websocket.Conn, id int, body string) {
 	t.Helper()
 	msg := fmt.Sprintf(`{"type":"emit","id":%d,"event":"posts.create","data":{"title":"bench","body":"%s"}}`, id, body)
 	if err := pub.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
@@ -91,7 +91,7 @@ func TestFloor_DeliversEveryPostToEveryPeer(t *testing.T) {
 	waitPending(t, f, 3)
 	const posts = 200 // long bodies push some frames past 125 bytes of length field: both header forms
 	for i := range posts {
-		emit(t, pub, i, fmt.Sprintf("%d %d", i, time.Now().UnixNano()))
+		sendEmit(t, pub, i, fmt.Sprintf("%d %d", i, time.Now().UnixNano()))
 		readAck(t, pub, i)
 	}
 	for k, p := range peers {
@@ -127,6 +127,39 @@ func TestFloor_DeliversEveryPostToEveryPeer(t *testing.T) {
 	}
 }
 
+// With -durable, posts that arrive while one batch is being made durable
+// share the next fdatasync; every post is in the file, acked and delivered
+// in order all the same.
+func TestFloor_DurableGroupsTheCommits(t *testing.T) {
+	durable := filepath.Join(t.TempDir(), "posts.log")
+	f, url := startFloor(t, durable)
+	pub := dialGreeted(t, url+"?token="+f.token, websocket.DefaultDialer)
+	peer := dialGreeted(t, url, websocket.DefaultDialer)
+	waitPending(t, f, 1)
+	const posts = 2000
+	for i := range posts { // all at once: no waiting for acks
+		sendEmit(t, pub, i, fmt.Sprint(i, " 0"))
+	}
+	for i := range posts {
+		readAck(t, pub, i)
+	}
+	peer.SetReadDeadline(time.Now().Add(testWait))
+	for i := range posts {
+		_, msg, err := peer.ReadMessage()
+		if err != nil || !strings.Contains(string(msg), fmt.Sprintf(`"body":"%d 0"`, i)) {
+			t.Fatalf("post %d: read %.80q, %v", i, msg, err)
+		}
+	}
+	s := f.snapshot()
+	if s.Commits == 0 || s.Commits >= posts {
+		t.Errorf("%d fdatasyncs for %d posts sent at once; want fewer, and some", s.Commits, posts)
+	}
+	b, err := os.ReadFile(durable)
+	if n := strings.Count(string(b), "\n"); err != nil || n != posts {
+		t.Errorf("durable file: %d lines, %v; want %d", n, err, posts)
+	}
+}
+
 // A peer that does not read is closed once its socket's buffers are full,
 // and counted; the others keep getting every post.
 func TestFloor_ClosesAPeerWhoseWriteWouldBlock(t *testing.T) {
@@ -158,7 +191,7 @@ func TestFloor_ClosesAPeerWhoseWriteWouldBlock(t *testing.T) {
 	body := strings.Repeat("x", 4000) // big frames fill the stuck peer's buffers within a few thousand posts
 	posts := 0
 	for ; posts < 20000 && f.snapshot().WouldBlock+f.snapshot().Short == 0; posts++ {
-		emit(t, pub, posts, fmt.Sprintf("%d %s", posts, body))
+		sendEmit(t, pub, posts, fmt.Sprintf("%d %s", posts, body))
 		readAck(t, pub, posts)
 	}
 	s := f.snapshot()
@@ -166,7 +199,7 @@ func TestFloor_ClosesAPeerWhoseWriteWouldBlock(t *testing.T) {
 		t.Fatalf("after %d posts, stats = %+v; want the stuck peer closed, and only it", posts, s)
 	}
 	want.Store(int64(posts + 1)) // the reader has at most posts so far
-	emit(t, pub, posts, fmt.Sprint(posts, " last"))
+	sendEmit(t, pub, posts, fmt.Sprint(posts, " last"))
 	readAck(t, pub, posts)
 	<-done
 	if got.Load() != int64(posts+1) {
