@@ -299,8 +299,8 @@ type chartFile struct {
 // server column, the medians over the repetitions of each step; nil when
 // S3 did not run.
 func s3Chart(r *Results) *chart {
-	c := &chart{Title: "S3: delivery latency against the offered rate (1,000 peers)",
-		XLabel: "offered rate (posts/s; x 1,000 peers = deliveries/s)", YLabel: "delivery latency (ms)",
+	c := &chart{Title: "S3: delivery latency against the offered rate",
+		XLabel: "offered rate (posts/s, each delivered to every peer)", YLabel: "delivery latency (ms)",
 		LogX: true, LogY: true, HLines: []refLine{{At: 100, Label: "knee: p99 100 ms"}}}
 	names := map[string]string{kindLanfeed: "lanfeed", kindSocketIO: "socket.io", kindFloor: "floor"}
 	colours := map[string]string{kindLanfeed: colLanfeed, kindSocketIO: colSIO, kindFloor: colFloor}
