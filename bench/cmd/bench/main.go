@@ -1,9 +1,10 @@
-// Command bench runs lanfeed's benchmark matrix against lanfeed and the
-// socket.io reference server on the same machine and writes the report
-// (docs/BENCHMARKS.md). Each run starts a fresh server pinned to one core and
-// a load generator (bench/cmd/loadgen) pinned to the other, so both servers
-// meet the same load in turn; figures are medians over -reps runs, compared
-// as ratios.
+// Command bench runs lanfeed's benchmark matrix against lanfeed, the
+// socket.io reference server and the floor server (bench/cmd/floor) on the
+// same machine and writes the report (docs/BENCHMARKS.md) and its charts
+// (docs/img/). Each run starts a fresh server pinned to one core and a load
+// generator (bench/cmd/loadgen) pinned to the other, so every server meets
+// the same load in turn; figures are medians over -reps runs, compared as
+// ratios. U1 drives the web UI in Chromium instead (ui.go).
 //
 //	go run ./bench/cmd/bench                      # the whole matrix, 3 reps (~45 min)
 //	go run ./bench/cmd/bench -smoke               # correctness only, about a minute
@@ -63,7 +64,7 @@ type driver struct {
 }
 
 func main() {
-	smoke := flag.Bool("smoke", false, "run the correctness smoke test only (the servers of -servers at small N, then the mesh); exit 1 on any failure")
+	smoke := flag.Bool("smoke", false, "run the correctness smoke test only (the servers of -servers at small N, then the mesh and, with lanfeed, a small U1); exit 1 on any failure")
 	scenarios := flag.String("scenarios", "S1,S2,S2b,S3,S4,S5,S6,S7,M1,M2,M3,U1", "scenarios to run, comma-separated (M1-M3: the mesh, U1: the web UI in Chromium; both lanfeed only)")
 	servers := flag.String("servers", "lanfeed,lanfeed-sio,socketio,floor", "servers to compare (lanfeed-sio: lanfeedd through /socket.io/, on S2 only; floor: the floor server, on the latency scenarios S2, S2b, S3, S6)")
 	reps := flag.Int("reps", 3, "repetitions of each scenario and server")

@@ -25,7 +25,8 @@ const (
 	kindLanfeedSIO = "lanfeed-sio"
 	// kindFloor is the floor server (bench/cmd/floor): one goroutine, one
 	// non-blocking write per peer per post; kindFloorDurable is the same
-	// with an append and fdatasync per post before its fan-out (S6).
+	// with each post appended to a file and fdatasynced (group commit)
+	// before its fan-out (S6).
 	kindFloor        = "floor"
 	kindFloorDurable = "floor-durable"
 )
