@@ -80,7 +80,7 @@ type uiParams struct {
 	timeout    time.Duration
 }
 
-var uiFull = uiParams{seed: 100000, rate: 100, seconds: 30, burst: 5000, scroll: 10000, scrollPast: 100000, timeout: 10 * time.Minute}
+var uiFull = uiParams{seed: 100000, rate: 100, seconds: 30, burst: 5000, scroll: 10000, scrollPast: 100000, timeout: 15 * time.Minute}
 
 // uiResult is the script's output file; every time is in ms unless named.
 type uiResult struct {
@@ -378,6 +378,11 @@ func (d *driver) uiReport(b *strings.Builder, charts map[string]chartFile) {
 			}
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", rowID("U1", i, r), row.label, row.target, cell(xs), met)
+	}
+	for _, sc := range scenarios {
+		if sc.id == "U1" {
+			fmt.Fprintf(b, "\n- **U1**: %s.\n", sc.title)
+		}
 	}
 	if c, ok := charts["U1"]; ok {
 		fmt.Fprintf(b, "\n![%s](%s)\n", c.Alt, c.Path)
