@@ -337,13 +337,7 @@ func (d *driver) smokeUI(ctx context.Context) []string {
 	if err != nil {
 		return []string{err.Error()}
 	}
-	var problems []string
-	if res.Steady.Sent == 0 || res.Steady.Shown != res.Steady.Sent {
-		problems = append(problems, fmt.Sprintf("%g of %g posts shown", res.Steady.Shown, res.Steady.Sent))
-	}
-	if res.Burst.Shown != res.Burst.Changes || res.Burst.Changes != float64(p.burst) {
-		problems = append(problems, fmt.Sprintf("%g of the burst's %g changes shown (asked for %d)", res.Burst.Shown, res.Burst.Changes, p.burst))
-	}
+	problems := uiSmokeProblems(res, p.burst)
 	if len(problems) == 0 {
 		fmt.Printf("ok   smoke %-16s %g posts at %g/s and a burst of %g changes, all shown in Chromium\n",
 			"ui", res.Steady.Sent, p.rate, res.Burst.Changes)
@@ -399,4 +393,17 @@ func chromiumVersion() string {
 		}
 	}
 	return v
+}
+
+// uiSmokeProblems is what U1's smoke checks: every post of the steady phase
+// shown, and every change of a burst of the size asked for.
+func uiSmokeProblems(res *uiResult, burst int) []string {
+	var problems []string
+	if res.Steady.Sent == 0 || res.Steady.Shown != res.Steady.Sent {
+		problems = append(problems, fmt.Sprintf("%g of %g posts shown", res.Steady.Shown, res.Steady.Sent))
+	}
+	if res.Burst.Shown != res.Burst.Changes || res.Burst.Changes != float64(burst) {
+		problems = append(problems, fmt.Sprintf("%g of the burst's %g changes shown (asked for %d)", res.Burst.Shown, res.Burst.Changes, burst))
+	}
+	return problems
 }
