@@ -16,13 +16,15 @@
 // The fan-out is the publisher's reader goroutine itself: read one emit,
 // frame the event once, loop over the peers' descriptors with one
 // syscall.Write each, then ack. No queue, no timer, no other goroutine.
-// With -durable (S6) each post is first appended to a file and made durable
-// with fdatasync, group-commit style: a second goroutine reads the emits
-// that arrive during one fdatasync, and they share the next. A peer whose write would
-// block (EAGAIN) or is short is closed at once: without a queue there is
-// nowhere to keep the rest of a frame, and a peer missing part of one could
-// not read the stream any more. The floor is not reliable for slow peers;
-// it counts them (GET /stats) and the load generator sees them dropped.
+// With -durable (S6) each post is first appended to a file and made
+// durable with fdatasync, group-commit style: a second goroutine reads the
+// emits that arrive during one fdatasync, and they share the next.
+//
+// A peer whose write would block (EAGAIN) or is short is closed at once:
+// without a queue there is nowhere to keep the rest of a frame, and a peer
+// missing part of one could not read the stream any more. The floor is not
+// reliable for slow peers; it counts them (GET /stats) and the load
+// generator sees them dropped.
 //
 //	floor -listen 127.0.0.1:0 [-durable FILE]
 //
