@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"lanfeed/bench/loadgen"
 )
 
 // testWait bounds every read in these tests.
@@ -223,4 +225,32 @@ func waitPending(t *testing.T, f *floor, n int) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// The load generator, as the bench driver runs it, finds in the floor what
+// it needs of lanfeed's /ws: hello, acks, posts events it can time.
+func TestFloor_SpeaksWhatTheLoadGeneratorNeeds(t *testing.T) {
+	for _, durable := range []string{"", filepath.Join(t.TempDir(), "posts.log")} {
+		f, url := startFloor(t, durable)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := loadgen.Run(ctx, loadgen.Config{Proto: loadgen.Lanfeed, URL: baseURL(url),
+			Token: f.token, Peers: 20, Phases: []loadgen.Phase{{Rate: 50, Dur: time.Second}},
+			RampTimeout: 10 * time.Second, SettleMax: time.Second, Drain: 5 * time.Second})
+		if err != nil {
+			t.Fatalf("durable %q: loadgen.Run() = %v", durable, err)
+		}
+		ph := res.Phases[0]
+		if res.Connected != 20 || ph.Delivered != ph.Expected || ph.Expected != 20*50 || ph.Acks != 50 ||
+			res.OutOfOrder+res.Duplicates+res.Unparsed != 0 {
+			t.Errorf("durable %q: %d peers, %d of %d deliveries, %d acks, %d out of order, %d duplicates, %d unreadable; "+
+				"want 20 peers, all 1000 deliveries, 50 acks, in order", durable, res.Connected, ph.Delivered, ph.Expected, ph.Acks,
+				res.OutOfOrder, res.Duplicates, res.Unparsed)
+		}
+	}
+}
+
+// baseURL is the http://HOST:PORT/ of the floor whose /ws is ws.
+func baseURL(ws string) string {
+	return "http" + strings.TrimSuffix(strings.TrimPrefix(ws, "ws"), "ws")
 }
