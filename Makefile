@@ -216,7 +216,7 @@ bench/socketio/node_modules/.package-lock.json: bench/socketio/package-lock.json
 	@touch $@
 
 # The whole matrix against socket.io and the floor, the mesh scenarios and
-# the web UI in Chromium (about 40 minutes on a quiet machine); rewrites
+# the web UI in Chromium (under an hour on a quiet machine); rewrites
 # docs/BENCHMARKS.md (appending bench/ANALYSIS.md) and its charts in
 # docs/img/. U1 needs lanfeedd with the web UI built in (lanfeedd), Chromium
 # (deps-apt) and playwright-core (deps-web).

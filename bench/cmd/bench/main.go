@@ -6,7 +6,7 @@
 // the same load in turn; figures are medians over -reps runs, compared as
 // ratios. U1 drives the web UI in Chromium instead (ui.go).
 //
-//	go run ./bench/cmd/bench                      # the whole matrix, 3 reps (~45 min)
+//	go run ./bench/cmd/bench                      # the whole matrix, 3 reps (under an hour)
 //	go run ./bench/cmd/bench -smoke               # correctness only, about a minute
 //	go run ./bench/cmd/bench -scenarios M1,M2,M3 -servers lanfeed \
 //	    -out bench/out/BENCHMARKS.mesh.md         # the mesh only (mesh.go)
