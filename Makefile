@@ -215,15 +215,18 @@ bench/socketio/node_modules/.package-lock.json: bench/socketio/package-lock.json
 	cd bench/socketio && npm_config_nodedir=$${npm_config_nodedir:-/usr} npm ci --no-audit --no-fund
 	@touch $@
 
-# The whole matrix against socket.io and the mesh scenarios (about 30
-# minutes on a quiet machine); rewrites docs/BENCHMARKS.md (appending
-# bench/ANALYSIS.md).
-bench: lanfeedd deps-bench
+# The whole matrix against socket.io and the floor, the mesh scenarios and
+# the web UI in Chromium (under an hour on a quiet machine); rewrites
+# docs/BENCHMARKS.md (appending bench/ANALYSIS.md) and its charts in
+# docs/img/. U1 needs lanfeedd with the web UI built in (lanfeedd), Chromium
+# (deps-apt) and playwright-core (deps-web).
+bench: lanfeedd deps-bench deps-web
 	$(GO) run ./bench/cmd/bench -lanfeedd build/bin/lanfeedd $(ARGS)
 
-# Correctness only: every event delivered, no peer dropped, on both servers;
-# a follower catches up and passes live posts on, each exactly once.
-bench-smoke: lanfeedd deps-bench
+# Correctness only: every event delivered, no peer dropped, on every server
+# (the floor included); a follower catches up and passes live posts on, each
+# exactly once; a small UI run shows every post and every change of a burst.
+bench-smoke: lanfeedd deps-bench deps-web
 	$(GO) run ./bench/cmd/bench -smoke -lanfeedd build/bin/lanfeedd
 
 clean:

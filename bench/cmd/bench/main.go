@@ -1,11 +1,12 @@
-// Command bench runs lanfeed's benchmark matrix against lanfeed and the
-// socket.io reference server on the same machine and writes the report
-// (docs/BENCHMARKS.md). Each run starts a fresh server pinned to one core and
-// a load generator (bench/cmd/loadgen) pinned to the other, so both servers
-// meet the same load in turn; figures are medians over -reps runs, compared
-// as ratios.
+// Command bench runs lanfeed's benchmark matrix against lanfeed, the
+// socket.io reference server and the floor server (bench/cmd/floor) on the
+// same machine and writes the report (docs/BENCHMARKS.md) and its charts
+// (docs/img/). Each run starts a fresh server pinned to one core and a load
+// generator (bench/cmd/loadgen) pinned to the other, so every server meets
+// the same load in turn; figures are medians over -reps runs, compared as
+// ratios. U1 drives the web UI in Chromium instead (ui.go).
 //
-//	go run ./bench/cmd/bench                      # the whole matrix, 3 reps (~45 min)
+//	go run ./bench/cmd/bench                      # the whole matrix, 3 reps (under an hour)
 //	go run ./bench/cmd/bench -smoke               # correctness only, about a minute
 //	go run ./bench/cmd/bench -scenarios M1,M2,M3 -servers lanfeed \
 //	    -out bench/out/BENCHMARKS.mesh.md         # the mesh only (mesh.go)
@@ -26,6 +27,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +45,8 @@ type driver struct {
 	sioDir    string
 	lanfeedd  string
 	loadgen   string
+	floor     string // the floor server's binary
+	uiScript  string // U1's browser side (-ui-script)
 	serverCPU string // taskset CPU list for servers; "" when not pinning
 	loadCPU   string // taskset CPU list for the load generator
 
@@ -60,9 +64,9 @@ type driver struct {
 }
 
 func main() {
-	smoke := flag.Bool("smoke", false, "run the correctness smoke test only (the servers of -servers at small N, then the mesh); exit 1 on any failure")
-	scenarios := flag.String("scenarios", "S1,S2,S2b,S3,S4,S5,S6,S7,M1,M2,M3", "scenarios to run, comma-separated (M1-M3: the mesh, lanfeed only)")
-	servers := flag.String("servers", "lanfeed,lanfeed-sio,socketio", "servers to compare (lanfeed-sio: lanfeedd through /socket.io/, on S2 only)")
+	smoke := flag.Bool("smoke", false, "run the correctness smoke test only (the servers of -servers at small N, then the mesh and, with lanfeed, a small U1); exit 1 on any failure")
+	scenarios := flag.String("scenarios", "S1,S2,S2b,S3,S4,S5,S6,S7,M1,M2,M3,U1", "scenarios to run, comma-separated (M1-M3: the mesh, U1: the web UI in Chromium; both lanfeed only)")
+	servers := flag.String("servers", "lanfeed,lanfeed-sio,socketio,floor", "servers to compare (lanfeed-sio: lanfeedd through /socket.io/, on S2 only; floor: the floor server, on the latency scenarios S2, S2b, S3, S6)")
 	reps := flag.Int("reps", 3, "repetitions of each scenario and server")
 	out := flag.String("out", "docs/BENCHMARKS.md", "report to write (relative to the repository root)")
 	rawOut := flag.String("raw", "bench/out/results.json", "every run's full result, as JSON")
@@ -74,6 +78,7 @@ func main() {
 	flag.Float64Var(&d.rate, "rate", 0, "override the posts/s of S2, S6 (S2b gets twice this)")
 	flag.DurationVar(&d.dur, "dur", 0, "override every publishing phase's duration")
 	flag.DurationVar(&d.hold, "hold", 0, "override S1's idle time")
+	flag.StringVar(&d.uiScript, "ui-script", uiScript, "U1's browser side (Node script), relative to the repository root or absolute")
 	timeout := flag.Duration("timeout", 3*time.Hour, "stop everything after this long")
 	flag.Parse()
 
@@ -86,7 +91,7 @@ func main() {
 	// a scenario compares with it.
 	needSIO := *smoke && strings.Contains(*servers, kindSocketIO)
 	for _, id := range strings.Split(*scenarios, ",") {
-		needSIO = needSIO || (!isMesh(strings.TrimSpace(id)) && strings.Contains(*servers, kindSocketIO))
+		needSIO = needSIO || (!lanfeedOnly(strings.TrimSpace(id)) && strings.Contains(*servers, kindSocketIO))
 	}
 	if err := d.setup(ctx, *cpus, *lanfeedd, *sourceIPs, needSIO); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -105,12 +110,19 @@ func main() {
 			os.Exit(2)
 		}
 		for rep := 1; rep <= *reps && ctx.Err() == nil; rep++ {
+			d.results.rep = rep
 			for _, kind := range kinds {
 				if ctx.Err() != nil {
 					break
 				}
 				if kind == kindLanfeedSIO && sc.id != "S2" {
 					continue // the socket.io endpoint is measured on S2: the same hub, another framing
+				}
+				if kind == kindFloor && !latencyScenario(sc.id) {
+					continue // the floor is the bound of the fan-out's latency and throughput only
+				}
+				if kind != kindLanfeed && lanfeedOnly(sc.id) {
+					continue
 				}
 				fmt.Fprintf(os.Stderr, "bench: %s %s rep %d/%d\n", sc.id, kind, rep, *reps)
 				if err := sc.run(ctx, &d, kind, rep); err != nil {
@@ -131,9 +143,13 @@ func main() {
 	if err := os.WriteFile(rawPath, raw, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 	}
-	report := d.report(ctx, *reps, *rawOut)
 	outPath := filepath.Join(d.root, *out)
 	os.MkdirAll(filepath.Dir(outPath), 0o755)
+	charts, err := writeCharts(d.results, filepath.Dir(outPath))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: charts:", err)
+	}
+	report := d.report(ctx, *reps, *rawOut, charts)
 	if err := os.WriteFile(outPath, []byte(report), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -199,7 +215,8 @@ func (d *driver) setup(ctx context.Context, cpus, lanfeedd string, sourceIPs int
 		}
 	}
 	d.loadgen = filepath.Join(d.binDir, "loadgen")
-	for _, b := range [][2]string{{d.loadgen, "./bench/cmd/loadgen"},
+	d.floor = filepath.Join(d.binDir, "floor")
+	for _, b := range [][2]string{{d.loadgen, "./bench/cmd/loadgen"}, {d.floor, "./bench/cmd/floor"},
 		{filepath.Join(d.binDir, "storebench"), "./bench/cmd/storebench"},
 		{filepath.Join(d.binDir, "coldstart"), "./bench/cmd/coldstart"}} {
 		if err := build(b[0], b[1]); err != nil {
@@ -257,7 +274,7 @@ type loadArgs struct {
 func (d *driver) load(ctx context.Context, s *server, logName string, a loadArgs) (*loadgen.Result, error) {
 	proto := loadgen.SocketIO
 	switch s.kind {
-	case kindLanfeed:
+	case kindLanfeed, kindFloor, kindFloorDurable:
 		proto = loadgen.Lanfeed
 	case kindLanfeedSIO:
 		proto = loadgen.LanfeedSIO
@@ -318,8 +335,9 @@ func (d *driver) withServer(ctx context.Context, kind, name string, fn func(*ser
 }
 
 // smoke checks correctness only: every event delivered, in order, once, to
-// every peer, nothing dropped, every write acknowledged; on lanfeed and on
-// both socket.io variants (those of servers); then the mesh (smokeMesh).
+// every peer, nothing dropped, every write acknowledged; on lanfeed, on
+// both socket.io variants and on both floors (those of servers); then the
+// mesh (smokeMesh) and, with lanfeed, the web UI in Chromium (smokeUI).
 // It prints one line per server and a summary.
 func (d *driver) smoke(parent context.Context, servers []string) int {
 	ctx, cancel := context.WithTimeout(parent, 60*time.Second)
@@ -334,6 +352,8 @@ func (d *driver) smoke(parent context.Context, servers []string) int {
 			kinds = append(kinds, kindLanfeedSIO)
 		case kindSocketIO:
 			kinds = append(kinds, kindSocketIO, kindSocketIOPe)
+		case kindFloor:
+			kinds = append(kinds, kindFloor, kindFloorDurable)
 		}
 	}
 	for _, kind := range kinds {
@@ -368,6 +388,14 @@ func (d *driver) smoke(parent context.Context, servers []string) int {
 	} else {
 		failed++
 		fmt.Printf("FAIL smoke %-16s %s\n", "mesh", strings.Join(problems, "; "))
+	}
+	if slices.Contains(kinds, kindLanfeed) {
+		if problems := d.smokeUI(parent); len(problems) == 0 { // its own 60 s
+			passed++
+		} else {
+			failed++
+			fmt.Printf("FAIL smoke %-16s %s\n", "ui", strings.Join(problems, "; "))
+		}
 	}
 	fmt.Printf("smoke: %d passed, %d failed\n", passed, failed)
 	if failed > 0 {

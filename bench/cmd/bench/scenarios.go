@@ -50,6 +50,39 @@ func atLeast(limit float64) judge {
 	return func(lf, _ float64, _ *Results) bool { return lf >= limit }
 }
 
+// vsFloor judges lanfeed against the floor measured in the same run: the
+// ratio lanfeed/floor of metric in scenario id (Results.ratio: the median
+// of the per-repetition ratios) within limit (at most, or with atLeast at
+// least), and, with belowSIO, lanfeed's median below socket.io's. Without
+// a floor figure it is not met: there is nothing to compare with.
+func vsFloor(id, metric string, limit float64, least, belowSIO bool) judge {
+	return func(lf, sio float64, r *Results) bool {
+		q := r.ratio(id, metric, kindLanfeed, kindFloor)
+		if q != q {
+			return false
+		}
+		ok := q <= limit
+		if least {
+			ok = q >= limit
+		}
+		return ok && (!belowSIO || (sio == sio && lf < sio))
+	}
+}
+
+// latencyScenario says whether the floor runs in scenario id: the ones
+// that time the fan-out (S2, S2b, S3, S6).
+func latencyScenario(id string) bool {
+	switch id {
+	case "S2", "S2b", "S3", "S6":
+		return true
+	}
+	return false
+}
+
+// lanfeedOnly says whether scenario id measures lanfeed alone: the mesh
+// and the web UI have no counterpart in the socket.io recipe.
+func lanfeedOnly(id string) bool { return isMesh(id) || id == "U1" }
+
 var scenarios = []scenario{
 	{
 		id: "S1", title: "10,000 idle peers, 60 s",
@@ -64,13 +97,17 @@ var scenarios = []scenario{
 	},
 	{
 		id: "S2", title: "1,000 peers, 50 posts/s over websocket emit",
-		rows: latencyRows("p99 <= 15 ms and >= 10x lower than socket.io's", 15, 10),
-		run:  runRate("S2", 50, 1),
+		rows: append(latencyRows("p99 <= 15 ms and >= 10x lower than socket.io's", 15, 10),
+			row{"p99", "p99 delivery against the floor (ms)", "<= 1.3x the floor's, and below socket.io's", vsFloor("S2", "p99", 1.3, false, true)},
+			row{"p50", "p50 delivery against the floor (ms)", "<= 1.3x the floor's, and below socket.io's", vsFloor("S2", "p50", 1.3, false, true)}),
+		run: runRate("S2", 50, 1),
 	},
 	{
 		id: "S2b", title: "1,000 peers, 100 posts/s",
-		rows: latencyRows("100% delivered; p99 >= 20x lower than socket.io's", 0, 20),
-		run:  runRate("S2b", 100, 2),
+		rows: append(latencyRows("100% delivered; p99 >= 20x lower than socket.io's", 0, 20),
+			row{"p99", "p99 delivery against the floor (ms)", "<= 1.5x the floor's", vsFloor("S2b", "p99", 1.5, false, false)},
+			row{"p50", "p50 delivery against the floor (ms)", "<= 1.3x the floor's, and below socket.io's", vsFloor("S2b", "p50", 1.3, false, true)}),
+		run: runRate("S2b", 100, 2),
 	},
 	{
 		id: "S3", title: "1,000 peers, rate stepped up until p99 > 100 ms or any loss",
@@ -80,6 +117,7 @@ var scenarios = []scenario{
 			}},
 			{"kneeCPU", "server CPU per delivery at the knee (us)", "< 5", func(lf, _ float64, _ *Results) bool { return lf < 5 }},
 			{"kneeP99", "p99 at the knee (ms)", "<= 100", le(100)},
+			{"knee", "knee against the floor's (deliveries/s)", ">= 0.8x the floor's", vsFloor("S3", "knee", 0.8, true, false)},
 		},
 		run: runS3,
 	},
@@ -118,6 +156,7 @@ var scenarios = []scenario{
 			{"p99", "p99 delivery (ms)", "", nil},
 			{"delivered", "delivered (%)", "100", atLeast(100)},
 			{"cpuPerDelivery", "server CPU per delivery (us)", "", nil},
+			{"p99", "p99 delivery against the floor (ms; the floor makes each post durable first)", "<= 1.5x the floor's", vsFloor("S6", "p99", 1.5, false, false)},
 		},
 		run: runRate("S6", 100, 2),
 	},
@@ -161,9 +200,17 @@ func (d *driver) scaleDur(t time.Duration) time.Duration {
 	return t
 }
 
+// serverKind is the server that runs for the report column kind: in S6,
+// the full path with a durable write, socket.io with better-sqlite3 and
+// the floor with its append and fdatasync.
 func serverKind(scenario, kind string) string {
-	if kind == kindSocketIO && scenario == "S6" {
-		return kindSocketIOPe
+	if scenario == "S6" {
+		switch kind {
+		case kindSocketIO:
+			return kindSocketIOPe
+		case kindFloor:
+			return kindFloorDurable
+		}
 	}
 	return kind
 }
@@ -175,15 +222,23 @@ func runName(id, kind string, rep int) string { return fmt.Sprintf("%s-%s-%d", i
 func (d *driver) loadRun(ctx context.Context, id, kind string, rep int, a loadArgs) (*loadgen.Result, error) {
 	name := runName(id, kind, rep)
 	var res *loadgen.Result
+	var floorStats *floorStats
 	err := d.withServer(ctx, serverKind(id, kind), name, func(s *server) error {
 		var err error
-		res, err = d.load(ctx, s, name+"-loadgen", a)
+		if res, err = d.load(ctx, s, name+"-loadgen", a); err != nil || kind != kindFloor {
+			return err
+		}
+		floorStats, err = readFloorStats(ctx, s)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	d.results.raw(id, kind, rep, res)
+	if fs := floorStats; fs != nil && fs.WouldBlock+fs.Short+fs.Failed > 0 {
+		d.results.note(id, kind, fmt.Sprintf("rep %d: the floor closed %d peers whose write would block, %d after a short write, "+
+			"%d on another error (of %d)", rep, fs.WouldBlock, fs.Short, fs.Failed, fs.Peers))
+	}
 	if len(res.ConnectErrors) > 0 {
 		d.results.note(id, kind, fmt.Sprintf("rep %d: %d of %d peers connected; errors: %v",
 			rep, res.Connected, res.Peers+res.Slow, res.ConnectErrors))
@@ -281,6 +336,8 @@ func runS3(ctx context.Context, d *driver, kind string, rep int) error {
 		}
 		steps = append(steps, fmt.Sprintf("%g/s: p99 %.1f ms, %.2f%% delivered, %.1f us/delivery%s",
 			p.Rate, p.Latency.P99, 100*p.Ratio, p.CPUPerDelivUS, mark))
+		d.results.addStep(kind, S3Step{Rep: rep, Rate: p.Rate, Deliveries: p.DeliveriesPS, P50: p.Latency.P50, P99: p.Latency.P99,
+			Delivered: 100 * p.Ratio, OK: p.OK, Saturated: p.LoadgenSat})
 		if p.OK {
 			knee = p
 		}

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +23,23 @@ const (
 	// kindLanfeedSIO is lanfeedd again, driven through its /socket.io/
 	// endpoint instead of /ws.
 	kindLanfeedSIO = "lanfeed-sio"
+	// kindFloor is the floor server (bench/cmd/floor): one goroutine, one
+	// non-blocking write per peer per post; kindFloorDurable is the same
+	// with each post appended to a file and fdatasynced (group commit)
+	// before its fan-out (S6).
+	kindFloor        = "floor"
+	kindFloorDurable = "floor-durable"
 )
+
+// speaksLanfeed says whether a server kind is driven with lanfeed's /ws
+// protocol and prints a pairing token, as lanfeedd and the floor do.
+func speaksLanfeed(kind string) bool {
+	switch kind {
+	case kindLanfeed, kindLanfeedSIO, kindFloor, kindFloorDurable:
+		return true
+	}
+	return false
+}
 
 // serverReady bounds a server's start: up to its "listening on" line.
 const serverReady = 30 * time.Second
@@ -76,6 +94,10 @@ func (d *driver) startServerWith(ctx context.Context, kind, dir, logName string,
 		argv = []string{"node", filepath.Join(d.sioDir, "server.js")}
 	case kindSocketIOPe:
 		argv = []string{"node", filepath.Join(d.sioDir, "server.js"), "--persist", "--db", filepath.Join(dir, "socketio.db")}
+	case kindFloor:
+		argv = []string{d.floor, "-listen", "127.0.0.1:0"}
+	case kindFloorDurable:
+		argv = []string{d.floor, "-listen", "127.0.0.1:0", "-durable", filepath.Join(dir, "floor.log")}
 	default:
 		return nil, fmt.Errorf("unknown server %q", kind)
 	}
@@ -115,7 +137,7 @@ func (d *driver) startServerWith(ctx context.Context, kind, dir, logName string,
 			if t, ok := strings.CutPrefix(line, "pairing token: "); ok {
 				a.token = t
 			}
-			if !sent && a.url != "" && (kind != kindLanfeed && kind != kindLanfeedSIO || a.token != "") {
+			if !sent && a.url != "" && (!speaksLanfeed(kind) || a.token != "") {
 				ready <- a
 				sent = true
 			}
@@ -192,4 +214,32 @@ func (d *driver) runCmd(ctx context.Context, logName string, argv ...string) ([]
 		return out, fmt.Errorf("%s: %w (see %s)", filepath.Base(argv[0]), err, logf.Name())
 	}
 	return out, nil
+}
+
+// floorStats is the floor server's GET /stats (bench/cmd/floor): how many
+// peers it closed because a write would block, was short or failed.
+type floorStats struct {
+	Peers      int64 `json:"peers"`
+	Posts      int64 `json:"posts"`
+	Writes     int64 `json:"writes"`
+	WouldBlock int64 `json:"wouldBlock"`
+	Short      int64 `json:"short"`
+	Failed     int64 `json:"failed"`
+}
+
+// readFloorStats reads the floor's counters after a load run. Peers that
+// left at the end of the run are not counted yet: the floor finds out at
+// its next write, and the run has no next write.
+func readFloorStats(ctx context.Context, s *server) (*floorStats, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"stats", nil)
+	resp, err := httpc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("floor stats: %w", err)
+	}
+	defer resp.Body.Close()
+	var v floorStats
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return nil, fmt.Errorf("floor stats: %w", err)
+	}
+	return &v, nil
 }
