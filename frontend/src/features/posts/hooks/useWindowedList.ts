@@ -92,13 +92,22 @@ export interface Range {
   end: number;
 }
 
-/** rangeFor is the items that intersect [top - margin, top + height + margin). */
-export function rangeFor(offsets: Float64Array, top: number, height: number, margin: number): Range {
+/**
+ * minItems is the fewest items rendered: a short feed is cheap to render in
+ * full, and then find-in-page and the reader's screen reader see all of it.
+ */
+export const minItems = 40;
+
+/** rangeFor is the items that intersect [top - margin, top + height + margin), at least min of them. */
+export function rangeFor(offsets: Float64Array, top: number, height: number, margin: number, min = minItems): Range {
   const n = offsets.length - 1;
   if (n === 0) return { start: 0, end: 0 };
-  const start = itemAt(offsets, Math.max(0, top - margin));
-  let end = itemAt(offsets, top + height + margin) + 1;
-  if (end > n) end = n;
+  let start = itemAt(offsets, Math.max(0, top - margin));
+  let end = Math.min(n, itemAt(offsets, top + height + margin) + 1);
+  if (end - start < min) {
+    end = Math.min(n, start + min);
+    start = Math.max(0, end - min);
+  }
   return { start, end };
 }
 
