@@ -2,7 +2,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useState, type FocusE
 import { ArrowUpIcon } from '../../../lib/icons';
 import type { Post, PostPatch } from '../../../transport';
 import { useFeed, useFeedController, useFeedStatus } from '../hooks/feedContext';
-import { useArrivals } from '../hooks/useArrivals';
+import { useArrivals, useStreaming } from '../hooks/useArrivals';
 import { useInfiniteScroll } from '../hooks/useInfiniteScroll';
 import { useNewPostsGate } from '../hooks/useNewPostsGate';
 import { useOrigins } from '../hooks/originsContext';
@@ -64,6 +64,7 @@ export function FeedList() {
   }, [unknown, unknownOrigin]);
 
   const arrived = useArrivals(visible, feed.loaded);
+  const streaming = useStreaming(arrived);
 
   const loadMore = useCallback(() => void controller.loadMore(), [controller]);
   const onUpdate = useCallback((id: string, patch: PostPatch) => controller.update(id, patch), [controller]);
@@ -182,7 +183,7 @@ export function FeedList() {
                   originId={o.id}
                   originName={o.name}
                   mine={o.mine}
-                  enter={arrived.has(p.id)}
+                  enter={!streaming && arrived.has(p.id)}
                   onUpdate={onUpdate}
                   onDelete={onDelete}
                   onBusy={onBusy}

@@ -272,7 +272,7 @@ export const PostCard = memo(function PostCard({
  * NodeMark shows the node a post belongs to: a dot and the name in the
  * node's own colour, and "mine" on this node's posts.
  */
-export function NodeMark({ id, name, mine }: { id: string; name: string; mine: boolean }) {
+export const NodeMark = memo(function NodeMark({ id, name, mine }: { id: string; name: string; mine: boolean }) {
   const c = useNodeMark(id);
   return (
     <span
@@ -289,4 +289,4 @@ export function NodeMark({ id, name, mine }: { id: string; name: string; mine: b
       {mine && <span className={styles.mine}>mine</span>}
     </span>
   );
-}
+});
