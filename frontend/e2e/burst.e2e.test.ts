@@ -168,4 +168,49 @@ describe('windowed feed under a burst', () => {
     },
     180_000,
   );
+
+  test('the window follows scrollIntoView, keeps the focused card, and j reaches a card not rendered', async (ctx) => {
+    await setup(ctx);
+    const { page } = tab;
+    const peer = await connectPeer(node, 'seed');
+    const acks = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => peer.emit('posts.create', { title: `Seeded ${i}`, body: `post ${i}`, author: 'seed' }, burstTimeoutMs)),
+    );
+    peer.close();
+    expect(acks.filter((f) => f.type !== 'ack')).toEqual([]);
+    await waitLive(page);
+    await waitFor(page, () => document.querySelector('[role="feed"] article[aria-posinset="1"]') !== null);
+    const cardAt = (pos: number) => `[role="feed"] article[aria-posinset="${pos}"]`;
+
+    // (a) a stalled window: after scrollIntoView of the last rendered card, the next one must render
+    for (let round = 0; round < 8; round++) {
+      const last = await page.evaluate(() => {
+        const arts = [...document.querySelectorAll<HTMLElement>('[role="feed"] article[aria-posinset]')];
+        const a = arts.at(-1)!;
+        a.scrollIntoView({ block: 'start' });
+        return Number(a.getAttribute('aria-posinset'));
+      });
+      await page.locator(cardAt(last + 1)).waitFor({ state: 'attached' });
+    }
+
+    // (c) the focused card stays in the DOM, focused, while the reader scrolls far away
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.locator(cardAt(3)).waitFor({ state: 'attached' });
+    await page.focus(cardAt(3));
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight / 2));
+    await waitFor(page, () =>
+      [...document.querySelectorAll('[role="feed"] article[aria-posinset]')].some((a) => Number(a.getAttribute('aria-posinset')) > 100),
+    );
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-posinset'))).toBe('3');
+    expect(await page.locator(cardAt(4)).count()).toBe(0); // its neighbour is out of the window
+
+    // j moves the focus to that neighbour, rendering it first; k back
+    await page.keyboard.press('j');
+    await waitFor(page, () => document.activeElement?.getAttribute('aria-posinset') === '4');
+    await page.keyboard.press('k');
+    await page.keyboard.press('k');
+    await waitFor(page, () => document.activeElement?.getAttribute('aria-posinset') === '2');
+    expect(await page.evaluate(() => document.querySelectorAll('[role="feed"] article').length)).toBeLessThan(maxCards);
+    expect(tab.errors.map((e) => e.message)).toEqual([]);
+  }, 120_000);
 });
