@@ -143,6 +143,11 @@ export function slotsFor(layout: Layout, r: Range, pinned: Iterable<string>): Sl
   return slots;
 }
 
+/** viewTop is how far (px) the list's top is above the viewport's top (a layout read). */
+function viewTop(list: HTMLElement | null): number {
+  return list ? -list.getBoundingClientRect().top : 0;
+}
+
 /** Anchor is the item at the viewport's top and how far (px) the viewport's top is into it. */
 interface Anchor {
   key: string;
@@ -193,9 +198,6 @@ export function useWindowedList({ keys, pinned, margin }: WindowedListOptions) {
   const anchor = useRef<Anchor | null>(null);
   const unanchored = useRef(false); // scrolling to the top: follow no item until there
 
-  // viewTop is how far (px) the list's top is above the viewport's top.
-  const viewTop = () => (container.current ? -container.current.getBoundingClientRect().top : 0);
-
   // remember the item at the viewport's top, once the list's top is scrolled past
   const note = useCallback((top: number, l: Layout) => {
     if (top <= 0) unanchored.current = false;
@@ -210,25 +212,26 @@ export function useWindowedList({ keys, pinned, margin }: WindowedListOptions) {
   // check re-renders the window if it no longer covers the viewport.
   const check = useCallback(() => {
     const { layout: l, range: r, margin: mg } = committed.current;
-    const top = viewTop();
+    const top = viewTop(container.current);
     const height = window.innerHeight;
     note(top, l);
     if (!covers(l.offsets, r, top, height, mg)) setView({ top, height });
   }, [note]);
 
-  // After every commit: keep the anchored item in place, then make sure the
-  // rendered range covers where the viewport really is (it may have moved).
+  // After each commit that moved items or the range: keep the anchored item
+  // in place, then make sure the rendered range covers where the viewport
+  // really is (it may have moved since the range was computed).
   useLayoutEffect(() => {
     committed.current = { layout, range, margin: m };
     if (!container.current) return;
-    let top = viewTop();
+    let top = viewTop(container.current);
     const a = anchor.current;
     const i = a ? layout.index.get(a.key) : undefined;
     if (a && i !== undefined && top > 0) {
       const want = layout.offsets[i]! + a.into;
       if (Math.abs(want - top) >= 0.5) {
         window.scrollBy(0, want - top);
-        top = viewTop();
+        top = viewTop(container.current);
       }
     }
     note(top, layout);
@@ -252,7 +255,7 @@ export function useWindowedList({ keys, pinned, margin }: WindowedListOptions) {
   const observer = useRef<ResizeObserver | null>(null);
   const onResize = useCallback(
     (entries: ResizeObserverEntry[]) => {
-      const top = viewTop();
+      const top = viewTop(container.current);
       const { layout: l } = committed.current;
       let changed = false;
       let above = false;
