@@ -212,6 +212,16 @@ async function main() {
     memory: { scrolledPast: 0, domFirst: 0, domEnd: 0, heapFirstMB: 0, heapEndMB: 0 },
   };
   const notes = [];
+  let phase = 'load';
+  // The last resort of --timeout-s: a browser call that never returns still
+  // ends the run, with the JSON of what was measured and a non-zero exit.
+  const watchdog = setTimeout(() => {
+    notes.push(`timed out in phase ${phase}`);
+    result.notes = notes;
+    writeFileSync(opt.out, `${JSON.stringify(result, null, 1)}\n`);
+    die(`the run exceeded --timeout-s ${opt.timeoutS} (+60 s) in phase ${phase}; ${opt.out} holds what was measured`);
+  }, Math.max(0, deadline - now()) + 60_000);
+  watchdog.unref();
   try {
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     context.setDefaultTimeout(30_000);
@@ -219,6 +229,7 @@ async function main() {
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    page.on('crash', () => notes.push(`the page crashed in phase ${phase}`));
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
     const memory = async () => {
@@ -241,6 +252,7 @@ async function main() {
     result.memory.domFirst = first.nodes;
     result.memory.heapFirstMB = first.heapMB;
 
+    phase = 'steady';
     const writer = await connectWriter();
     if (opt.cpuProfile) {
       await cdp.send('Profiler.enable');
@@ -306,6 +318,7 @@ async function main() {
       pageP99Ms: round(quantile(pageMs, 0.99), 2),
     });
 
+    phase = 'burst';
     // burst: every create at once, key presses every 50 ms meanwhile
     const lastBurst = title('b', opt.burst - 1);
     const burstStart = now();
@@ -353,6 +366,7 @@ async function main() {
       writeFileSync(opt.cpuProfile, JSON.stringify(profile));
     }
 
+    phase = 'scroll';
     // scroll: a viewport at a time, waiting for cards to cover it each step
     const scrollBudget = Math.max(0, left() - 60_000) / 1000; // keep a minute for the rest
     const walked = await page.evaluate(walk, { target: opt.scroll, budgetS: scrollBudget, stepMode: 'viewport' });
@@ -360,6 +374,7 @@ async function main() {
     if (walked.passed < opt.scroll) notes.push(`scroll: stopped after ${walked.passed} posts (${walked.why})`);
     result.burst.shown = await seenCount('uib-b-');
 
+    phase = 'memory';
     // memory: on, a page at a time, to --scroll-past posts scrolled past
     const pastBudget = Math.max(0, left() - 30_000) / 1000;
     const past = await page.evaluate(walk, { target: opt.scrollPast, budgetS: pastBudget, stepMode: 'end' });
@@ -371,6 +386,7 @@ async function main() {
     result.memory.cardsEnd = await page.evaluate(() => document.querySelectorAll('[role="feed"] article').length);
     if (errors.length) notes.push(`page errors: ${errors.slice(0, 5).join(' | ')}`);
   } finally {
+    clearTimeout(watchdog);
     await browser.close().catch(() => undefined);
   }
   result.notes = notes;
@@ -385,7 +401,16 @@ async function main() {
  * to the end of the document and waits for the next older page.
  */
 async function walk({ target, budgetS, stepMode }) {
-  const frame = () => new Promise((ok) => requestAnimationFrame(() => ok()));
+  // a frame, or 100 ms if no frame comes (a page that stopped producing
+  // frames must not hang the walk: one run did)
+  const frame = () =>
+    new Promise((ok) => {
+      const t = setTimeout(ok, 100);
+      requestAnimationFrame(() => {
+        clearTimeout(t);
+        ok();
+      });
+    });
   const t0 = performance.now();
   const until = t0 + budgetS * 1000;
   const covered = () => {

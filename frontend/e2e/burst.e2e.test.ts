@@ -53,7 +53,15 @@ interface Walk {
  */
 function walkFeed(page: Page, maxSteps: number): Promise<Walk> {
   return page.evaluate(async (maxSteps: number) => {
-    const frame = () => new Promise<void>((ok) => requestAnimationFrame(() => ok()));
+    // a frame, or 100 ms if none comes, so that the walk stays bounded
+    const frame = () =>
+      new Promise<void>((ok) => {
+        const t = setTimeout(ok, 100);
+        requestAnimationFrame(() => {
+          clearTimeout(t);
+          ok();
+        });
+      });
     const covered = () => {
       const el = document.elementFromPoint(window.innerWidth / 2, window.innerHeight / 2);
       // a card's wrapper (the card and the space below it), or past the feed's end
