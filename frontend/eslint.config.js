@@ -35,6 +35,18 @@ export default defineConfig([
     },
   },
   {
+    // the UI benchmark: a Node script, parts of which run in the page
+    files: ['bench/**/*.mjs'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'process', 'URL', 'setTimeout', 'clearTimeout', 'window', 'document', 'innerWidth', 'innerHeight',
+          'addEventListener', 'requestAnimationFrame', 'MutationObserver', 'PerformanceObserver',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['**/*.test.{ts,tsx}'],
     rules: {
       // tests play the node and the transports, which reject with ApiError

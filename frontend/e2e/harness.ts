@@ -75,12 +75,15 @@ export interface Node {
   stop(): Promise<void>;
 }
 
-/** startNode runs lanfeedd serve on 127.0.0.1, port 0, with a fresh data dir. */
-export async function startNode(name = 'e2e-node'): Promise<Node> {
+/**
+ * startNode runs lanfeedd serve on 127.0.0.1, port 0, with a fresh data dir;
+ * flags are added to its command line (e.g. higher write limits).
+ */
+export async function startNode(name = 'e2e-node', flags: string[] = []): Promise<Node> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lanfeed-e2e-'));
   const child = spawn(
     lanfeeddPath,
-    ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--name', name],
+    ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--name', name, ...flags],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const lines: string[] = [];
@@ -209,8 +212,8 @@ export interface Frame {
 /** RawPeer is a program connected to /ws, speaking the protocol by hand. */
 export interface RawPeer {
   hello: Frame;
-  /** emit sends a write and resolves with the ack or error frame answering it. */
-  emit(event: string, data: unknown): Promise<Frame>;
+  /** emit sends a write and resolves with the ack or error frame answering it, within timeout ms. */
+  emit(event: string, data: unknown, timeout?: number): Promise<Frame>;
   close(): void;
 }
 
@@ -246,10 +249,10 @@ export async function connectPeer(node: Node, name: string, token = node.token):
   });
   return {
     hello,
-    emit(event, data) {
+    emit(event, data, timeout = actionTimeoutMs) {
       const id = ++nextID;
       return new Promise<Frame>((ok, fail) => {
-        const timer = setTimeout(() => fail(new Error(`no answer to emit ${id} (${event}) in time`)), actionTimeoutMs);
+        const timer = setTimeout(() => fail(new Error(`no answer to emit ${id} (${event}) in ${timeout} ms`)), timeout);
         waiting.set(id, (f) => {
           clearTimeout(timer);
           ok(f);

@@ -1,9 +1,9 @@
-import type { CSSProperties } from 'react';
+import { memo, type CSSProperties } from 'react';
 import { hue, initials } from './avatar';
 import styles from './Avatar.module.css';
 
-/** Avatar is a coloured circle with a name's initials. */
-export function Avatar({ name, size = 36 }: { name: string; size?: number }) {
+/** Avatar is a coloured circle with a name's initials (memoised: cards re-render often in a busy feed). */
+export const Avatar = memo(function Avatar({ name, size = 36 }: { name: string; size?: number }) {
   return (
     <span
       className={styles.avatar}
@@ -13,4 +13,4 @@ export function Avatar({ name, size = 36 }: { name: string; size?: number }) {
       {initials(name)}
     </span>
   );
-}
+});

@@ -1,11 +1,12 @@
-import { useCallback, useEffect, useMemo, useState, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useState, type FocusEvent, type KeyboardEvent } from 'react';
 import { ArrowUpIcon } from '../../../lib/icons';
 import type { Post, PostPatch } from '../../../transport';
 import { useFeed, useFeedController, useFeedStatus } from '../hooks/feedContext';
-import { useArrivals } from '../hooks/useArrivals';
+import { useArrivals, useStreaming } from '../hooks/useArrivals';
 import { useInfiniteScroll } from '../hooks/useInfiniteScroll';
 import { useNewPostsGate } from '../hooks/useNewPostsGate';
 import { useOrigins } from '../hooks/originsContext';
+import { useWindowedList } from '../hooks/useWindowedList';
 import { describeError } from '../lib/describeError';
 import { allNodes, filterChoices, filterPosts, hasUnknownOrigin, originLabel } from '../lib/origins';
 import { FeedFilter } from './FeedFilter';
@@ -17,6 +18,10 @@ import styles from './FeedList.module.css';
  * FeedList is the feed: newest first, older pages as the reader scrolls, new
  * posts held behind a "N new posts" pill while the reader is scrolled down.
  * j/k or the arrow keys move between posts.
+ *
+ * The list is windowed (useWindowedList): only the cards near the viewport
+ * are in the DOM, plus the focused card and any card holding an open editor
+ * or a pending change, which are never unmounted.
  */
 export function FeedList() {
   const feed = useFeed();
@@ -29,6 +34,29 @@ export function FeedList() {
   const filter = choices.some((c) => c.id === picked) ? picked : allNodes;
   const shownPosts = useMemo(() => filterPosts(feed.posts, filter, origins), [feed.posts, filter, origins]);
   const { visible, held, release } = useNewPostsGate(shownPosts);
+  const keys = useMemo(() => visible.map((p) => p.id), [visible]);
+
+  // cards that stay rendered wherever they are: focused, busy, or about to be focused
+  const [focused, setFocused] = useState<string | null>(null);
+  const [busy, setBusy] = useState<ReadonlySet<string>>(() => new Set());
+  const [focusNext, setFocusNext] = useState<string | null>(null);
+  const onBusy = useCallback((id: string, on: boolean) => {
+    setBusy((b) => {
+      if (b.has(id) === on) return b;
+      const n = new Set(b);
+      if (on) n.add(id);
+      else n.delete(id);
+      return n;
+    });
+  }, []);
+  const pinned = useMemo(() => {
+    const p = new Set(busy);
+    if (focused) p.add(focused);
+    if (focusNext) p.add(focusNext);
+    return p;
+  }, [busy, focused, focusNext]);
+  const { container, slots, measure, scrollToTop } = useWindowedList({ keys, pinned });
+  const showNew = useCallback(() => release(scrollToTop), [release, scrollToTop]);
   const unknown = useMemo(() => hasUnknownOrigin(feed.posts, origins), [feed.posts, origins]);
   const { unknownOrigin } = origins;
   useEffect(() => {
@@ -36,6 +64,7 @@ export function FeedList() {
   }, [unknown, unknownOrigin]);
 
   const arrived = useArrivals(visible, feed.loaded);
+  const streaming = useStreaming(arrived);
 
   const loadMore = useCallback(() => void controller.loadMore(), [controller]);
   const onUpdate = useCallback((id: string, patch: PostPatch) => controller.update(id, patch), [controller]);
@@ -46,22 +75,48 @@ export function FeedList() {
     feed.posts.length,
   );
 
+  // The next card may not be rendered (the focused card is kept while the
+  // reader scrolls away): it is pinned, and focused once it is in the DOM.
   function onKeyDown(e: KeyboardEvent<HTMLDivElement>) {
     const t = e.target as HTMLElement;
     if (t.tagName !== 'ARTICLE') return;
     const down = e.key === 'j' || e.key === 'ArrowDown';
     const up = e.key === 'k' || e.key === 'ArrowUp';
     if (!down && !up) return;
-    const articles = Array.from(e.currentTarget.querySelectorAll<HTMLElement>('article'));
-    const i = articles.indexOf(t);
-    const next = articles[down ? i + 1 : i - 1];
-    if (next) {
+    const i = keys.indexOf(t.dataset.postId ?? '');
+    if (i < 0) return;
+    const next = keys[down ? i + 1 : i - 1];
+    if (next !== undefined) {
       e.preventDefault();
-      next.focus();
-      next.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+      const el = cardElement(e.currentTarget, next);
+      if (el) {
+        el.focus({ preventScroll: true });
+        el.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+      } else {
+        setFocusNext(next);
+      }
     } else if (down && feed.hasMore) {
       loadMore();
     }
+  }
+
+  useLayoutEffect(() => {
+    if (focusNext === null) return;
+    const el = container.current && cardElement(container.current, focusNext);
+    if (el) {
+      el.focus({ preventScroll: true });
+      el.scrollIntoView({ block: 'nearest' });
+    }
+    if (el || !keys.includes(focusNext)) setFocusNext(null);
+  }, [focusNext, slots, keys, container]);
+
+  function onFocus(e: FocusEvent<HTMLDivElement>) {
+    const key = (e.target as HTMLElement).closest<HTMLElement>('[data-key]')?.dataset.key ?? null;
+    setFocused(key);
+  }
+
+  function onBlur(e: FocusEvent<HTMLDivElement>) {
+    if (!e.currentTarget.contains(e.relatedTarget)) setFocused(null);
   }
 
   if (!feed.loaded) {
@@ -83,7 +138,7 @@ export function FeedList() {
     <>
       {held > 0 && (
         <div className={styles.pillDock}>
-          <button type="button" className={styles.pill} onClick={release}>
+          <button type="button" className={styles.pill} onClick={showNew}>
             <ArrowUpIcon />
             {held === 1 ? '1 new post' : `${held} new posts`}
           </button>
@@ -104,23 +159,36 @@ export function FeedList() {
           <p>{status.canWrite ? 'Write the first one above.' : 'New posts will show up here as they are written.'}</p>
         </div>
       ) : (
-        <div role="feed" aria-busy={status.loadingMore} aria-label="Posts" className={styles.feed} onKeyDown={onKeyDown}>
-          {visible.map((p: Post, i) => {
+        <div
+          ref={container}
+          role="feed"
+          aria-busy={status.loadingMore}
+          aria-label="Posts"
+          className={styles.feed}
+          onKeyDown={onKeyDown}
+          onFocus={onFocus}
+          onBlur={onBlur}
+        >
+          {slots.map((s) => {
+            if (s.kind === 'spacer') return <div key={s.key} className={styles.spacer} style={{ height: s.height }} aria-hidden="true" />;
+            const p: Post = visible[s.index]!;
             const o = originLabel(p.origin, origins);
             return (
-              <PostCard
-                key={p.id}
-                posInSet={i + 1}
-                setSize={feed.hasMore ? -1 : visible.length}
-                post={p}
-                canWrite={status.canWrite && o.mine}
-                originId={o.id}
-                originName={o.name}
-                mine={o.mine}
-                enter={arrived.has(p.id)}
-                onUpdate={onUpdate}
-                onDelete={onDelete}
-              />
+              <div key={p.id} ref={measure} data-key={p.id} className={styles.item}>
+                <PostCard
+                  posInSet={s.index + 1}
+                  setSize={feed.hasMore ? -1 : visible.length}
+                  post={p}
+                  canWrite={status.canWrite && o.mine}
+                  originId={o.id}
+                  originName={o.name}
+                  mine={o.mine}
+                  enter={!streaming && arrived.has(p.id)}
+                  onUpdate={onUpdate}
+                  onDelete={onDelete}
+                  onBusy={onBusy}
+                />
+              </div>
             );
           })}
         </div>
@@ -144,4 +212,9 @@ export function FeedList() {
       </div>
     </>
   );
+}
+
+// cardElement finds the article of post id among the rendered cards.
+function cardElement(root: HTMLElement, id: string): HTMLElement | null {
+  return root.querySelector<HTMLElement>(`article[data-post-id="${CSS.escape(id)}"]`);
 }

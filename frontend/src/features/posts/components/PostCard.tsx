@@ -28,6 +28,12 @@ export interface PostCardProps {
   /** position in the feed, from 1, and the feed's size (-1: not known yet) */
   posInSet?: number;
   setSize?: number;
+  /**
+   * onBusy is told when the card starts and stops holding work of the
+   * reader's (an open editor, a delete to confirm, a save or delete on its
+   * way), which a windowed list must not unmount.
+   */
+  onBusy?: (id: string, busy: boolean) => void;
 }
 
 const highlightMs = 1600;
@@ -49,6 +55,7 @@ export const PostCard = memo(function PostCard({
   clampChars = 700,
   posInSet,
   setSize,
+  onBusy,
 }: PostCardProps) {
   const id = useId();
   const [enterOnMount] = useState(enter);
@@ -77,6 +84,14 @@ export const PostCard = memo(function PostCard({
   useEffect(() => {
     if (confirming) confirmCancel.current?.focus();
   }, [confirming]);
+
+  const busy = Boolean(editing || saving || confirming || deleting);
+  const postId = post.id;
+  useEffect(() => {
+    if (!busy || !onBusy) return;
+    onBusy(postId, true);
+    return () => onBusy(postId, false);
+  }, [busy, onBusy, postId]);
 
   function cancelDelete() {
     actions.cancelDelete();
@@ -257,7 +272,7 @@ export const PostCard = memo(function PostCard({
  * NodeMark shows the node a post belongs to: a dot and the name in the
  * node's own colour, and "mine" on this node's posts.
  */
-export function NodeMark({ id, name, mine }: { id: string; name: string; mine: boolean }) {
+export const NodeMark = memo(function NodeMark({ id, name, mine }: { id: string; name: string; mine: boolean }) {
   const c = useNodeMark(id);
   return (
     <span
@@ -274,4 +289,4 @@ export function NodeMark({ id, name, mine }: { id: string; name: string; mine: b
       {mine && <span className={styles.mine}>mine</span>}
     </span>
   );
-}
+});

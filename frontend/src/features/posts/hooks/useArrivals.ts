@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Post } from '../../../transport';
 import { comparePosts } from '../api/feedStore';
 
@@ -39,4 +39,31 @@ export function useArrivals(visible: readonly Post[], loaded: boolean): Readonly
   const [shown, setShown] = useState<Shown>({ list: null, seen: null, oldest: null, arrived: nothing });
   if (loaded && shown.list !== visible) setShown(look(shown, visible));
   return shown.arrived;
+}
+
+/** streamPosts arrivals within streamWindowMs make a stream. */
+const streamPosts = 4;
+const streamWindowMs = 1_000;
+
+/**
+ * useStreaming tells whether posts are arriving as a stream (streamPosts or
+ * more within a second) rather than one by one; it turns false a second after
+ * the last change. Cards of a stream appear without sliding in: a slide
+ * changes the card's height on every frame for 0.4 s, and with a hundred
+ * posts a second every card on screen would be sliding, re-laid out and
+ * re-measured on every frame.
+ */
+export function useStreaming(arrived: ReadonlySet<string>): boolean {
+  const [streaming, setStreaming] = useState(false);
+  const times = useRef<number[]>([]);
+  useEffect(() => {
+    const now = performance.now();
+    const recent = times.current.filter((t) => now - t < streamWindowMs);
+    for (let i = 0; i < Math.min(arrived.size, streamPosts); i++) recent.push(now);
+    times.current = recent;
+    if (recent.length >= streamPosts) setStreaming(true);
+    const timer = setTimeout(() => setStreaming(false), streamWindowMs);
+    return () => clearTimeout(timer);
+  }, [arrived]);
+  return streaming;
 }

@@ -15,13 +15,18 @@ export function splitAtFrontier(posts: readonly Post[], frontier: Post | null) {
   return { visible, held: posts.length - visible.length };
 }
 
+function scrollToTop(): void {
+  window.scrollTo({ top: 0, behavior: 'smooth' });
+}
+
 function atTop(): boolean {
   return window.scrollY <= topSlack;
 }
 
 /**
  * useNewPostsGate holds new posts back while the reader is scrolled down, so
- * the page does not jump under them; release() shows them and scrolls up.
+ * the page does not jump under them; release() shows them and scrolls up
+ * (with scrollUp, if given).
  */
 export function useNewPostsGate(posts: readonly Post[]) {
   const [frontier, setFrontier] = useState<Post | null>(null);
@@ -48,9 +53,10 @@ export function useNewPostsGate(posts: readonly Post[]) {
     };
   }, []);
 
-  const release = useCallback(() => {
+  // scrollUp lets a windowed list scroll its own way (without holding its place)
+  const release = useCallback((scrollUp: () => void = scrollToTop) => {
     setFrontier(null);
-    window.scrollTo({ top: 0, behavior: 'smooth' });
+    scrollUp();
   }, []);
 
   const split = useMemo(() => splitAtFrontier(posts, frontier), [posts, frontier]);
