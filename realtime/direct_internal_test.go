@@ -45,6 +45,23 @@ func directHub(t testing.TB, direct bool, cfg Config) (*Hub, string) {
 }
 
 // onlyPeer returns the hub's one peer once it is registered.
+// dialHello connects to url with d, reads the hello and leaves the
+// connection with a read deadline wait from now; the test's cleanup
+// closes it.
+func dialHello(t *testing.T, d *websocket.Dialer, url string, wait time.Duration) *websocket.Conn {
+	t.Helper()
+	c, _, err := d.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetReadDeadline(time.Now().Add(wait))
+	if _, _, err := c.ReadMessage(); err != nil { // hello
+		t.Fatal(err)
+	}
+	return c
+}
+
 func onlyPeer(t *testing.T, h *Hub) *peer {
 	t.Helper()
 	var p *peer
@@ -327,15 +344,7 @@ func TestBroadcast_DirectToEveryIdlePeer(t *testing.T) {
 	const peers, posts = 3, 20
 	var conns []*websocket.Conn
 	for i := range peers {
-		c, _, err := websocket.DefaultDialer.Dial(fmt.Sprintf("%s?presence=0&name=p%d", u, i), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, _, err := c.ReadMessage(); err != nil { // hello
-			t.Fatal(err)
-		}
+		c := dialHello(t, websocket.DefaultDialer, fmt.Sprintf("%s?presence=0&name=p%d", u, i), 10*time.Second)
 		conns = append(conns, c)
 	}
 	waitFor(t, "every peer's writer to end", func() bool {
@@ -398,15 +407,7 @@ func TestBroadcast_FullSocketFallsBackToOutbox(t *testing.T) {
 		}}
 		return nd.DialContext(ctx, network, addr)
 	}}
-	c, _, err := d.Dial(u+"?presence=0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if _, _, err := c.ReadMessage(); err != nil { // hello
-		t.Fatal(err)
-	}
+	c := dialHello(t, &d, u+"?presence=0", 30*time.Second)
 	p := onlyPeer(t, h)
 	var seq, read int64 // last broadcast, last read
 	readUpTo := func(to int64) {

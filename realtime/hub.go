@@ -329,7 +329,6 @@ func (h *Hub) Broadcast(m Message) {
 		h.lastSeq.Store(m.Seq)
 	}
 	var frames [dialects][]byte // the event in each dialect, translated once
-	var listed []*peer          // peers a flusher is to write to
 	for p := range h.peers {
 		if m.Presence && !p.presence {
 			continue
@@ -341,7 +340,7 @@ func (h *Hub) Broadcast(m Message) {
 		if m.By.Peer != 0 && p.id == m.By.Peer {
 			if ack := d.ack(m.By.EmitID, m.Post); ack != nil {
 				if p.outbox.send(ack, 0) {
-					listed = append(listed, p)
+					h.stage(p)
 				}
 				continue
 			}
@@ -350,60 +349,61 @@ func (h *Hub) Broadcast(m Message) {
 			frames[d.kind] = d.event(m.Frame)
 		}
 		if p.outbox.send(frames[d.kind], m.Seq) {
-			listed = append(listed, p)
+			h.stage(p)
 		}
 	}
-	if len(listed) > 0 {
-		h.flush(listed)
-	}
+	h.flush()
+}
+
+// stage puts p on the staging list of its flusher, for flush to hand
+// over. The peers are shared out by id, so that a peer always has the
+// same flusher (its frames stay in order) and the writes use every core.
+// Called by Broadcast, under h.pubMu, which guards the staging lists.
+func (h *Hub) stage(p *peer) {
+	f := h.flushers[p.id%uint64(len(h.flushers))]
+	f.staged = append(f.staged, p)
 }
 
 // flusher is one of the hub's flusher goroutines (flushLoop) and the
 // peers listed for it.
 type flusher struct {
+	staged []*peer // listed by the broadcast under way (h.pubMu), not yet handed over
+
 	mu      sync.Mutex
 	list    []*peer
 	running bool          // started at the first listing
 	wake    chan struct{} // one wake-up pending at most
 }
 
-// flush hands peers to their flushers, starting each the first time. A
-// flusher writes to every idle peer it is given, not a goroutine per peer
-// per post: while peers keep up, each post costs one write() per peer and
-// nothing else; when a flusher falls behind, the posts broadcast
-// meanwhile wait in the outboxes and leave together, one write() per peer
-// for all of them, as the corking writers batch them. With more than one
-// core the peers are shared out by id, so that a peer always has the same
-// flusher (its frames stay in order) and the writes use every core.
-// Called with h.mu read-locked, so Close cannot begin to wait before a
-// flusher is counted.
-func (h *Hub) flush(peers []*peer) {
-	if h.closed {
-		return // Close drops what is queued and ends the flushers
-	}
-	n := uint64(len(h.flushers))
-	for i, f := range h.flushers {
-		f.mu.Lock()
-		had := len(f.list)
-		for _, p := range peers {
-			if n == 1 || p.id%n == uint64(i) {
-				f.list = append(f.list, p)
+// flush hands the peers staged by a broadcast to their flushers,
+// starting each the first time. A flusher writes to every idle peer it is
+// given, not a goroutine per peer per post: while peers keep up, each post
+// costs one write() per peer and nothing else; when a flusher falls
+// behind, the posts broadcast meanwhile wait in the outboxes and leave
+// together, one write() per peer for all of them, as the corking writers
+// batch them. Called by Broadcast with h.pubMu held and h.mu read-locked,
+// so Close cannot begin to wait before a flusher is counted.
+func (h *Hub) flush() {
+	for _, f := range h.flushers {
+		if len(f.staged) == 0 {
+			continue // none of this broadcast's peers is f's
+		}
+		if !h.closed { // else Close drops what is queued and ends the flushers
+			f.mu.Lock()
+			f.list = append(f.list, f.staged...)
+			if !f.running {
+				f.running = true
+				h.wg.Add(1)
+				go h.flushLoop(f)
+			}
+			f.mu.Unlock()
+			select {
+			case f.wake <- struct{}{}:
+			default: // a wake-up is pending: the flusher will see these too
 			}
 		}
-		if len(f.list) == had {
-			f.mu.Unlock()
-			continue // none of these peers is f's
-		}
-		if !f.running {
-			f.running = true
-			h.wg.Add(1)
-			go h.flushLoop(f)
-		}
-		f.mu.Unlock()
-		select {
-		case f.wake <- struct{}{}:
-		default: // a wake-up is pending: the flusher will see these too
-		}
+		clear(f.staged) // the peers are not kept alive by the staging list
+		f.staged = f.staged[:0]
 	}
 }
 
