@@ -17,11 +17,14 @@
 //           appears: commit-to-DOM latency = appearance (page clock) minus the
 //           send time here (same machine clock), so it includes the node's
 //           commit and fan-out. Long tasks from a PerformanceObserver.
-//   burst   --burst creates sent at once (pipelined); appliedMs = first send
-//           until the card of the last one appears at the top (the store
-//           applies changes in seq order, so all before it are applied). A
-//           key press every 50 ms meanwhile; input delay = the page's keydown
-//           handler time minus the event's timeStamp.
+//   burst   --burst creates sent at once (pipelined) on the same websocket;
+//           appliedMs = first send until the card of the one with the
+//           greatest seq appears at the top (the store applies changes in
+//           seq order, so all before it are applied); committedMs = first
+//           send until the last ack, the node's share (it commits one
+//           peer's emits one at a time, in order). A key press every 50 ms
+//           meanwhile; input delay = the page's keydown handler time minus
+//           the event's timeStamp.
 //   scroll  from the top, a viewport at a time, each step waiting until cards
 //           cover the viewport (older pages load as the reader nears the end),
 //           until --scroll posts are above the viewport.
@@ -124,7 +127,9 @@ async function connectWriter() {
       fail(e);
     });
     ws.on('message', (raw) => {
-      const f = JSON.parse(raw.toString());
+      const text = raw.toString();
+      if (text.startsWith('{"type":"event"')) return; // the feed's events: only answers matter here
+      const f = JSON.parse(text);
       if (f.type === 'hello') {
         clearTimeout(t);
         if (!f.canWrite) fail(new Error('the node refused the token (hello.canWrite is false)'));
@@ -135,21 +140,35 @@ async function connectWriter() {
           errors++;
           codes.set(f.code, (codes.get(f.code) ?? 0) + 1);
         }
-        answers.get(f.id)?.();
+        answers.get(f.id)?.(f.type === 'ack' ? f.seq : 0);
         answers.delete(f.id);
       }
     });
   });
+  // a writer the node closes (1013 when it reads too slowly) leaves its
+  // emits unanswered: they settle as lost, so that no phase waits for them
+  let lost = 0;
+  let closed = null;
+  ws.on('close', (code) => {
+    closed = code;
+    lost += answers.size;
+    for (const settle of answers.values()) settle(0);
+    answers.clear();
+  });
   let nextId = 0;
   return {
-    /** send emits one create; the returned promise settles when it is answered. */
+    /** send emits one create; the returned promise settles when it is answered, with the seq of its ack (0: an error). */
     send(t) {
       const id = ++nextId;
+      if (closed !== null) {
+        lost++;
+        return Promise.resolve(0);
+      }
       const answered = new Promise((ok) => answers.set(id, ok));
       ws.send(JSON.stringify({ type: 'emit', id, event: 'posts.create', data: { title: t, body: `${t} ui-bench`, author: 'ui-bench' } }));
       return answered;
     },
-    stats: () => ({ acks, errors, codes: Object.fromEntries(codes) }),
+    stats: () => ({ acks, errors, lost, closed, codes: Object.fromEntries(codes) }),
     close: () => ws.close(1000, 'done'),
   };
 }
@@ -206,7 +225,7 @@ async function main() {
   const result = {
     seed: opt.seed,
     steady: { rate: opt.rate, seconds: opt.seconds, sent: 0, shown: 0, p50Ms: 0, p99Ms: 0, maxMs: 0, samplesMs: [], longTasks: 0, longTasksOver50: 0, longestTaskMs: 0 },
-    burst: { changes: opt.burst, shown: 0, appliedMs: 0, inputP99Ms: 0, inputMaxMs: 0, longestTaskMs: 0 },
+    burst: { changes: opt.burst, shown: 0, appliedMs: 0, committedMs: 0, inputP99Ms: 0, inputMaxMs: 0, longestTaskMs: 0 },
     load: { firstPageMs: 0 },
     scroll: { posts: 0, seconds: 0 },
     memory: { scrolledPast: 0, domFirst: 0, domEnd: 0, heapFirstMB: 0, heapEndMB: 0 },
@@ -319,17 +338,31 @@ async function main() {
     });
 
     phase = 'burst';
-    // burst: every create at once, key presses every 50 ms meanwhile
-    const lastBurst = title('b', opt.burst - 1);
+    // burst: every create at once (pipelined) over the writer's websocket;
+    // key presses every 50 ms meanwhile
     const burstStart = now();
-    for (let i = 0; i < opt.burst; i++) void writer.send(title('b', i));
-    let applied = false;
+    let lastAck = 0;
+    const acked = [];
+    for (let i = 0; i < opt.burst; i++) {
+      const t = title('b', i);
+      acked.push(writer.send(t).then((seq) => ({ seq, t })));
+    }
+    // The burst is applied when the post of the greatest seq is in the DOM:
+    // the store applies changes in seq order, and that post is the newest,
+    // at the top of the reader's feed.
+    let applied = '';
     const appliedWait = opt.burst === 0
       ? Promise.resolve()
-      : page
-          .waitForFunction((t) => t in window.__uib.seen, lastBurst, { timeout: Math.max(1, Math.min(burstGraceMs, left())), polling: 'raf' })
-          .then(() => (applied = true))
-          .catch(() => notes.push(`burst: the last post did not show within ${burstGraceMs / 1000} s`));
+      : Promise.all(acked)
+          .then((answers) => {
+            lastAck = now();
+            const last = answers.reduce((a, b) => (b.seq > a.seq ? b : a));
+            if (last.seq === 0) throw new Error('no create of the burst was committed');
+            return page
+              .waitForFunction((t) => t in window.__uib.seen, last.t, { timeout: Math.max(1, Math.min(burstGraceMs, left())), polling: 'raf' })
+              .then(() => (applied = last.t));
+          })
+          .catch((e) => notes.push(`burst: the newest post did not show within ${burstGraceMs / 1000} s (${e.message})`));
     let probing = true;
     const presses = (async () => {
       let sent = 0;
@@ -348,8 +381,9 @@ async function main() {
     const pressed = await presses;
     const burstEnd = now();
     b = await probe();
-    if (applied) result.burst.appliedMs = round(b.seen[lastBurst] - burstStart);
+    if (applied) result.burst.appliedMs = round(b.seen[applied] - burstStart);
     else notes.push('burst: appliedMs is 0 because the burst was not applied in time');
+    if (lastAck) result.burst.committedMs = round(lastAck - burstStart);
     const delays = b.keyDelays.filter(([t]) => t >= burstStart && t <= burstEnd).map(([, d]) => d).sort((x, y) => x - y);
     if (delays.length < pressed) notes.push(`burst: ${pressed - delays.length} of ${pressed} key presses were not handled in the window`);
     const burstTasks = b.longTasks.filter(([s]) => s >= burstStart && s <= burstEnd);

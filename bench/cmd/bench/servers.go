@@ -187,6 +187,7 @@ func lanfeedServeFlags(bin string) []string {
 	var flags []string
 	for _, f := range [][2]string{
 		{"write-rate", "-1"},
+		{"http-write-rate", "-1"},
 		{"max-peers", "100000"},
 		{"max-peers-per-addr", "100000"},
 	} {

@@ -47,6 +47,7 @@ var uiRows = []row{
 	{"longTasks50", "long tasks over 50 ms at 100 posts/s", "0", le(0)},
 	{"longestTask", "longest task at 100 posts/s (ms)", "", nil},
 	{"burstApplied", "burst of 5,000 changes: all applied within (ms)", "<= 2,000", le(2000)},
+	{"burstCommitted", "burst: the node's last ack, from the first send (ms)", "", nil},
 	{"burstShown", "burst changes shown (%)", "100", atLeast(100)},
 	{"inputMax", "input delay during the burst, max (ms)", "<= 100", le(100)},
 	{"inputP99", "input delay during the burst, p99 (ms)", "<= 100", le(100)},
@@ -102,6 +103,7 @@ type uiResult struct {
 		Changes       float64 `json:"changes"`
 		Shown         float64 `json:"shown"`
 		AppliedMs     float64 `json:"appliedMs"`
+		CommittedMs   float64 `json:"committedMs"`
 		InputP99Ms    float64 `json:"inputP99Ms"`
 		InputMaxMs    float64 `json:"inputMaxMs"`
 		LongestTaskMs float64 `json:"longestTaskMs"`
@@ -181,6 +183,7 @@ func runU1(ctx context.Context, d *driver, kind string, rep int) error {
 	add("longTasks50", res.Steady.LongTasksOver50)
 	add("longestTask", res.Steady.LongestTaskMs)
 	add("burstApplied", res.Burst.AppliedMs)
+	add("burstCommitted", res.Burst.CommittedMs)
 	if res.Burst.Changes > 0 {
 		add("burstShown", 100*res.Burst.Shown/res.Burst.Changes)
 		if res.Burst.Shown < res.Burst.Changes {

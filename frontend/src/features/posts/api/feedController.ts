@@ -10,7 +10,8 @@ import type {
   PostsEnvelope,
   Transport,
 } from '../../../transport/types';
-import { FeedStore } from './feedStore';
+import { FeedStore, streamPacing } from './feedStore';
+import { frameScheduler } from '../../../lib/frame';
 
 /** Page size of the feed, first page and older pages alike. */
 export const pageSize = 50;
@@ -36,7 +37,7 @@ type Timer = ReturnType<typeof setTimeout>;
  * to resync.
  */
 export class FeedController {
-  readonly store = new FeedStore();
+  readonly store = new FeedStore(frameScheduler, streamPacing);
   readonly status = new Observable<FeedStatus>({
     canWrite: false,
     loadError: null,

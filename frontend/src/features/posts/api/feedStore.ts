@@ -22,6 +22,29 @@ export type ApplyResult =
   | 'outside' // a post older than the loaded pages: kept aside until a page reaches it
   | 'gap'; // a change is missing before this one: the client must resync
 
+/**
+ * Pacing spaces notifications out while a stream is heavy: after one that
+ * carried at least streamChanges changes, the next waits until gapMs after
+ * it. At a hundred posts a second a frame carries one or two changes and
+ * pacing never starts; a node catching up sends thousands a second, and
+ * rendering each frame's few dozen would replace every card on screen on
+ * every frame.
+ */
+export interface Pacing {
+  streamChanges: number;
+  gapMs: number;
+  now: () => number;
+  later: (f: () => void, ms: number) => void;
+}
+
+/** streamPacing is the app's pacing: about eight renders a second during a burst. */
+export const streamPacing: Pacing = {
+  streamChanges: 24,
+  gapMs: 120,
+  now: () => performance.now(),
+  later: (f, ms) => void setTimeout(f, ms),
+};
+
 /** FeedSnapshot is the immutable state React renders. */
 export interface FeedSnapshot {
   posts: readonly Post[]; // newest first
@@ -50,6 +73,11 @@ export interface FeedSnapshot {
  * flush (one animation frame by default), and the ordered list is rebuilt
  * only when a snapshot is read: a burst of 5,000 events costs one merge and
  * one render, not 5,000 array copies and renders.
+ *
+ * Pacing (optional, see Pacing): while changes stream in faster than a frame
+ * can show them one by one, notifications are spaced further apart, so that
+ * a burst re-renders the list a few times a second rather than on every
+ * frame, each render carrying more changes.
  */
 export class FeedStore {
   private byId = new Map<string, Post>();
@@ -72,10 +100,18 @@ export class FeedStore {
   private snap: FeedSnapshot = this.makeSnapshot();
   private snapStale = false; // a change since snap was built
   private notifyScheduled = false;
+  private changes = 0; // changes since the last notification
+  private last = { at: -Infinity, changes: 0 }; // the last notification
   private readonly listeners = new Set<() => void>();
 
-  /** schedule runs the notification of subscribers; the default is once per animation frame. */
-  constructor(private readonly schedule: Scheduler = frameScheduler) {}
+  /**
+   * schedule runs the notification of subscribers; the default is once per
+   * animation frame. pacing, if given, spaces them out during heavy streams.
+   */
+  constructor(
+    private readonly schedule: Scheduler = frameScheduler,
+    private readonly pacing: Pacing | null = null,
+  ) {}
 
   /** subscribe is for useSyncExternalStore: listener runs at most once per flush. */
   readonly subscribe = (listener: () => void): (() => void) => {
@@ -99,7 +135,18 @@ export class FeedStore {
   readonly flush = (): void => {
     if (!this.notifyScheduled) return;
     this.notifyScheduled = false;
+    if (this.pacing) this.last = { at: this.pacing.now(), changes: this.changes };
+    this.changes = 0;
     for (const l of [...this.listeners]) l();
+  };
+
+  // scheduled is what the scheduler runs: a flush, unless pacing holds it
+  // back a little longer.
+  private readonly scheduled = (): void => {
+    const p = this.pacing;
+    const wait = p && this.last.changes >= p.streamChanges ? this.last.at + p.gapMs - p.now() : 0;
+    if (p && wait > 0) p.later(this.flush, wait);
+    else this.flush();
   };
 
   /** get returns the post with id if it is loaded. */
@@ -345,8 +392,9 @@ export class FeedStore {
     if (!this.dirty) return;
     this.dirty = false;
     this.snapStale = true;
+    this.changes++;
     if (this.notifyScheduled) return;
     this.notifyScheduled = true;
-    this.schedule(this.flush);
+    this.schedule(this.scheduled);
   }
 }
