@@ -21,6 +21,7 @@ export interface Post {
 export interface Page {
   posts: Post[];
   next: string; // cursor of the next (older) page; '' at the end
+  prev: string; // cursor of the newer page above this one; '' when this page reaches the head
   seq: number; // the node's seq at the snapshot the page was read from
   epoch?: string; // not in the contract yet; used when the node sends it
 }

@@ -33,6 +33,7 @@ export interface SyncPage {
 /** WailsPosts is the bound app.Posts service. */
 export interface WailsPosts {
   List(before: string, limit: number): Promise<Page>;
+  ListAfter(after: string, limit: number): Promise<Page>;
   Get(id: string): Promise<Post>;
   Create(input: NewPost): Promise<Post>;
   Update(id: string, patch: PostPatch): Promise<Post>;

@@ -97,7 +97,7 @@ describe('FeedController', () => {
     l.open(hello);
     l.posts(ev(4, post(4))); // older than the page: dropped
     l.posts(ev(6, post(6))); // newer: applied after load
-    f.resolveList({ posts: [post(4), post(3)], next: '', seq: 5 });
+    f.resolveList({ posts: [post(4), post(3)], next: '', prev: '', seq: 5 });
     await flush();
     expect(f.calls).toEqual(['connect', 'list()', 'sync(6,E1)']);
     expect(c.store.getSnapshot().posts.map((p) => p.title)).toEqual(['title 6', 'title 4', 'title 3']);
@@ -105,7 +105,7 @@ describe('FeedController', () => {
   });
 
   it('syncs once the hello comes if the page came first', async () => {
-    const f = fakeTransport([{ posts: [], next: '', seq: 9 }]);
+    const f = fakeTransport([{ posts: [], next: '', prev: '', seq: 9 }]);
     const c = new FeedController(f.t);
     const l = wire(c, f, f.t);
     c.start();
@@ -116,7 +116,7 @@ describe('FeedController', () => {
   });
 
   it('asks for one resync on a gap and syncs from the last applied seq on reopen', async () => {
-    const f = fakeTransport([{ posts: [], next: '', seq: 5 }]);
+    const f = fakeTransport([{ posts: [], next: '', prev: '', seq: 5 }]);
     const c = new FeedController(f.t);
     const l = wire(c, f, f.t);
     c.start();
@@ -132,7 +132,7 @@ describe('FeedController', () => {
   });
 
   it('drops everything on reset', async () => {
-    const f = fakeTransport([{ posts: [post(1)], next: 'c', seq: 1 }]);
+    const f = fakeTransport([{ posts: [post(1)], next: 'c', prev: '', seq: 1 }]);
     const c = new FeedController(f.t);
     const l = wire(c, f, f.t);
     c.start();
@@ -148,7 +148,7 @@ describe('FeedController', () => {
   });
 
   it('shows the current post of a conflict', async () => {
-    const f = fakeTransport([{ posts: [post(1)], next: '', seq: 1 }]);
+    const f = fakeTransport([{ posts: [post(1)], next: '', prev: '', seq: 1 }]);
     const current = { ...post(1), title: 'theirs', version: 2, seq: 2 };
     f.t.updatePost = vi.fn(() => Promise.reject({ code: 'conflict', message: 'changed', post: current }));
     const c = new FeedController(f.t);
@@ -161,8 +161,8 @@ describe('FeedController', () => {
 
   it('loads older pages with the cursor', async () => {
     const f = fakeTransport([
-      { posts: [post(9)], next: 'cur1', seq: 9 },
-      { posts: [post(2)], next: '', seq: 9 },
+      { posts: [post(9)], next: 'cur1', prev: '', seq: 9 },
+      { posts: [post(2)], next: '', prev: '', seq: 9 },
     ]);
     const c = new FeedController(f.t);
     wire(c, f, f.t);
