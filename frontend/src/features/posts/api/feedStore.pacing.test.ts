@@ -28,6 +28,7 @@ function rig() {
   const timers: Array<{ at: number; f: () => void }> = [];
   const pacing: Pacing = {
     streamChanges: 24,
+    streamRate: 600,
     gapMs: 120,
     now: () => clock,
     later: (f, ms) => void timers.push({ at: clock + ms, f }),
@@ -68,6 +69,20 @@ describe('FeedStore pacing', () => {
       r.tick(16);
     }
     expect(r.seen).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+    expect(r.timers).toHaveLength(0);
+  });
+
+  it('is not started by a late frame at a light rate', () => {
+    const r = rig();
+    r.tick(16);
+    r.apply(1);
+    r.tick(16);
+    r.seen.length = 0;
+    r.apply(30); // 100 posts a second, and the frame came 300 ms late
+    r.tick(300);
+    r.apply(1);
+    r.tick(16);
+    expect(r.seen).toEqual([31, 32]);
     expect(r.timers).toHaveLength(0);
   });
 

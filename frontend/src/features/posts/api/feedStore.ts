@@ -24,14 +24,16 @@ export type ApplyResult =
 
 /**
  * Pacing spaces notifications out while a stream is heavy: after one that
- * carried at least streamChanges changes, the next waits until gapMs after
- * it. At a hundred posts a second a frame carries one or two changes and
- * pacing never starts; a node catching up sends thousands a second, and
- * rendering each frame's few dozen would replace every card on screen on
- * every frame.
+ * carried at least streamChanges changes, at streamRate changes a second or
+ * more since the one before, the next waits until gapMs after it. At a
+ * hundred posts a second a frame carries one or two changes (and a frame
+ * late by a quarter second some twenty-five, at the same rate), so pacing
+ * never starts; a node catching up sends thousands a second, and rendering
+ * each frame's few dozen would replace every card on screen on every frame.
  */
 export interface Pacing {
   streamChanges: number;
+  streamRate: number;
   gapMs: number;
   now: () => number;
   later: (f: () => void, ms: number) => void;
@@ -40,6 +42,7 @@ export interface Pacing {
 /** streamPacing is the app's pacing: about eight renders a second during a burst. */
 export const streamPacing: Pacing = {
   streamChanges: 24,
+  streamRate: 600,
   gapMs: 120,
   now: () => performance.now(),
   later: (f, ms) => void setTimeout(f, ms),
@@ -101,7 +104,7 @@ export class FeedStore {
   private snapStale = false; // a change since snap was built
   private notifyScheduled = false;
   private changes = 0; // changes since the last notification
-  private last = { at: -Infinity, changes: 0 }; // the last notification
+  private last = { at: -Infinity, changes: 0, heavy: false }; // the last notification
   private readonly listeners = new Set<() => void>();
 
   /**
@@ -135,7 +138,12 @@ export class FeedStore {
   readonly flush = (): void => {
     if (!this.notifyScheduled) return;
     this.notifyScheduled = false;
-    if (this.pacing) this.last = { at: this.pacing.now(), changes: this.changes };
+    const p = this.pacing;
+    if (p) {
+      const at = p.now();
+      const heavy = this.changes >= p.streamChanges && this.changes * 1000 >= p.streamRate * (at - this.last.at);
+      this.last = { at, changes: this.changes, heavy };
+    }
     this.changes = 0;
     for (const l of [...this.listeners]) l();
   };
@@ -144,7 +152,7 @@ export class FeedStore {
   // back a little longer.
   private readonly scheduled = (): void => {
     const p = this.pacing;
-    const wait = p && this.last.changes >= p.streamChanges ? this.last.at + p.gapMs - p.now() : 0;
+    const wait = p && this.last.heavy ? this.last.at + p.gapMs - p.now() : 0;
     if (p && wait > 0) p.later(this.flush, wait);
     else this.flush();
   };
