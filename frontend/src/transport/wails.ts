@@ -33,6 +33,7 @@ export interface SyncPage {
 /** WailsPosts is the bound app.Posts service. */
 export interface WailsPosts {
   List(before: string, limit: number): Promise<Page>;
+  ListAfter(after: string, limit: number): Promise<Page>;
   Get(id: string): Promise<Post>;
   Create(input: NewPost): Promise<Post>;
   Update(id: string, patch: PostPatch): Promise<Post>;
@@ -170,6 +171,8 @@ export function createWailsTransport(w: Window = window): Transport {
 
     listPosts: (before, limit) =>
       call(() => Posts.List(before, limit)).then((p) => ({ ...p, posts: p.posts ?? [] })),
+    listNewer: (after, limit) =>
+      call(() => Posts.ListAfter(after, limit)).then((p) => ({ ...p, posts: p.posts ?? [] })),
     getPost: (id) => call(() => Posts.Get(id)),
     createPost: (input) => write(() => Posts.Create(input)),
     updatePost: (id, patch) => write(() => Posts.Update(id, patch)),

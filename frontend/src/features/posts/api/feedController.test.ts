@@ -39,6 +39,11 @@ function fakeTransport(pages: Page[]) {
       const p = pages.shift();
       return p ? Promise.resolve(p) : new Promise<Page>((r) => pending.push(r));
     }),
+    listNewer: vi.fn((after: string) => {
+      calls.push(`newer(${after})`);
+      const p = pages.shift();
+      return p ? Promise.resolve(p) : new Promise<Page>((r) => pending.push(r));
+    }),
     getPost: vi.fn(),
     createPost: vi.fn(),
     updatePost: vi.fn(),
