@@ -207,8 +207,8 @@ func (s *Service) SetName(ctx context.Context, name string) (feed.Node, error) {
 func (s *Service) Seq() int64 { return s.store.Seq() }
 
 // List returns a page of the feed.
-func (s *Service) List(ctx context.Context, before string, limit int) (feed.Page, error) {
-	return s.store.List(ctx, before, limit)
+func (s *Service) List(ctx context.Context, q feed.PageQuery) (feed.Page, error) {
+	return s.store.List(ctx, q)
 }
 
 // Get returns one live post.

@@ -68,14 +68,15 @@ func TestBindingsContract(t *testing.T) {
 func TestBindings_NoNullOnAnEmptyNode(t *testing.T) {
 	d, _, _ := startDesktop(t, "")
 	results := map[string]func() (any, error){
-		"Posts.List":    func() (any, error) { return d.Posts.List("", 10) },
-		"Posts.Sync":    func() (any, error) { return d.Posts.Sync(0, "") },
-		"Node.Info":     func() (any, error) { return d.Node.Info() },
-		"Node.Peers":    func() (any, error) { return d.Node.Peers() },
-		"Node.Follows":  func() (any, error) { return d.Node.Follows() },
-		"Node.Nearby":   func() (any, error) { return d.Node.Nearby() },
-		"Node.Settings": func() (any, error) { return d.Node.Settings() },
-		"Node.SetName":  func() (any, error) { return d.Node.SetName("renamed") },
+		"Posts.List":      func() (any, error) { return d.Posts.List("", 10) },
+		"Posts.ListAfter": func() (any, error) { return d.Posts.ListAfter("", 10) },
+		"Posts.Sync":      func() (any, error) { return d.Posts.Sync(0, "") },
+		"Node.Info":       func() (any, error) { return d.Node.Info() },
+		"Node.Peers":      func() (any, error) { return d.Node.Peers() },
+		"Node.Follows":    func() (any, error) { return d.Node.Follows() },
+		"Node.Nearby":     func() (any, error) { return d.Node.Nearby() },
+		"Node.Settings":   func() (any, error) { return d.Node.Settings() },
+		"Node.SetName":    func() (any, error) { return d.Node.SetName("renamed") },
 	}
 	for name, call := range results {
 		v, err := call()

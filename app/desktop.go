@@ -158,13 +158,24 @@ func (w wailsEmitter) Emit(name string, envelope json.RawMessage) {
 // reach LAN peers as events; the window gets them too, as every consumer does.
 type Posts struct{ d *Desktop }
 
-// List returns a page of the feed, newest first.
+// List returns a page of the feed, newest first: the newest posts, or with
+// before (a page's next) the older ones after that page.
 func (p *Posts) List(before string, limit int) (feed.Page, error) {
 	srv, err := p.d.server()
 	if err != nil {
 		return feed.Page{}, err
 	}
-	return srv.Service.List(context.Background(), before, limit)
+	return srv.Service.List(context.Background(), feed.PageQuery{Before: before, Limit: limit})
+}
+
+// ListAfter returns the page of the feed just newer than after (a page's
+// prev), newest first.
+func (p *Posts) ListAfter(after string, limit int) (feed.Page, error) {
+	srv, err := p.d.server()
+	if err != nil {
+		return feed.Page{}, err
+	}
+	return srv.Service.List(context.Background(), feed.PageQuery{After: after, Limit: limit})
 }
 
 // Get returns one post.

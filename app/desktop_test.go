@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,7 @@ func TestDesktop_BeforeStartup(t *testing.T) {
 	}
 	calls := map[string]func() error{
 		"Posts.List":       func() error { _, err := d.Posts.List("", 10); return err },
+		"Posts.ListAfter":  func() error { _, err := d.Posts.ListAfter("", 10); return err },
 		"Posts.Get":        func() error { _, err := d.Posts.Get("x"); return err },
 		"Posts.Create":     func() error { _, err := d.Posts.Create(feed.NewPost{Title: "t"}); return err },
 		"Posts.Update":     func() error { _, err := d.Posts.Update("x", feed.PostPatch{Version: 1}); return err },
@@ -128,6 +130,37 @@ func TestDesktop_WindowWritesReachTheWindow(t *testing.T) {
 	}
 	_, err = d.Posts.Get(p.ID)
 	wantCode(t, "Posts.Get(deleted)", err, feed.CodeNotFound)
+}
+
+// TestDesktop_ListAfter pages down with Posts.List and back up with
+// Posts.ListAfter, as the window does after dropping the pages above.
+func TestDesktop_ListAfter(t *testing.T) {
+	d, _, _ := startDesktop(t, "")
+	var posts []feed.Post // newest first
+	for i := range 3 {
+		p, err := d.Posts.Create(feed.NewPost{Title: fmt.Sprint("post ", i)})
+		if err != nil {
+			t.Fatalf("Posts.Create() = %v; want nil error", err)
+		}
+		posts = append([]feed.Post{p}, posts...)
+	}
+	top, err := d.Posts.List("", 2)
+	if err != nil || !slices.Equal(top.Posts, posts[:2]) || top.Prev != "" || top.Next == "" {
+		t.Fatalf("Posts.List(\"\", 2) = %+v, %v; want the newest two, no prev, a next", top, err)
+	}
+	bottom, err := d.Posts.List(top.Next, 2)
+	if err != nil || !slices.Equal(bottom.Posts, posts[2:]) || bottom.Prev == "" || bottom.Next != "" {
+		t.Fatalf("Posts.List(next, 2) = %+v, %v; want the oldest, a prev, no next", bottom, err)
+	}
+	up, err := d.Posts.ListAfter(bottom.Prev, 2)
+	if err != nil || !slices.Equal(up.Posts, posts[:2]) || up.Prev != "" || up.Next != top.Next {
+		t.Errorf("Posts.ListAfter(prev, 2) = %+v, %v; want the newest two, no prev, next %q", up, err, top.Next)
+	}
+	_, err = d.Posts.ListAfter("not a cursor", 2)
+	wantCode(t, "Posts.ListAfter(malformed)", err, feed.CodeInvalid)
+	if e := d.FormatError(err).(*feed.Error); e.Field != "after" {
+		t.Errorf("FormatError(Posts.ListAfter(malformed)) field = %q; want after", e.Field)
+	}
 }
 
 // syncAll calls Posts.Sync until More is false and returns every page.

@@ -117,7 +117,7 @@ func isPost(id, action string) func(*client.PostEvent) bool {
 // listAll returns srv's whole feed, newest first.
 func listAll(t *testing.T, srv *app.Server) []feed.Post {
 	t.Helper()
-	page, err := srv.Service.List(t.Context(), "", feed.MaxLimit)
+	page, err := srv.Service.List(t.Context(), feed.PageQuery{Limit: feed.MaxLimit})
 	if err != nil {
 		t.Fatalf("List() = %v", err)
 	}

@@ -58,13 +58,37 @@ const (
 )
 
 // Page is one page of the feed, newest first. Next is the cursor of the
-// following page, empty on the last one. Seq is the node's seq when the page
-// was read: the page reflects every change up to it and none after, so a
-// client applies only events with a greater seq on top of it.
+// older page after it, empty when there are no older posts; Prev is the
+// cursor of the newer page before it, empty when the page reaches the head
+// of the feed. Seq is the node's seq when the page was read: the page
+// reflects every change up to it and none after, so a client applies only
+// events with a greater seq on top of it.
 type Page struct {
 	Posts []Post `json:"posts"`
 	Next  string `json:"next"`
+	Prev  string `json:"prev"`
 	Seq   int64  `json:"seq"`
+}
+
+// PageQuery asks for one page of the feed: the Limit posts just older than
+// cursor Before (a page's Next), or just newer than cursor After (a page's
+// Prev), or with neither the newest Limit posts. At most one cursor is set.
+type PageQuery struct {
+	Before string
+	After  string
+	Limit  int // MinLimit..MaxLimit
+}
+
+// Check returns an *Error with CodeInvalid naming the field that breaks a
+// rule. Whether a cursor is one the node returned is for the node to tell.
+func (q PageQuery) Check() error {
+	if q.Limit < MinLimit || q.Limit > MaxLimit {
+		return Invalid("limit", fmt.Sprintf("limit must be between %d and %d", MinLimit, MaxLimit))
+	}
+	if q.Before != "" && q.After != "" {
+		return Invalid("after", "give before (older posts) or after (newer posts), not both")
+	}
+	return nil
 }
 
 // NewPost is the input of a create. Author is optional: empty means the

@@ -24,7 +24,7 @@ func (s *fuzzService) Identity() feed.Identity {
 }
 func (s *fuzzService) Seq() int64                  { return 1 }
 func (s *fuzzService) Authorize(token string) bool { return token == "t" }
-func (s *fuzzService) List(context.Context, string, int) (feed.Page, error) {
+func (s *fuzzService) List(context.Context, feed.PageQuery) (feed.Page, error) {
 	return feed.Page{}, nil
 }
 func (s *fuzzService) Get(_ context.Context, id string) (feed.Post, error) { return s.find(id, 0) }

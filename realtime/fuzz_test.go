@@ -32,7 +32,7 @@ var restStatus = map[string]int{
 
 // restFields are the JSON names and query parameters an invalid error may
 // point at.
-var restFields = map[string]bool{"title": true, "body": true, "author": true, "version": true, "limit": true, "before": true}
+var restFields = map[string]bool{"title": true, "body": true, "author": true, "version": true, "limit": true, "before": true, "after": true}
 
 // openFuzzNode opens a real node (SQLite file, app.Service, hub) without
 // serving it: the fuzz target calls its handler directly.
@@ -69,6 +69,8 @@ func FuzzREST(f *testing.F) {
 		{"GET", "/api/posts?limit=0&before=%00", "", "", "", ""},
 		{"GET", "/api/posts?limit=99999999999999999999", "", "", "", ""},
 		{"GET", "/api/posts?before=Zm9vYmFy", "", "", "", ""},
+		{"GET", "/api/posts?after=MC54&limit=2", "", "", "", ""},
+		{"GET", "/api/posts?after=Zm9vYmFy&before=MC54", "", "", "", ""},
 		{"GET", "/api/posts/$ID", "", "", "", ""},
 		{"GET", "/api/posts/..%2f..%2fetc%2fpasswd", "", "", "", ""},
 		{"POST", "/api/posts", "$TOKEN", "", "application/json", `{"title":"<script>alert(1)</script>","body":"'; DROP TABLE posts; --"}`},

@@ -284,7 +284,8 @@ func (h *Hub) listPosts(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	page, err := h.svc.List(r.Context(), r.URL.Query().Get("before"), limit)
+	q := feed.PageQuery{Before: r.URL.Query().Get("before"), After: r.URL.Query().Get("after"), Limit: limit}
+	page, err := h.svc.List(r.Context(), q)
 	h.reply(w, http.StatusOK, page, err)
 }
 

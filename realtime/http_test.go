@@ -19,6 +19,7 @@ import (
 type page struct {
 	Posts []wirePost `json:"posts"`
 	Next  string     `json:"next"`
+	Prev  *string    `json:"prev"` // a pointer: the field must be there, even empty
 	Seq   int64      `json:"seq"`
 }
 
@@ -114,6 +115,8 @@ func TestREST_Errors(t *testing.T) {
 		{"ListLimitTooBig", "GET", "/api/posts?limit=201", nil, nil, 400, "invalid", "limit"},
 		{"ListLimitNotANumber", "GET", "/api/posts?limit=ten", nil, nil, 400, "invalid", "limit"},
 		{"ListBadCursor", "GET", "/api/posts?before=not-a-cursor", nil, nil, 400, "invalid", "before"},
+		{"ListBadAfter", "GET", "/api/posts?after=not-a-cursor", nil, nil, 400, "invalid", "after"},
+		{"ListAfterLimitTooBig", "GET", "/api/posts?limit=201&after=not-a-cursor", nil, nil, 400, "invalid", "limit"},
 		{"UnknownEndpoint", "GET", "/api/nothing", nil, nil, 404, "not_found", ""},
 	}
 	for _, tc := range cases {
@@ -186,6 +189,55 @@ func TestREST_ListPaginates(t *testing.T) {
 	n.do(t, "GET", "/api/posts", nil, nil, &def)
 	if !slices.Equal(def.Posts, all) || def.Next != "" {
 		t.Errorf("GET /api/posts = %d posts, next %q; want all %d and no next", len(def.Posts), def.Next, len(all))
+	}
+}
+
+// TestREST_ListPagesBackUp pages down with before, then back up with
+// after from the bottom page's prev, as a reader who dropped the pages
+// above does.
+func TestREST_ListPagesBackUp(t *testing.T) {
+	n := startNode(t, realtime.Config{})
+	for i := range 7 {
+		n.post(t, fmt.Sprintf("post %d", i), "")
+	}
+	list := func(query string) page {
+		t.Helper()
+		var pg page
+		if status := n.do(t, "GET", "/api/posts?"+query, nil, nil, &pg); status != http.StatusOK {
+			t.Fatalf("GET /api/posts?%s = %d; want 200", query, status)
+		}
+		if pg.Prev == nil || pg.Seq != n.seq() {
+			t.Fatalf("GET /api/posts?%s = prev %v, seq %d; want a prev field and seq %d", query, pg.Prev, pg.Seq, n.seq())
+		}
+		return pg
+	}
+	all := list("limit=200")
+	first := list("limit=3")
+	second := list("limit=3&before=" + url.QueryEscape(first.Next))
+	bottom := list("limit=3&before=" + url.QueryEscape(second.Next))
+	if *first.Prev != "" || *second.Prev == "" || bottom.Next != "" || len(bottom.Posts) != 1 {
+		t.Fatalf("pages down = prev %q, %q; bottom %d posts, next %q; want the head first, then prevs, one post at the bottom",
+			*first.Prev, *second.Prev, len(bottom.Posts), bottom.Next)
+	}
+
+	up := list("limit=3&after=" + url.QueryEscape(*bottom.Prev))
+	if !slices.Equal(up.Posts, second.Posts) || *up.Prev == "" || up.Next != second.Next {
+		t.Errorf("page above the bottom = %v, prev %q, next %q; want %v, a prev, next %q",
+			up.Posts, *up.Prev, up.Next, second.Posts, second.Next)
+	}
+	head := list("limit=3&after=" + url.QueryEscape(*up.Prev))
+	if !slices.Equal(head.Posts, first.Posts) || *head.Prev != "" {
+		t.Errorf("head page = %v, prev %q; want %v and no prev", head.Posts, *head.Prev, first.Posts)
+	}
+	if got := slices.Concat(head.Posts, up.Posts, bottom.Posts); !slices.Equal(got, all.Posts) {
+		t.Errorf("pages up = %v; want %v", got, all.Posts)
+	}
+
+	// Both cursors, each one valid: which way is meant is unclear.
+	var e apiError
+	path := "/api/posts?before=" + url.QueryEscape(second.Next) + "&after=" + url.QueryEscape(*second.Prev)
+	if status := n.do(t, "GET", path, nil, nil, &e); status != http.StatusBadRequest || e.Code != "invalid" || e.Field != "after" {
+		t.Errorf("GET %s = %d, %+v; want 400 invalid, field after", path, status, e)
 	}
 }
 

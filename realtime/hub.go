@@ -112,7 +112,7 @@ type Service interface {
 	Seq() int64
 	// Authorize reports whether token is the node's pairing token.
 	Authorize(token string) bool
-	List(ctx context.Context, before string, limit int) (feed.Page, error)
+	List(ctx context.Context, q feed.PageQuery) (feed.Page, error)
 	Get(ctx context.Context, id string) (feed.Post, error)
 	Create(ctx context.Context, in feed.NewPost, by feed.Caller) (feed.Post, error)
 	Update(ctx context.Context, id string, patch feed.PostPatch, by feed.Caller) (feed.Post, error)

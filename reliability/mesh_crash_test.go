@@ -105,7 +105,7 @@ func TestMeshCrash_KillNineDuringCatchUp(t *testing.T) {
 // ends.
 func changeOrigin(ctx context.Context, t *testing.T, origin *app.Server, round int) {
 	for i := 0; ctx.Err() == nil && i < 200; i++ {
-		page, err := origin.Service.List(ctx, "", 50)
+		page, err := origin.Service.List(ctx, feed.PageQuery{Limit: 50})
 		if err != nil || len(page.Posts) == 0 {
 			return
 		}

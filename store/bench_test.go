@@ -63,7 +63,7 @@ func BenchmarkStore_List(b *testing.B) {
 	s := seededStore(b, 10000)
 	b.ReportAllocs()
 	for b.Loop() {
-		page, err := s.List(b.Context(), "", 50)
+		page, err := s.List(b.Context(), feed.PageQuery{Limit: 50})
 		if err != nil || len(page.Posts) != 50 {
 			b.Fatalf("List(\"\", 50) = %d posts, %v; want 50, nil error", len(page.Posts), err)
 		}

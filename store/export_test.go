@@ -22,3 +22,6 @@ func FailCommitOp() Op {
 		return feed.Post{}, false, err
 	}}
 }
+
+// CursorOf is the cursor of p's position in the feed, as List returns it.
+var CursorOf = cursorOf

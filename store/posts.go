@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -384,42 +385,73 @@ func (s *Store) Get(ctx context.Context, id string) (feed.Post, error) {
 	return p, nil
 }
 
-// List returns up to limit live posts, newest createdAt first and, for equal
-// times, greatest id first, starting after cursor before ("" for the top).
-func (s *Store) List(ctx context.Context, before string, limit int) (feed.Page, error) {
-	if limit < feed.MinLimit || limit > feed.MaxLimit {
-		return feed.Page{}, feed.Invalid("limit", fmt.Sprintf("limit must be between %d and %d", feed.MinLimit, feed.MaxLimit))
+// List returns up to q.Limit live posts, newest createdAt first and, for
+// equal times, greatest id first: the newest, those just older than cursor
+// q.Before, or those just newer than cursor q.After. Prev is empty only
+// when the page was read with the newest post on it (or there are none).
+func (s *Store) List(ctx context.Context, q feed.PageQuery) (feed.Page, error) {
+	if err := q.Check(); err != nil {
+		return feed.Page{}, err
 	}
+	// Both directions read limit+1 posts from the cursor away: the extra one
+	// says whether there are more that way.
 	query := `SELECT ` + postColumns + ` FROM posts WHERE deleted = 0`
 	args := []any{}
-	if before != "" {
-		ms, id, err := parseCursor(before)
+	order := ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	switch {
+	case q.Before != "":
+		ms, id, err := parseCursor("before", q.Before)
 		if err != nil {
 			return feed.Page{}, err
 		}
 		query += ` AND (created_at, id) < (?, ?)`
 		args = append(args, ms, id)
+	case q.After != "":
+		ms, id, err := parseCursor("after", q.After)
+		if err != nil {
+			return feed.Page{}, err
+		}
+		query += ` AND (created_at, id) > (?, ?)`
+		args = append(args, ms, id)
+		order = ` ORDER BY created_at, id LIMIT ?`
 	}
-	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
-	args = append(args, limit+1)
+	args = append(args, q.Limit+1)
 	// One read transaction: the seq and the posts come from the same snapshot.
 	var page feed.Page
+	var posts []feed.Post
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM posts`).Scan(&page.Seq); err != nil {
 			return err
 		}
 		var err error
-		page.Posts, err = queryPosts(ctx, tx, query, args...)
+		posts, err = queryPosts(ctx, tx, query+order, args...)
 		return err
 	})
 	if err != nil {
 		return feed.Page{}, fmt.Errorf("store: list posts: %w", err)
 	}
-	posts := page.Posts
-	if len(posts) > limit {
-		page.Posts = posts[:limit]
-		last := page.Posts[limit-1]
-		page.Next = makeCursor(last.CreatedAt.UnixMilli(), last.ID)
+	more := len(posts) > q.Limit
+	page.Posts = posts[:min(len(posts), q.Limit)]
+	if q.After == "" {
+		if more {
+			page.Next = cursorOf(page.Posts[q.Limit-1])
+		}
+		switch {
+		case q.Before == "": // the head of the feed
+		case len(page.Posts) > 0:
+			page.Prev = cursorOf(page.Posts[0])
+		default:
+			page.Prev = q.Before
+		}
+		return page, nil
+	}
+	slices.Reverse(page.Posts)
+	if more {
+		page.Prev = cursorOf(page.Posts[0])
+	}
+	page.Next = q.After
+	if len(page.Posts) > 0 {
+		page.Next = cursorOf(page.Posts[len(page.Posts)-1])
 	}
 	return page, nil
 }
@@ -487,13 +519,15 @@ func scanPost(row scanner, extra ...any) (feed.Post, error) {
 	return p, err
 }
 
-// A cursor is opaque to clients: base64url of "<createdAt ms>.<id>".
-func makeCursor(ms int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ms, 10) + "." + id))
+// A cursor is opaque to clients: base64url of "<createdAt ms>.<id>", the
+// position of post p in the feed.
+func cursorOf(p feed.Post) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.CreatedAt.UnixMilli(), 10) + "." + p.ID))
 }
 
-func parseCursor(c string) (int64, string, error) {
-	bad := feed.Invalid("before", "before is not a cursor this node returned")
+// parseCursor reads cursor c, given as field.
+func parseCursor(field, c string) (int64, string, error) {
+	bad := feed.Invalid(field, field+" is not a cursor this node returned")
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return 0, "", bad

@@ -124,7 +124,7 @@ func TestStore_Create(t *testing.T) {
 			if g := mustGet(t, s, got.ID); g != got {
 				t.Fatalf("Get() = %#v; want %#v", g, got)
 			}
-			page, err := s.List(t.Context(), "", 10)
+			page, err := s.List(t.Context(), feed.PageQuery{Limit: 10})
 			if err != nil || len(page.Posts) != 1 || page.Posts[0] != got {
 				t.Fatalf("List() = %#v, %v; want [%#v]", page.Posts, err, got)
 			}
@@ -333,7 +333,7 @@ func TestStore_Delete(t *testing.T) {
 
 			_, err := s.Get(t.Context(), p.ID)
 			wantCode(t, "Get() after Delete", err, feed.CodeNotFound, "")
-			page, err := s.List(t.Context(), "", 10)
+			page, err := s.List(t.Context(), feed.PageQuery{Limit: 10})
 			if err != nil || len(page.Posts) != 1 || page.Posts[0] != keep || page.Seq != 4 {
 				t.Fatalf("List() after Delete = %+v, %v; want only %+v at seq 4", page, err, keep)
 			}
@@ -428,7 +428,7 @@ func TestStore_Create_Invalid(t *testing.T) {
 				t.Fatalf("Create() post = %+v; want the zero Post with an error", p)
 			}
 			wantUntouched(t, s, 0, []feed.Post{})
-			page, err := s.List(t.Context(), "", 10)
+			page, err := s.List(t.Context(), feed.PageQuery{Limit: 10})
 			if err != nil || len(page.Posts) != 0 || page.Seq != 0 {
 				t.Fatalf("List() after invalid Create = %+v, %v; want no posts, seq 0", page, err)
 			}
@@ -518,12 +518,20 @@ func listAll(t *testing.T, s *store.Store, limit int) [][]feed.Post {
 	var pages [][]feed.Post
 	before := ""
 	for range 1000 {
-		page, err := s.List(t.Context(), before, limit)
+		page, err := s.List(t.Context(), feed.PageQuery{Before: before, Limit: limit})
 		if err != nil {
 			t.Fatalf("List(%q, %d) = %v; want nil error", before, limit, err)
 		}
 		if page.Seq != s.Seq() {
 			t.Fatalf("List(%q, %d).Seq = %d; want Seq() = %d", before, limit, page.Seq, s.Seq())
+		}
+		// The first page is the head; any other leads back to the one above it.
+		wantPrev := ""
+		if before != "" {
+			wantPrev = store.CursorOf(page.Posts[0])
+		}
+		if page.Prev != wantPrev {
+			t.Fatalf("List(%q, %d).Prev = %q; want %q", before, limit, page.Prev, wantPrev)
 		}
 		pages = append(pages, page.Posts)
 		if page.Next == "" {
@@ -538,7 +546,12 @@ func listAll(t *testing.T, s *store.Store, limit int) [][]feed.Post {
 	return nil
 }
 
-func TestStore_List_Pagination(t *testing.T) {
+// pagedFeed fills s with posts that make paging hard: seven in the same
+// millisecond, others a millisecond or more around them, created out of
+// order, two deleted and one edited. It returns the live posts in feed
+// order and the deleted ones.
+func pagedFeed(t *testing.T) (s *store.Store, want, deleted []feed.Post) {
+	t.Helper()
 	s, c := newStore(t)
 	var live []feed.Post
 	create := func(at time.Time, title string) feed.Post {
@@ -547,7 +560,6 @@ func TestStore_List_Pagination(t *testing.T) {
 		live = append(live, p)
 		return p
 	}
-	// Seven posts in the same millisecond, others around them, created out of order.
 	create(t0.Add(time.Second), "later 1")
 	for i := range 7 {
 		create(t0, fmt.Sprint("tie ", i))
@@ -563,18 +575,22 @@ func TestStore_List_Pagination(t *testing.T) {
 	// Delete one tie and one other; edit another (updates do not move a post).
 	c.Set(t0.Add(2 * time.Hour))
 	for _, i := range []int{3, 9} {
-		mustDelete(t, s, live[i].ID, 0)
+		deleted = append(deleted, mustDelete(t, s, live[i].ID, 0))
 	}
 	live[5] = mustUpdate(t, s, live[5].ID, feed.PostPatch{Version: 1, Title: ptr("edited tie")})
 	live = slices.Delete(slices.Clone(live), 9, 10)
 	live = slices.Delete(live, 3, 4)
 
-	want := slices.Clone(live)
+	want = slices.Clone(live)
 	slices.SortFunc(want, feedOrder)
 	if len(want) != 14 {
 		t.Fatalf("test setup: %d live posts; want 14", len(want))
 	}
+	return s, want, deleted
+}
 
+func TestStore_List_Pagination(t *testing.T) {
+	s, want, _ := pagedFeed(t)
 	for _, limit := range []int{1, 2, 3, 7, 14, 15, feed.MaxLimit} {
 		t.Run(fmt.Sprint("Limit", limit), func(t *testing.T) {
 			pages := listAll(t, s, limit)
@@ -590,6 +606,92 @@ func TestStore_List_Pagination(t *testing.T) {
 	}
 }
 
+// TestStore_List_BackUp pages down to the bottom of the feed, then back up
+// to the head through Prev, as a reader who dropped the pages above does.
+func TestStore_List_BackUp(t *testing.T) {
+	s, want, _ := pagedFeed(t)
+	for _, limit := range []int{1, 2, 3, 5, 7, 13, 14, 15, feed.MaxLimit} {
+		t.Run(fmt.Sprint("Limit", limit), func(t *testing.T) {
+			pages := listAll(t, s, limit)
+			bottom := pages[len(pages)-1]
+			got := slices.Clone(bottom)
+			after := store.CursorOf(bottom[0])
+			if len(pages) == 1 {
+				after = "" // the bottom page is the head: it has no Prev
+			}
+			for n := 0; after != ""; n++ {
+				if n == len(want) {
+					t.Fatalf("List(after, limit %d) never returned an empty Prev", limit)
+				}
+				page, err := s.List(t.Context(), feed.PageQuery{After: after, Limit: limit})
+				if err != nil {
+					t.Fatalf("List(after %q, %d) = %v; want nil error", after, limit, err)
+				}
+				if page.Seq != s.Seq() {
+					t.Fatalf("List(after %q, %d).Seq = %d; want Seq() = %d", after, limit, page.Seq, s.Seq())
+				}
+				if len(page.Posts) == 0 || page.Next != store.CursorOf(page.Posts[len(page.Posts)-1]) {
+					t.Fatalf("List(after %q, %d) = %v, next %q; want posts and the oldest one's cursor", after, limit, titles(page.Posts), page.Next)
+				}
+				atHead := page.Posts[0] == want[0]
+				if atHead != (page.Prev == "") {
+					t.Fatalf("List(after %q, %d) = %v, prev %q; want prev empty exactly on the page with %q",
+						after, limit, titles(page.Posts), page.Prev, want[0].Title)
+				}
+				got = append(slices.Clone(page.Posts), got...)
+				after = page.Prev
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("paging up with limit %d = %v; want %v", limit, titles(got), titles(want))
+			}
+		})
+	}
+}
+
+// TestStore_List_After asks for the page after every position in the feed,
+// live or deleted, and at both ends.
+func TestStore_List_After(t *testing.T) {
+	s, want, deleted := pagedFeed(t)
+	for _, limit := range []int{1, 3, 7, feed.MaxLimit} {
+		for i, p := range want {
+			after := store.CursorOf(p)
+			page, err := s.List(t.Context(), feed.PageQuery{After: after, Limit: limit})
+			if err != nil {
+				t.Fatalf("List(after %q, %d) = %v; want nil error", p.Title, limit, err)
+			}
+			first := max(0, i-limit)
+			wantPrev, wantNext := "", after // an empty page leads back to the cursor
+			if first > 0 {
+				wantPrev = store.CursorOf(want[first])
+			}
+			if i > 0 {
+				wantNext = store.CursorOf(want[i-1])
+			}
+			if !slices.Equal(page.Posts, want[first:i]) || page.Prev != wantPrev || page.Next != wantNext {
+				t.Errorf("List(after %q, %d) = %v, prev %q, next %q; want %v, prev %q, next %q",
+					p.Title, limit, titles(page.Posts), page.Prev, page.Next, titles(want[first:i]), wantPrev, wantNext)
+			}
+		}
+	}
+	// A deleted post's cursor still marks its place; the post is not listed.
+	for _, d := range deleted {
+		i := slices.IndexFunc(want, func(p feed.Post) bool { return feedOrder(p, d) > 0 })
+		if i < 0 {
+			i = len(want)
+		}
+		page, err := s.List(t.Context(), feed.PageQuery{After: store.CursorOf(d), Limit: feed.MaxLimit})
+		if err != nil || !slices.Equal(page.Posts, want[:i]) {
+			t.Errorf("List(after deleted %s) = %v, %v; want %v", d.ID, titles(page.Posts), err, titles(want[:i]))
+		}
+	}
+	// Below the bottom: an empty before page leads back up to its cursor.
+	bottom := store.CursorOf(want[len(want)-1])
+	page, err := s.List(t.Context(), feed.PageQuery{Before: bottom, Limit: 10})
+	if err != nil || len(page.Posts) != 0 || page.Next != "" || page.Prev != bottom {
+		t.Errorf("List(before the oldest) = %+v, %v; want no posts, no next, prev %q", page, err, bottom)
+	}
+}
+
 func titles(posts []feed.Post) []string {
 	out := make([]string, len(posts))
 	for i, p := range posts {
@@ -600,7 +702,7 @@ func titles(posts []feed.Post) []string {
 
 func TestStore_List_Empty(t *testing.T) {
 	s, _ := newStore(t)
-	page, err := s.List(t.Context(), "", feed.DefaultLimit)
+	page, err := s.List(t.Context(), feed.PageQuery{Limit: feed.DefaultLimit})
 	if err != nil {
 		t.Fatalf("List() = %v; want nil error", err)
 	}
@@ -610,7 +712,7 @@ func TestStore_List_Empty(t *testing.T) {
 	// Only deleted posts: still empty, but the seq has moved.
 	p := mustCreate(t, s, feed.NewPost{Title: "t"})
 	mustDelete(t, s, p.ID, 1)
-	page, err = s.List(t.Context(), "", feed.DefaultLimit)
+	page, err = s.List(t.Context(), feed.PageQuery{Limit: feed.DefaultLimit})
 	if err != nil || len(page.Posts) != 0 || page.Next != "" || page.Seq != 2 {
 		t.Fatalf("List() with only a tombstone = %+v, %v; want no posts, no Next, seq 2", page, err)
 	}
@@ -621,35 +723,47 @@ func TestStore_List_Invalid(t *testing.T) {
 	for range 3 {
 		mustCreate(t, s, feed.NewPost{Title: "t"})
 	}
+	top, err := s.List(t.Context(), feed.PageQuery{Limit: 1})
+	if err != nil || top.Next == "" {
+		t.Fatalf("List(limit 1) = %+v, %v; want a Next", top, err)
+	}
 	cursor := func(raw string) string { return base64.RawURLEncoding.EncodeToString([]byte(raw)) }
 	tests := []struct {
 		name      string
-		before    string
-		limit     int
+		q         feed.PageQuery
 		wantField string
 	}{
-		{"ErrLimitZero", "", 0, "limit"},
-		{"ErrLimitNegative", "", -1, "limit"},
-		{"ErrLimitTooBig", "", feed.MaxLimit + 1, "limit"},
-		{"ErrCursorNotBase64", "!!not base64!!", 10, "before"},
-		{"ErrCursorPadded", cursor("123.abc") + "==", 10, "before"},
-		{"ErrCursorNoDot", cursor("1234567"), 10, "before"},
-		{"ErrCursorNoTime", cursor(".abc"), 10, "before"},
-		{"ErrCursorBadTime", cursor("soon.abc"), 10, "before"},
-		{"ErrCursorNoID", cursor("1234567."), 10, "before"},
+		{"ErrLimitZero", feed.PageQuery{Limit: 0}, "limit"},
+		{"ErrLimitNegative", feed.PageQuery{Limit: -1}, "limit"},
+		{"ErrLimitTooBig", feed.PageQuery{Limit: feed.MaxLimit + 1}, "limit"},
+		{"ErrLimitTooBigAfter", feed.PageQuery{After: top.Next, Limit: feed.MaxLimit + 1}, "limit"},
+		{"ErrCursorNotBase64", feed.PageQuery{Before: "!!not base64!!", Limit: 10}, "before"},
+		{"ErrCursorPadded", feed.PageQuery{Before: cursor("123.abc") + "==", Limit: 10}, "before"},
+		{"ErrCursorNoDot", feed.PageQuery{Before: cursor("1234567"), Limit: 10}, "before"},
+		{"ErrCursorNoTime", feed.PageQuery{Before: cursor(".abc"), Limit: 10}, "before"},
+		{"ErrCursorBadTime", feed.PageQuery{Before: cursor("soon.abc"), Limit: 10}, "before"},
+		{"ErrCursorNoID", feed.PageQuery{Before: cursor("1234567."), Limit: 10}, "before"},
+		{"ErrAfterNotBase64", feed.PageQuery{After: "!!not base64!!", Limit: 10}, "after"},
+		{"ErrAfterPadded", feed.PageQuery{After: cursor("123.abc") + "==", Limit: 10}, "after"},
+		{"ErrAfterNoDot", feed.PageQuery{After: cursor("1234567"), Limit: 10}, "after"},
+		{"ErrAfterBadTime", feed.PageQuery{After: cursor("soon.abc"), Limit: 10}, "after"},
+		{"ErrAfterNoID", feed.PageQuery{After: cursor("1234567."), Limit: 10}, "after"},
+		{"ErrBeforeAndAfter", feed.PageQuery{Before: top.Next, After: top.Next, Limit: 10}, "after"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			page, err := s.List(t.Context(), tt.before, tt.limit)
-			wantCode(t, fmt.Sprintf("List(%q, %d)", tt.before, tt.limit), err, feed.CodeInvalid, tt.wantField)
-			if len(page.Posts) != 0 || page.Next != "" {
-				t.Fatalf("List(%q, %d) = %+v; want an empty page with the error", tt.before, tt.limit, page)
+			page, err := s.List(t.Context(), tt.q)
+			wantCode(t, fmt.Sprintf("List(%+v)", tt.q), err, feed.CodeInvalid, tt.wantField)
+			if len(page.Posts) != 0 || page.Next != "" || page.Prev != "" {
+				t.Fatalf("List(%+v) = %+v; want an empty page with the error", tt.q, page)
 			}
 		})
 	}
 	for _, limit := range []int{feed.MinLimit, feed.MaxLimit} {
-		if _, err := s.List(t.Context(), "", limit); err != nil {
-			t.Fatalf("List(\"\", %d) = %v; want nil error", limit, err)
+		for _, q := range []feed.PageQuery{{Limit: limit}, {Before: top.Next, Limit: limit}, {After: top.Next, Limit: limit}} {
+			if _, err := s.List(t.Context(), q); err != nil {
+				t.Fatalf("List(%+v) = %v; want nil error", q, err)
+			}
 		}
 	}
 }
@@ -658,12 +772,12 @@ func TestStore_List_SeqIsReadTime(t *testing.T) {
 	s, _ := newStore(t)
 	p := mustCreate(t, s, feed.NewPost{Title: "a"})
 	mustCreate(t, s, feed.NewPost{Title: "b"})
-	first, err := s.List(t.Context(), "", 1)
+	first, err := s.List(t.Context(), feed.PageQuery{Limit: 1})
 	if err != nil || first.Seq != 2 || first.Next == "" {
 		t.Fatalf("List(limit 1) = %+v, %v; want seq 2 and a Next", first, err)
 	}
 	mustUpdate(t, s, p.ID, feed.PostPatch{Version: 1, Title: ptr("a2")})
-	second, err := s.List(t.Context(), first.Next, 1)
+	second, err := s.List(t.Context(), feed.PageQuery{Before: first.Next, Limit: 1})
 	if err != nil || second.Seq != 3 || s.Seq() != 3 {
 		t.Fatalf("List(next) = %+v, %v; want seq 3 = Seq() %d", second, err, s.Seq())
 	}
@@ -781,7 +895,7 @@ func TestStore_ConcurrentCreates(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := s.List(t.Context(), "", 20); err != nil {
+				if _, err := s.List(t.Context(), feed.PageQuery{Limit: 20}); err != nil {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("List() = %w", err))
 					mu.Unlock()

@@ -84,7 +84,7 @@ func TestReplicaOp_AppliesTheOriginsChanges(t *testing.T) {
 	}
 	_, err := s.Get(t.Context(), p.ID)
 	wantCode(t, "Get() of a replica its origin deleted", err, feed.CodeNotFound, "")
-	page, err := s.List(t.Context(), "", 10)
+	page, err := s.List(t.Context(), feed.PageQuery{Limit: 10})
 	if err != nil || len(page.Posts) != 1 || page.Posts[0].Title != "mine" || page.Seq != 4 {
 		t.Fatalf("List() = %+v, %v; want only this node's post at seq 4", page, err)
 	}
@@ -389,7 +389,7 @@ func TestDropOrigin_TombstonesWithNewSeqsAndRefollowBringsBack(t *testing.T) {
 	}
 	_, err = s.Get(t.Context(), live.ID)
 	wantCode(t, "Get() of a dropped replica", err, feed.CodeNotFound, "")
-	page, err := s.List(t.Context(), "", 10)
+	page, err := s.List(t.Context(), feed.PageQuery{Limit: 10})
 	if err != nil || !slices.Equal(titles(page.Posts), []string{"mine", "cem's"}) {
 		t.Fatalf("List() after the drop = %v, %v; want this node's and cem's posts", titles(page.Posts), err)
 	}

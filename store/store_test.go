@@ -438,7 +438,7 @@ func TestStore_Close(t *testing.T) {
 	if _, err := s.Get(t.Context(), p.ID); err == nil {
 		t.Fatalf("Get() after Close = nil error; want an error")
 	}
-	if _, err := s.List(t.Context(), "", 10); err == nil {
+	if _, err := s.List(t.Context(), feed.PageQuery{Limit: 10}); err == nil {
 		t.Fatalf("List() after Close = nil error; want an error")
 	}
 	if _, err := s.Changes(t.Context(), 0, 10); err == nil {

@@ -35,7 +35,7 @@ function fakeTransport(kind: 'web' | 'desktop', canWrite: boolean, replicas: Pos
   ];
   const t: Transport = {
     kind,
-    listPosts: () => Promise.resolve({ posts: [post(3), post(2), post(1)].concat(replicas), next: '', seq: 3 }),
+    listPosts: () => Promise.resolve({ posts: [post(3), post(2), post(1)].concat(replicas), next: '', prev: '', seq: 3 }),
     listNewer: vi.fn(),
     getPost: vi.fn(),
     createPost: vi.fn((input: NewPost) => {

@@ -21,10 +21,10 @@ export interface Post {
 export interface Page {
   posts: Post[];
   next: string; // cursor of the next (older) page; '' at the end
-  // cursor of the next newer page; '' when the page reaches the head of the
-  // feed. Absent from nodes older than GET /api/posts?after=: the client then
-  // never trims the top of its feed.
-  prev?: string;
+  // cursor of the next newer page; '' when this page reaches the head. A
+  // node older than GET /api/posts?after= sends none: the client then never
+  // trims the top of its feed.
+  prev: string;
   seq: number; // the node's seq at the snapshot the page was read from
   epoch?: string; // not in the contract yet; used when the node sends it
 }

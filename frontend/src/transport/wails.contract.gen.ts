@@ -21,6 +21,7 @@ export interface AppPosts {
   Delete(id: string, version: number): Promise<FeedPost>;
   Get(id: string): Promise<FeedPost>;
   List(before: string, limit: number): Promise<FeedPage>;
+  ListAfter(after: string, limit: number): Promise<FeedPage>;
   Sync(since: number, epoch: string): Promise<FeedSyncPage>;
   Update(id: string, patch: FeedPostPatch): Promise<FeedPost>;
 }
@@ -95,6 +96,7 @@ export interface FeedNodeInfo {
 export interface FeedPage {
   posts: FeedPost[];
   next: string;
+  prev: string;
   seq: number;
 }
 

@@ -102,7 +102,7 @@ describe('FeedController', () => {
     l.open(hello);
     l.posts(ev(4, post(4))); // older than the page: dropped
     l.posts(ev(6, post(6))); // newer: applied after load
-    f.resolveList({ posts: [post(4), post(3)], next: '', seq: 5 });
+    f.resolveList({ posts: [post(4), post(3)], next: '', prev: '', seq: 5 });
     await flush();
     expect(f.calls).toEqual(['connect', 'list()', 'sync(6,E1)']);
     expect(c.store.getSnapshot().posts.map((p) => p.title)).toEqual(['title 6', 'title 4', 'title 3']);
@@ -110,7 +110,7 @@ describe('FeedController', () => {
   });
 
   it('syncs once the hello comes if the page came first', async () => {
-    const f = fakeTransport([{ posts: [], next: '', seq: 9 }]);
+    const f = fakeTransport([{ posts: [], next: '', prev: '', seq: 9 }]);
     const c = new FeedController(f.t);
     const l = wire(c, f, f.t);
     c.start();
@@ -121,7 +121,7 @@ describe('FeedController', () => {
   });
 
   it('asks for one resync on a gap and syncs from the last applied seq on reopen', async () => {
-    const f = fakeTransport([{ posts: [], next: '', seq: 5 }]);
+    const f = fakeTransport([{ posts: [], next: '', prev: '', seq: 5 }]);
     const c = new FeedController(f.t);
     const l = wire(c, f, f.t);
     c.start();
@@ -137,7 +137,7 @@ describe('FeedController', () => {
   });
 
   it('drops everything on reset', async () => {
-    const f = fakeTransport([{ posts: [post(1)], next: 'c', seq: 1 }]);
+    const f = fakeTransport([{ posts: [post(1)], next: 'c', prev: '', seq: 1 }]);
     const c = new FeedController(f.t);
     const l = wire(c, f, f.t);
     c.start();
@@ -153,7 +153,7 @@ describe('FeedController', () => {
   });
 
   it('shows the current post of a conflict', async () => {
-    const f = fakeTransport([{ posts: [post(1)], next: '', seq: 1 }]);
+    const f = fakeTransport([{ posts: [post(1)], next: '', prev: '', seq: 1 }]);
     const current = { ...post(1), title: 'theirs', version: 2, seq: 2 };
     f.t.updatePost = vi.fn(() => Promise.reject({ code: 'conflict', message: 'changed', post: current }));
     const c = new FeedController(f.t);
@@ -166,8 +166,8 @@ describe('FeedController', () => {
 
   it('loads older pages with the cursor', async () => {
     const f = fakeTransport([
-      { posts: [post(9)], next: 'cur1', seq: 9 },
-      { posts: [post(2)], next: '', seq: 9 },
+      { posts: [post(9)], next: 'cur1', prev: '', seq: 9 },
+      { posts: [post(2)], next: '', prev: '', seq: 9 },
     ]);
     const c = new FeedController(f.t);
     wire(c, f, f.t);

@@ -49,7 +49,7 @@ describe('FeedStore batching', () => {
   it('tells subscribers once for a burst and the snapshot has every change in order', () => {
     const m = manual();
     const s = new FeedStore(m.schedule);
-    s.load({ posts: [post(2), post(1)], next: '', seq: 2 }, 'E1');
+    s.load({ posts: [post(2), post(1)], next: '', prev: '', seq: 2 }, 'E1');
     m.run();
     let calls = 0;
     s.subscribe(() => calls++);
@@ -80,7 +80,7 @@ describe('FeedStore batching', () => {
   it('keeps gap detection synchronous inside a batch', () => {
     const m = manual();
     const s = new FeedStore(m.schedule);
-    s.load({ posts: [], next: '', seq: 0 }, 'E1');
+    s.load({ posts: [], next: '', prev: '', seq: 0 }, 'E1');
     expect(s.applyEvent(ev(1, post(1)))).toBe('applied');
     expect(s.applyEvent(ev(3, post(3)))).toBe('gap');
     expect(s.applyEvent(ev(4, post(4)))).toBe('gap');
@@ -92,7 +92,7 @@ describe('FeedStore batching', () => {
   it('renders once for 5,000 events that arrive in separate tasks', async () => {
     const m = manual();
     const s = new FeedStore(m.schedule);
-    s.load({ posts: [], next: '', seq: 0 }, 'E1');
+    s.load({ posts: [], next: '', prev: '', seq: 0 }, 'E1');
     m.run();
     let renders = 0;
     function Feed() {

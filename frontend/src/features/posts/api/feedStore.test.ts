@@ -25,7 +25,7 @@ function ev(seq: number, p: Post, action: 'create' | 'update' | 'delete' = 'crea
 }
 
 function page(posts: Post[], seq: number, next = ''): Page {
-  return { posts, next, seq };
+  return { posts, next, prev: '', seq };
 }
 
 const titles = (s: FeedStore) => s.getSnapshot().posts.map((p) => p.title);
