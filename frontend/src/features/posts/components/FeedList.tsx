@@ -64,8 +64,9 @@ export function FeedList() {
   const { container, slots, measure, scrollToTop, range } = useWindowedList({ keys, pinned, anchorTop: feed.hasNewer });
   const { hasNewer } = feed;
   const showNew = useCallback(() => {
-    if (hasNewer) void controller.loadHead(); // the head was dropped: read it again
-    release(scrollToTop);
+    // the head was dropped: read it again first, so that the way up ends there
+    if (hasNewer) void controller.loadHead().then(() => release(scrollToTop));
+    else release(scrollToTop);
   }, [hasNewer, controller, release, scrollToTop]);
 
   // drop pages far from what is rendered (never a pinned card)
@@ -176,69 +177,69 @@ export function FeedList() {
         {held > 0 ? `${held} new ${held === 1 ? 'post' : 'posts'} above` : ''}
       </div>
       {choices.length > 1 && <FeedFilter choices={choices} value={filter} onChange={setPicked} />}
-      {visible.length === 0 && !feed.hasMore && filter !== allNodes ? (
+      {visible.length === 0 && !feed.hasMore && !feed.hasNewer && filter !== allNodes ? (
         <div className={styles.empty}>
           <p className={styles.emptyTitle}>No posts from {choices.find((c) => c.id === filter)?.name} here</p>
           <p>Choose All to see every post.</p>
         </div>
-      ) : visible.length === 0 && !feed.hasMore ? (
+      ) : visible.length === 0 && !feed.hasMore && !feed.hasNewer ? (
         <div className={styles.empty}>
           <p className={styles.emptyTitle}>No posts yet</p>
           <p>{status.canWrite ? 'Write the first one above.' : 'New posts will show up here as they are written.'}</p>
         </div>
       ) : (
         <>
-        {feed.hasNewer && (
-          <div ref={topSentinel} className={styles.footer}>
-            {status.loadingNewer && <span className={styles.spinner} aria-label="Loading newer posts" />}
-            {status.newerError && (
-              <p role="alert">
-                Couldn't load newer posts: {describeError(status.newerError)}{' '}
+          {feed.hasNewer && (
+            <div ref={topSentinel} className={styles.footer}>
+              {status.loadingNewer && <span className={styles.spinner} aria-label="Loading newer posts" />}
+              {status.newerError && (
+                <p role="alert">
+                  Couldn't load newer posts: {describeError(status.newerError)}{' '}
+                  <button type="button" className={styles.linkButton} onClick={loadNewer}>
+                    Try again
+                  </button>
+                </p>
+              )}
+              {!status.loadingNewer && !status.newerError && (
                 <button type="button" className={styles.linkButton} onClick={loadNewer}>
-                  Try again
+                  Load newer posts
                 </button>
-              </p>
-            )}
-            {!status.loadingNewer && !status.newerError && (
-              <button type="button" className={styles.linkButton} onClick={loadNewer}>
-                Load newer posts
-              </button>
-            )}
+              )}
+            </div>
+          )}
+          <div
+            ref={container}
+            role="feed"
+            aria-busy={status.loadingMore}
+            aria-label="Posts"
+            className={styles.feed}
+            onKeyDown={onKeyDown}
+            onFocus={onFocus}
+            onBlur={onBlur}
+          >
+            {slots.map((s) => {
+              if (s.kind === 'spacer') return <div key={s.key} className={styles.spacer} style={{ height: s.height }} aria-hidden="true" />;
+              const p: Post = visible[s.index]!;
+              const o = originLabel(p.origin, origins);
+              return (
+                <div key={p.id} ref={measure} data-key={p.id} className={styles.item}>
+                  <PostCard
+                    posInSet={above + s.index + 1}
+                    setSize={setSize}
+                    post={p}
+                    canWrite={status.canWrite && o.mine}
+                    originId={o.id}
+                    originName={o.name}
+                    mine={o.mine}
+                    enter={!streaming && arrived.has(p.id)}
+                    onUpdate={onUpdate}
+                    onDelete={onDelete}
+                    onBusy={onBusy}
+                  />
+                </div>
+              );
+            })}
           </div>
-        )}
-        <div
-          ref={container}
-          role="feed"
-          aria-busy={status.loadingMore}
-          aria-label="Posts"
-          className={styles.feed}
-          onKeyDown={onKeyDown}
-          onFocus={onFocus}
-          onBlur={onBlur}
-        >
-          {slots.map((s) => {
-            if (s.kind === 'spacer') return <div key={s.key} className={styles.spacer} style={{ height: s.height }} aria-hidden="true" />;
-            const p: Post = visible[s.index]!;
-            const o = originLabel(p.origin, origins);
-            return (
-              <div key={p.id} ref={measure} data-key={p.id} className={styles.item}>
-                <PostCard
-                  posInSet={above + s.index + 1}
-                  setSize={setSize}
-                  post={p}
-                  canWrite={status.canWrite && o.mine}
-                  originId={o.id}
-                  originName={o.name}
-                  mine={o.mine}
-                  enter={!streaming && arrived.has(p.id)}
-                  onUpdate={onUpdate}
-                  onDelete={onDelete}
-                  onBusy={onBusy}
-                />
-              </div>
-            );
-          })}
-        </div>
         </>
       )}
       <div ref={sentinel} className={styles.footer}>

@@ -152,6 +152,9 @@ function viewTop(list: HTMLElement | null): number {
 interface Anchor {
   key: string;
   into: number;
+  atTop: boolean; // noted while the list's top was in view (anchorTop)
+  seenAt: number; // the viewport's top (list coordinates) when noted
+  seenY: number; // window.scrollY then
 }
 
 /** WindowedListOptions tune useWindowedList. */
@@ -213,7 +216,7 @@ export function useWindowedList({ keys, pinned, margin, anchorTop = false }: Win
       return;
     }
     const i = top <= 0 ? 0 : itemAt(l.offsets, top);
-    anchor.current = { key: l.keys[i]!, into: top - l.offsets[i]! };
+    anchor.current = { key: l.keys[i]!, into: top - l.offsets[i]!, atTop: top <= 0, seenAt: top, seenY: window.scrollY };
   }, []);
 
   // check re-renders the window if it no longer covers the viewport.
@@ -229,14 +232,21 @@ export function useWindowedList({ keys, pinned, margin, anchorTop = false }: Win
   // in place, then make sure the rendered range covers where the viewport
   // really is (it may have moved since the range was computed).
   useLayoutEffect(() => {
+    const before = committed.current;
     committed.current = { layout, range, margin: m, anchorTop };
     if (!container.current) return;
     let top = viewTop(container.current);
+    // the window scrolled since the anchor was noted (a scroll whose event
+    // has not come yet): anchor where the reader looks now, in the layout
+    // they saw, or the compensation would undo their scroll. (A change above
+    // the list moves the list, not the window: that one is compensated.)
+    const was = anchor.current;
+    if (was && window.scrollY !== was.seenY) note(was.seenAt + window.scrollY - was.seenY, before.layout, before.anchorTop);
     const a = anchor.current;
     const i = a ? layout.index.get(a.key) : undefined;
     // an anchor noted at the list's top (anchorTop) holds there too, even
     // in the commit that brings the head and turns anchorTop off
-    if (a && i !== undefined && (top > 0 || a.into <= 0)) {
+    if (a && i !== undefined && (top > 0 || a.atTop)) {
       const want = layout.offsets[i]! + a.into;
       if (Math.abs(want - top) >= 0.5) {
         window.scrollBy(0, want - top);
