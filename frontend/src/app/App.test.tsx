@@ -36,6 +36,7 @@ function fakeTransport(kind: 'web' | 'desktop', canWrite: boolean, replicas: Pos
   const t: Transport = {
     kind,
     listPosts: () => Promise.resolve({ posts: [post(3), post(2), post(1)].concat(replicas), next: '', prev: '', seq: 3 }),
+    listNewer: vi.fn(),
     getPost: vi.fn(),
     createPost: vi.fn((input: NewPost) => {
       const p = post(4, { ...input, author: input.author ?? 'desk', seq: 4 });

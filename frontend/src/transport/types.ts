@@ -21,7 +21,10 @@ export interface Post {
 export interface Page {
   posts: Post[];
   next: string; // cursor of the next (older) page; '' at the end
-  prev: string; // cursor of the newer page above this one; '' when this page reaches the head
+  // cursor of the next newer page; '' when this page reaches the head. A
+  // node older than GET /api/posts?after= sends none: the client then never
+  // trims the top of its feed.
+  prev: string;
   seq: number; // the node's seq at the snapshot the page was read from
   epoch?: string; // not in the contract yet; used when the node sends it
 }
@@ -180,6 +183,8 @@ export interface Transport {
   readonly kind: 'desktop' | 'web';
 
   listPosts(before: string, limit: number): Promise<Page>;
+  /** The limit posts immediately newer than the cursor after (a page's prev), newest first. */
+  listNewer(after: string, limit: number): Promise<Page>;
   getPost(id: string): Promise<Post>;
   /** Write methods resolve with the committed post and also report it to LiveListener.ack. */
   createPost(input: NewPost): Promise<Post>;

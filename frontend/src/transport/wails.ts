@@ -171,6 +171,8 @@ export function createWailsTransport(w: Window = window): Transport {
 
     listPosts: (before, limit) =>
       call(() => Posts.List(before, limit)).then((p) => ({ ...p, posts: p.posts ?? [] })),
+    listNewer: (after, limit) =>
+      call(() => Posts.ListAfter(after, limit)).then((p) => ({ ...p, posts: p.posts ?? [] })),
     getPost: (id) => call(() => Posts.Get(id)),
     createPost: (input) => write(() => Posts.Create(input)),
     updatePost: (id, patch) => write(() => Posts.Update(id, patch)),

@@ -46,6 +46,10 @@ export function createWebTransport(deps: Partial<WebDeps> = {}): Transport {
       if (before) q.set('before', before);
       return rest.request<Page>('GET', `api/posts?${q}`).then((p) => ({ ...p, posts: p.posts ?? [] }));
     },
+    listNewer: (after, limit) => {
+      const q = new URLSearchParams({ limit: String(limit), after });
+      return rest.request<Page>('GET', `api/posts?${q}`).then((p) => ({ ...p, posts: p.posts ?? [] }));
+    },
     getPost: (id) => rest.request<Post>('GET', postPath(id)),
     createPost: (input: NewPost) =>
       write('posts.create', input, () => rest.request<Post>('POST', 'api/posts', input)),

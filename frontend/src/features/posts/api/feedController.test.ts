@@ -39,6 +39,11 @@ function fakeTransport(pages: Page[]) {
       const p = pages.shift();
       return p ? Promise.resolve(p) : new Promise<Page>((r) => pending.push(r));
     }),
+    listNewer: vi.fn((after: string) => {
+      calls.push(`newer(${after})`);
+      const p = pages.shift();
+      return p ? Promise.resolve(p) : new Promise<Page>((r) => pending.push(r));
+    }),
     getPost: vi.fn(),
     createPost: vi.fn(),
     updatePost: vi.fn(),
@@ -172,5 +177,64 @@ describe('FeedController', () => {
     expect(f.calls).toContain('list(cur1)');
     expect(c.store.getSnapshot().posts.map((p) => p.title)).toEqual(['title 9', 'title 2']);
     expect(c.store.getSnapshot().hasMore).toBe(false);
+  });
+
+  // trimmed starts a controller whose store holds posts 1000..1 read a page
+  // at a time (cursors c<n>: the position of post n) and trims it for a
+  // reader at post 100: the top is dropped.
+  async function trimmed(pages: Page[] = []) {
+    const at = (n: number) => post(0, { id: `id-${String(n).padStart(5, '0')}`, title: `p${n}`, createdAt: new Date(Date.UTC(2026, 10, 22) + n * 1000).toISOString() });
+    const range = (from: number) => Array.from({ length: 50 }, (_, i) => at(from - i));
+    const f = fakeTransport([{ posts: range(1000), next: 'c951', prev: '', seq: 9 }, ...pages]);
+    const c = new FeedController(f.t);
+    wire(c, f, f.t);
+    c.start();
+    await flush();
+    for (let top = 950; top > 0; top -= 50) {
+      c.store.appendPage({ posts: range(top), next: top > 50 ? `c${top - 49}` : '', prev: `c${top}`, seq: 9 });
+    }
+    const list = c.store.getSnapshot().posts;
+    c.store.trim(list[900]!.id, list[905]!.id);
+    return { f, c, at, range };
+  }
+
+  it('reads the dropped top back with the cursor, once at a time', async () => {
+    const { f, c, range } = await trimmed();
+    const cursor = c.store.prevCursor;
+    expect(cursor).toMatch(/^c\d+$/);
+    expect(c.store.getSnapshot().hasNewer).toBe(true);
+    const top = Number(cursor.slice(1));
+    const first = c.loadNewer();
+    void c.loadNewer(); // one at a time: no second read
+    expect(f.calls.filter((x) => x.startsWith('newer('))).toEqual([`newer(${cursor})`]);
+    expect(c.status.get().loadingNewer).toBe(true);
+    f.resolveList({ posts: range(top + 50), next: `c${top + 1}`, prev: `c${top + 50}`, seq: 9 });
+    await first;
+    expect(c.status.get().loadingNewer).toBe(false);
+    expect(c.store.prevCursor).toBe(`c${top + 50}`);
+    expect(c.store.getSnapshot().posts[0]!.title).toBe(`p${top + 50}`);
+  });
+
+  it('reports a failed newer read and can try again', async () => {
+    const { f, c } = await trimmed();
+    f.t.listNewer = vi.fn(() => Promise.reject({ code: 'offline', message: 'no node' }));
+    await c.loadNewer();
+    expect(c.status.get()).toMatchObject({ loadingNewer: false, newerError: { code: 'offline' } });
+    expect(c.store.getSnapshot().hasNewer).toBe(true);
+  });
+
+  it('goes back to the head with the first page, keeping seq', async () => {
+    const { f, c, range } = await trimmed();
+    const seq = c.store.getSnapshot().seq;
+    const back = c.loadHead();
+    expect(f.calls.at(-1)).toBe('list()');
+    f.resolveList({ posts: range(1000), next: 'c951', prev: '', seq: 12 });
+    await back;
+    const snap = c.store.getSnapshot();
+    expect(snap.hasNewer).toBe(false);
+    expect(snap.seq).toBe(seq);
+    expect(snap.posts.map((p) => p.title)).toEqual(range(1000).map((p) => p.title));
+    await c.loadHead(); // at the head: nothing to read
+    expect(f.calls.filter((x) => x === 'list()')).toHaveLength(2);
   });
 });

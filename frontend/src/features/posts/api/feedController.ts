@@ -22,6 +22,8 @@ export interface FeedStatus {
   loadError: ApiError | null; // the first page could not be read
   loadingMore: boolean;
   moreError: ApiError | null;
+  loadingNewer: boolean; // a newer page (or the first page again) is being read
+  newerError: ApiError | null;
 }
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -43,10 +45,13 @@ export class FeedController {
     loadError: null,
     loadingMore: false,
     moreError: null,
+    loadingNewer: false,
+    newerError: null,
   });
 
   private hello: Hello | null = null;
   private loadingFirst = false;
+  private loadingHead = false;
   private resyncRequested = false;
   private retryTimer: Timer | undefined;
   private loadAttempts = 0;
@@ -108,6 +113,44 @@ export class FeedController {
       this.setStatus({ loadingMore: false });
     } catch (e) {
       this.setStatus({ loadingMore: false, moreError: toApiError(e) });
+    }
+  }
+
+  /** loadNewer reads the next newer page, once at a time, when the top of the feed was trimmed. */
+  async loadNewer(): Promise<void> {
+    const cursor = this.store.prevCursor;
+    if (!cursor || this.status.get().loadingNewer) return;
+    this.setStatus({ loadingNewer: true, newerError: null });
+    this.store.beginNewer();
+    try {
+      const page = await this.transport.listNewer(cursor, pageSize);
+      // a trim, a reset or the head read again while the page was read makes the cursor meaningless
+      if (this.store.prevCursor === cursor) this.store.prependPage(page);
+      this.setStatus({ loadingNewer: false });
+    } catch (e) {
+      this.setStatus({ loadingNewer: false, newerError: toApiError(e) });
+    } finally {
+      this.store.endNewer();
+    }
+  }
+
+  /**
+   * loadHead reads the first page again when the top of the feed was
+   * trimmed ("back to the top"): one read instead of a newer page at a time.
+   */
+  async loadHead(): Promise<void> {
+    if (!this.store.prevCursor || this.loadingHead) return;
+    this.loadingHead = true;
+    this.store.beginNewer();
+    try {
+      const page = await this.transport.listPosts('', pageSize);
+      if (this.store.prevCursor) this.store.loadHead(page);
+      this.setStatus({ newerError: null });
+    } catch (e) {
+      this.setStatus({ newerError: toApiError(e) });
+    } finally {
+      this.loadingHead = false;
+      this.store.endNewer();
     }
   }
 

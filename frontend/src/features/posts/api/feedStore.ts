@@ -13,6 +13,41 @@ export function comparePosts(a: Post, b: Post): number {
   return 0;
 }
 
+/** trimBeyond posts past what the reader sees, at either end, make trim() drop pages. */
+export const trimBeyond = 600;
+/** keepBeyond posts past what the reader sees, at least, are kept by trim(). */
+export const keepBeyond = 300;
+
+// Cut is a position in the feed the node gave a cursor for (a page's first or last post).
+interface Cut {
+  at: Post;
+  cursor: string;
+}
+
+// atOrOlder is the index of the first post of list (newest first) at or older than at.
+function atOrOlder(list: readonly Post[], at: Post): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (comparePosts(list[mid]!, at) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// olderThan is the index of the first post of list (newest first) strictly older than at.
+function olderThan(list: readonly Post[], at: Post): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (comparePosts(list[mid]!, at) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** What became of one change given to the store. */
 export type ApplyResult =
   | 'buffered' // before the first page: kept until load()
@@ -20,6 +55,7 @@ export type ApplyResult =
   | 'stale' // the store already had this version or a newer one
   | 'duplicate' // this seq was already applied
   | 'outside' // a post older than the loaded pages: kept aside until a page reaches it
+  | 'above' // a post newer than the kept pages (the top was trimmed): the page read later has it
   | 'gap'; // a change is missing before this one: the client must resync
 
 /**
@@ -53,6 +89,8 @@ export interface FeedSnapshot {
   posts: readonly Post[]; // newest first
   loaded: boolean; // the first page arrived
   hasMore: boolean; // older pages remain
+  hasNewer: boolean; // newer pages were trimmed (or never read): the list does not start at the head
+  above: number; // posts newer than the first kept one, as far as the store knows (exact at the head: 0)
   seq: number; // every change up to seq is applied
   epoch: string;
   syncing: boolean; // a sync replay is under way
@@ -81,6 +119,19 @@ export interface FeedSnapshot {
  * can show them one by one, notifications are spaced further apart, so that
  * a burst re-renders the list a few times a second rather than on every
  * frame, each render carrying more changes.
+ *
+ * Window: the store keeps a contiguous run of the feed, from a bottom
+ * boundary (the oldest post of the last older page; nextCursor reads on
+ * below it) up to a top boundary (prevCursor reads on above it; '' when the
+ * run starts at the head). trim() drops whole pages far from what the reader
+ * sees, cutting only at positions the node gave a cursor for (a page's first
+ * and last post), so the pages read later join the run exactly. A change to a
+ * post below the run is kept aside until a page reaches it; one above the run
+ * is dropped (the page read later has its current state), except while a
+ * newer page is being read (beginNewer to endNewer): then its latest state is
+ * kept and applied, by version, if that page brings the post into the run.
+ * seq, dedupe and gap handling do not depend on the window: every change
+ * counts, kept or not.
  */
 export class FeedStore {
   private byId = new Map<string, Post>();
@@ -91,6 +142,13 @@ export class FeedStore {
   private outside = new Map<string, Post>(); // latest known state of posts past the loaded pages
   private boundary: Post | null = null; // the oldest post of the last page loaded
   private next = '';
+  private top: Post | null = null; // the newest post kept, while prev !== ''
+  private prev = ''; // cursor of the next newer page; '' at the head
+  private above = 0;
+  private cuts: Cut[] = []; // positions within the run that have a cursor, newest first
+  private trimTop = false; // the node answers after= (its pages carry prev), so the top may be trimmed
+  private newerLoads = 0; // newer pages being read
+  private kept = new Map<string, Post>(); // latest state of posts above the run seen while newerLoads > 0
   private seq = 0;
   private ahead = new Set<number>(); // seqs seen above seq, waiting for the ones before them
   private buffer: PostsEnvelope[] = [];
@@ -167,6 +225,11 @@ export class FeedStore {
     return this.next;
   }
 
+  /** prevCursor is the cursor of the next newer page ('' when the kept run starts at the head). */
+  get prevCursor(): string {
+    return this.prev;
+  }
+
   /**
    * load installs the first page, read at page.seq, and then applies the
    * events that arrived while it was being read, if they are newer.
@@ -177,7 +240,9 @@ export class FeedStore {
     this.epoch = page.epoch ?? epoch;
     this.seq = page.seq;
     this.next = page.next;
+    this.trimTop = page.prev !== undefined;
     this.setBoundary(page);
+    this.addCuts(page);
     for (const p of page.posts) this.applyPost(p);
     const buffered = this.buffer;
     this.buffer = [];
@@ -191,15 +256,124 @@ export class FeedStore {
   appendPage(page: Page): void {
     this.next = page.next;
     this.setBoundary(page);
+    this.addCuts(page);
     for (const p of page.posts) this.applyPost(p);
-    // changes seen earlier for posts this page has now reached
-    for (const [id, p] of this.outside) {
-      if (this.inside(p)) {
-        this.outside.delete(id);
-        this.applyPost(p);
+    this.applyReached();
+    this.emit();
+  }
+
+  /**
+   * beginNewer tells that a newer page (prevCursor's, or the first page
+   * again) is being read: until the matching endNewer, changes to posts above
+   * the run are kept, so that none that the page was read too early to hold
+   * is lost when it lands.
+   */
+  beginNewer(): void {
+    this.newerLoads++;
+  }
+
+  /** endNewer ends what beginNewer began, whether its page landed or not. */
+  endNewer(): void {
+    this.newerLoads = Math.max(0, this.newerLoads - 1);
+    if (this.newerLoads === 0) this.kept.clear();
+  }
+
+  /** prependPage adds a newer page (from prevCursor): the run grows up to its newest post, or to the head. */
+  prependPage(page: Page): void {
+    const first = page.posts[0];
+    this.prev = first && page.prev ? page.prev : '';
+    this.top = this.prev ? first! : null;
+    this.addCuts(page);
+    const before = this.byId.size;
+    for (const p of page.posts) this.applyPost(p);
+    this.applyKept();
+    this.above = this.prev ? Math.max(0, this.above - (this.byId.size - before)) : 0;
+    this.dirty = true;
+    this.emit();
+  }
+
+  /**
+   * loadHead installs the first page read again after the top was trimmed:
+   * the run becomes that page (and whatever of the old run joins it), seq
+   * untouched; posts older than the page's last are dropped.
+   */
+  loadHead(page: Page): void {
+    this.prev = '';
+    this.top = null;
+    this.above = 0;
+    this.next = page.next;
+    this.setBoundary(page);
+    if (this.next !== '' && this.boundary) this.dropOlder(this.boundary);
+    this.addCuts(page);
+    for (const p of page.posts) this.applyPost(p);
+    this.applyKept();
+    this.applyReached();
+    this.dirty = true;
+    this.emit();
+  }
+
+  /**
+   * trim drops whole pages far from the reader: first and last are the ids
+   * of the first and last post the list renders, keep the ids that must stay
+   * (a focused card, one being edited). More than trimBeyond posts past
+   * either end are cut back to about keepBeyond, at the nearest position the
+   * node gave a cursor for. It tells whether anything was dropped.
+   */
+  trim(first: string, last: string, keep: Iterable<string> = []): boolean {
+    const list = this.orderedList();
+    let lo = list.findIndex((p) => p.id === first);
+    let hi = list.findIndex((p) => p.id === last);
+    if (lo < 0 || hi < 0) return false;
+    if (hi < lo) [lo, hi] = [hi, lo];
+    for (const id of keep) {
+      const p = this.byId.get(id);
+      if (!p) continue;
+      const i = atOrOlder(list, p);
+      lo = Math.min(lo, i);
+      hi = Math.max(hi, i);
+    }
+    let dropped = false;
+    if (this.trimTop && lo > trimBeyond) {
+      // the cut that leaves the fewest posts, but at least keepBeyond, above lo
+      let best: Cut | null = null;
+      let bestAt = 0;
+      for (const c of this.cuts) {
+        const j = atOrOlder(list, c.at);
+        if (j <= lo - keepBeyond && j > bestAt) {
+          best = c;
+          bestAt = j;
+        }
+      }
+      if (best) {
+        this.dropNewer(best, bestAt);
+        dropped = true;
       }
     }
-    this.emit();
+    if (list.length - 1 - hi > trimBeyond) {
+      const cur = this.orderedList();
+      const h = atOrOlder(cur, list[hi]!);
+      // the cut that leaves the fewest posts, but at least keepBeyond, below hi
+      let best: Cut | null = null;
+      let bestEnd = cur.length;
+      for (const c of this.cuts) {
+        const k = olderThan(cur, c.at);
+        if (k >= h + 1 + keepBeyond && k < bestEnd) {
+          best = c;
+          bestEnd = k;
+        }
+      }
+      if (best) {
+        this.boundary = best.at;
+        this.next = best.cursor;
+        this.dropOlder(best.at);
+        dropped = true;
+      }
+    }
+    if (dropped) {
+      this.dirty = true;
+      this.emit();
+    }
+    return dropped;
   }
 
   /**
@@ -235,6 +409,7 @@ export class FeedStore {
     this.seq = 0;
     this.next = '';
     this.needsResync = false;
+    this.trimTop = false; // the replay that follows has no cursors
     this.dirty = true;
     this.emit();
   }
@@ -300,12 +475,14 @@ export class FeedStore {
   private applyPost(post: Post): ApplyResult {
     const tomb = this.tombstones.get(post.id);
     if (tomb !== undefined && post.version <= tomb) return 'stale';
-    const cur = this.byId.get(post.id) ?? this.outside.get(post.id);
+    const cur = this.byId.get(post.id) ?? this.outside.get(post.id) ?? this.kept.get(post.id);
     if (cur && post.version <= cur.version) return 'stale';
     this.dirty = true;
     if (post.deleted) {
       this.tombstones.set(post.id, post.version);
       this.outside.delete(post.id);
+      this.kept.delete(post.id);
+      if (!this.byId.has(post.id) && this.isAbove(post)) this.above = Math.max(0, this.above - 1);
       this.remove(post.id);
       return 'applied';
     }
@@ -313,6 +490,11 @@ export class FeedStore {
       this.remove(post.id);
       this.insert(post);
       return 'applied';
+    }
+    if (this.isAbove(post)) {
+      if (!cur && post.version === 1) this.above++;
+      if (this.newerLoads > 0) this.kept.set(post.id, post);
+      return 'above';
     }
     if (!this.inside(post)) {
       this.outside.set(post.id, post);
@@ -329,9 +511,68 @@ export class FeedStore {
     return comparePosts(post, this.boundary) <= 0;
   }
 
+  // isAbove tells whether post is newer than the run kept (only once the top was trimmed).
+  private isAbove(post: Post): boolean {
+    return this.top !== null && comparePosts(post, this.top) < 0;
+  }
+
   private setBoundary(page: Page): void {
     const last = page.posts[page.posts.length - 1];
     if (last) this.boundary = last;
+  }
+
+  // addCuts notes the positions page gave cursors for: next is its last post's, prev its first's.
+  private addCuts(page: Page): void {
+    const first = page.posts[0];
+    const last = page.posts[page.posts.length - 1];
+    if (last && page.next) this.addCut({ at: last, cursor: page.next });
+    if (first && page.prev) this.addCut({ at: first, cursor: page.prev });
+  }
+
+  private addCut(c: Cut): void {
+    if (this.cuts.some((x) => comparePosts(x.at, c.at) === 0)) return;
+    this.cuts.push(c);
+    this.cuts.sort((a, b) => comparePosts(a.at, b.at));
+  }
+
+  // applyReached applies the changes kept aside for posts the run now reaches.
+  private applyReached(): void {
+    for (const [id, p] of this.outside) {
+      if (this.inside(p)) {
+        this.outside.delete(id);
+        this.applyPost(p);
+      }
+    }
+  }
+
+  // applyKept applies the changes kept during newer reads to posts the run now reaches.
+  private applyKept(): void {
+    for (const [id, p] of this.kept) {
+      if (!this.isAbove(p)) {
+        this.kept.delete(id);
+        this.applyPost(p);
+      }
+    }
+  }
+
+  // dropNewer makes cut the top of the run: the j posts newer than it go.
+  private dropNewer(cut: Cut, j: number): void {
+    const list = this.orderedList();
+    for (let i = 0; i < j; i++) this.byId.delete(list[i]!.id);
+    this.list = list.slice(j);
+    this.above += j;
+    this.top = cut.at;
+    this.prev = cut.cursor;
+    this.cuts = this.cuts.filter((c) => comparePosts(c.at, cut.at) >= 0);
+  }
+
+  // dropOlder drops the posts older than at (the run's new bottom).
+  private dropOlder(at: Post): void {
+    const list = this.orderedList();
+    const k = olderThan(list, at);
+    for (let i = k; i < list.length; i++) this.byId.delete(list[i]!.id);
+    this.list = list.slice(0, k);
+    this.cuts = this.cuts.filter((c) => comparePosts(c.at, at) <= 0);
   }
 
   private advance(): void {
@@ -357,8 +598,13 @@ export class FeedStore {
     this.added = [];
     this.listStale = false;
     this.outside.clear();
+    this.kept.clear();
     this.ahead.clear();
     this.boundary = null;
+    this.top = null;
+    this.prev = '';
+    this.above = 0;
+    this.cuts = [];
     this.dirty = true;
   }
 
@@ -389,6 +635,8 @@ export class FeedStore {
       posts: this.orderedList(),
       loaded: this.loaded,
       hasMore: this.next !== '',
+      hasNewer: this.prev !== '',
+      above: this.above,
       seq: this.seq,
       epoch: this.epoch,
       syncing: this.syncing,

@@ -22,6 +22,12 @@ import styles from './FeedList.module.css';
  * The list is windowed (useWindowedList): only the cards near the viewport
  * are in the DOM, plus the focused card and any card holding an open editor
  * or a pending change, which are never unmounted.
+ *
+ * The feed behind it is bounded too: after each render the list tells the
+ * store which posts it renders and which it pins, and the store drops pages
+ * far above or below them (FeedStore.trim). Once the top was dropped, reaching
+ * the top of the loaded posts reads the newer page back (with the reader's
+ * place held), and the pill offers a way back to the head.
  */
 export function FeedList() {
   const feed = useFeed();
@@ -33,7 +39,7 @@ export function FeedList() {
   // a node that is gone from the choices (unfollowed) shows every post again
   const filter = choices.some((c) => c.id === picked) ? picked : allNodes;
   const shownPosts = useMemo(() => filterPosts(feed.posts, filter, origins), [feed.posts, filter, origins]);
-  const { visible, held, release } = useNewPostsGate(shownPosts);
+  const { visible, held, release } = useNewPostsGate(shownPosts, !feed.hasNewer);
   const keys = useMemo(() => visible.map((p) => p.id), [visible]);
 
   // cards that stay rendered wherever they are: focused, busy, or about to be focused
@@ -55,18 +61,31 @@ export function FeedList() {
     if (focusNext) p.add(focusNext);
     return p;
   }, [busy, focused, focusNext]);
-  const { container, slots, measure, scrollToTop } = useWindowedList({ keys, pinned });
-  const showNew = useCallback(() => release(scrollToTop), [release, scrollToTop]);
+  const { container, slots, measure, scrollToTop, range } = useWindowedList({ keys, pinned, anchorTop: feed.hasNewer });
+  const { hasNewer } = feed;
+  const showNew = useCallback(() => {
+    // the head was dropped: read it again first, so that the way up ends there
+    if (hasNewer) void controller.loadHead().then(() => release(scrollToTop));
+    else release(scrollToTop);
+  }, [hasNewer, controller, release, scrollToTop]);
+
+  // drop pages far from what is rendered (never a pinned card)
+  useEffect(() => {
+    const first = keys[range.start];
+    const last = keys[range.end - 1];
+    if (first !== undefined && last !== undefined) controller.store.trim(first, last, pinned);
+  }, [keys, range, pinned, controller]);
   const unknown = useMemo(() => hasUnknownOrigin(feed.posts, origins), [feed.posts, origins]);
   const { unknownOrigin } = origins;
   useEffect(() => {
     if (unknown) unknownOrigin();
   }, [unknown, unknownOrigin]);
 
-  const arrived = useArrivals(visible, feed.loaded);
+  const arrived = useArrivals(visible, feed.loaded, feed);
   const streaming = useStreaming(arrived);
 
   const loadMore = useCallback(() => void controller.loadMore(), [controller]);
+  const loadNewer = useCallback(() => void controller.loadNewer(), [controller]);
   const onUpdate = useCallback((id: string, patch: PostPatch) => controller.update(id, patch), [controller]);
   const onDelete = useCallback((id: string, version: number) => controller.remove(id, version), [controller]);
   const sentinel = useInfiniteScroll<HTMLDivElement>(
@@ -74,6 +93,14 @@ export function FeedList() {
     loadMore,
     feed.posts.length,
   );
+  const topSentinel = useInfiniteScroll<HTMLDivElement>(
+    feed.loaded && feed.hasNewer && !status.loadingNewer && !status.newerError,
+    loadNewer,
+    feed.posts.length,
+  );
+  // positions in the whole feed: the posts dropped above count (with every node shown)
+  const above = filter === allNodes ? feed.above : 0;
+  const setSize = feed.hasMore || (feed.hasNewer && filter !== allNodes) ? -1 : above + visible.length;
 
   // The next card may not be rendered (the focused card is kept while the
   // reader scrolls away): it is pinned, and focused once it is in the DOM.
@@ -97,6 +124,8 @@ export function FeedList() {
       }
     } else if (down && feed.hasMore) {
       loadMore();
+    } else if (up && feed.hasNewer) {
+      loadNewer();
     }
   }
 
@@ -136,11 +165,11 @@ export function FeedList() {
 
   return (
     <>
-      {held > 0 && (
+      {(held > 0 || feed.hasNewer) && (
         <div className={styles.pillDock}>
           <button type="button" className={styles.pill} onClick={showNew}>
             <ArrowUpIcon />
-            {held === 1 ? '1 new post' : `${held} new posts`}
+            {held === 0 ? 'Back to the top' : held === 1 ? '1 new post' : `${held} new posts`}
           </button>
         </div>
       )}
@@ -148,50 +177,70 @@ export function FeedList() {
         {held > 0 ? `${held} new ${held === 1 ? 'post' : 'posts'} above` : ''}
       </div>
       {choices.length > 1 && <FeedFilter choices={choices} value={filter} onChange={setPicked} />}
-      {visible.length === 0 && !feed.hasMore && filter !== allNodes ? (
+      {visible.length === 0 && !feed.hasMore && !feed.hasNewer && filter !== allNodes ? (
         <div className={styles.empty}>
           <p className={styles.emptyTitle}>No posts from {choices.find((c) => c.id === filter)?.name} here</p>
           <p>Choose All to see every post.</p>
         </div>
-      ) : visible.length === 0 && !feed.hasMore ? (
+      ) : visible.length === 0 && !feed.hasMore && !feed.hasNewer ? (
         <div className={styles.empty}>
           <p className={styles.emptyTitle}>No posts yet</p>
           <p>{status.canWrite ? 'Write the first one above.' : 'New posts will show up here as they are written.'}</p>
         </div>
       ) : (
-        <div
-          ref={container}
-          role="feed"
-          aria-busy={status.loadingMore}
-          aria-label="Posts"
-          className={styles.feed}
-          onKeyDown={onKeyDown}
-          onFocus={onFocus}
-          onBlur={onBlur}
-        >
-          {slots.map((s) => {
-            if (s.kind === 'spacer') return <div key={s.key} className={styles.spacer} style={{ height: s.height }} aria-hidden="true" />;
-            const p: Post = visible[s.index]!;
-            const o = originLabel(p.origin, origins);
-            return (
-              <div key={p.id} ref={measure} data-key={p.id} className={styles.item}>
-                <PostCard
-                  posInSet={s.index + 1}
-                  setSize={feed.hasMore ? -1 : visible.length}
-                  post={p}
-                  canWrite={status.canWrite && o.mine}
-                  originId={o.id}
-                  originName={o.name}
-                  mine={o.mine}
-                  enter={!streaming && arrived.has(p.id)}
-                  onUpdate={onUpdate}
-                  onDelete={onDelete}
-                  onBusy={onBusy}
-                />
-              </div>
-            );
-          })}
-        </div>
+        <>
+          {feed.hasNewer && (
+            <div ref={topSentinel} className={styles.footer}>
+              {status.loadingNewer && <span className={styles.spinner} aria-label="Loading newer posts" />}
+              {status.newerError && (
+                <p role="alert">
+                  Couldn't load newer posts: {describeError(status.newerError)}{' '}
+                  <button type="button" className={styles.linkButton} onClick={loadNewer}>
+                    Try again
+                  </button>
+                </p>
+              )}
+              {!status.loadingNewer && !status.newerError && (
+                <button type="button" className={styles.linkButton} onClick={loadNewer}>
+                  Load newer posts
+                </button>
+              )}
+            </div>
+          )}
+          <div
+            ref={container}
+            role="feed"
+            aria-busy={status.loadingMore}
+            aria-label="Posts"
+            className={styles.feed}
+            onKeyDown={onKeyDown}
+            onFocus={onFocus}
+            onBlur={onBlur}
+          >
+            {slots.map((s) => {
+              if (s.kind === 'spacer') return <div key={s.key} className={styles.spacer} style={{ height: s.height }} aria-hidden="true" />;
+              const p: Post = visible[s.index]!;
+              const o = originLabel(p.origin, origins);
+              return (
+                <div key={p.id} ref={measure} data-key={p.id} className={styles.item}>
+                  <PostCard
+                    posInSet={above + s.index + 1}
+                    setSize={setSize}
+                    post={p}
+                    canWrite={status.canWrite && o.mine}
+                    originId={o.id}
+                    originName={o.name}
+                    mine={o.mine}
+                    enter={!streaming && arrived.has(p.id)}
+                    onUpdate={onUpdate}
+                    onDelete={onDelete}
+                    onBusy={onBusy}
+                  />
+                </div>
+              );
+            })}
+          </div>
+        </>
       )}
       <div ref={sentinel} className={styles.footer}>
         {status.loadingMore && <span className={styles.spinner} aria-label="Loading older posts" />}

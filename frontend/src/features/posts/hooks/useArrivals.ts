@@ -4,26 +4,42 @@ import { comparePosts } from '../api/feedStore';
 
 interface Shown {
   list: readonly Post[] | null; // the list last looked at
-  seen: ReadonlySet<string> | null; // ids shown so far; null before the first page
+  seen: ReadonlySet<string> | null; // ids shown so far (and still in the feed); null before the first page
   oldest: Post | null; // the oldest post of that list
+  newest: Post | null; // its newest post, when the list did not start at the head
   arrived: ReadonlySet<string>; // ids that list added among the posts already shown
+}
+
+/** FeedWindow is what useArrivals needs of the feed besides the list shown. */
+export interface FeedWindow {
+  posts: readonly Post[]; // every post the feed holds: seen ids outside it are forgotten
+  hasNewer: boolean; // the feed does not start at the head: what comes above is read back, not new
 }
 
 const nothing: ReadonlySet<string> = new Set();
 
 // look compares a new list with what was shown before it.
-function look(prev: Shown, list: readonly Post[]): Shown {
+function look(prev: Shown, list: readonly Post[], feed: FeedWindow | undefined): Shown {
   const arrived = new Set<string>();
-  const { seen, oldest } = prev;
+  const { seen, oldest, newest } = prev;
   if (seen) {
     for (const p of list) {
-      if (!seen.has(p.id) && (oldest === null || comparePosts(p, oldest) < 0)) arrived.add(p.id);
+      if (seen.has(p.id) || (oldest !== null && comparePosts(p, oldest) >= 0)) continue;
+      if (newest !== null && comparePosts(p, newest) < 0) continue; // a page read back above
+      arrived.add(p.id);
     }
+  }
+  let ids = new Set([...(seen ?? []), ...list.map((p) => p.id)]);
+  // the feed drops pages far from the reader: forget them, so that this set stays as small
+  if (feed && ids.size > 2 * feed.posts.length + 100) {
+    const held = new Set(feed.posts.map((p) => p.id));
+    ids = new Set([...ids].filter((id) => held.has(id)));
   }
   return {
     list,
-    seen: new Set([...(seen ?? []), ...list.map((p) => p.id)]),
+    seen: ids,
     oldest: list[list.length - 1] ?? null,
+    newest: feed?.hasNewer ? (list[0] ?? null) : null,
     arrived: arrived.size ? arrived : nothing,
   };
 }
@@ -33,11 +49,12 @@ function look(prev: Shown, list: readonly Post[]): Shown {
  * those already shown, which slide in; the first page and older pages
  * appended at the end just appear. Each new list is compared with the one
  * before it while rendering (React's "state from the previous render"), so
- * a card knows when it mounts.
+ * a card knows when it mounts. Pages read back above a list that did not
+ * start at the head (feed.hasNewer) just appear too.
  */
-export function useArrivals(visible: readonly Post[], loaded: boolean): ReadonlySet<string> {
-  const [shown, setShown] = useState<Shown>({ list: null, seen: null, oldest: null, arrived: nothing });
-  if (loaded && shown.list !== visible) setShown(look(shown, visible));
+export function useArrivals(visible: readonly Post[], loaded: boolean, feed?: FeedWindow): ReadonlySet<string> {
+  const [shown, setShown] = useState<Shown>({ list: null, seen: null, oldest: null, newest: null, arrived: nothing });
+  if (loaded && shown.list !== visible) setShown(look(shown, visible, feed));
   return shown.arrived;
 }
 

@@ -26,16 +26,25 @@ function atTop(): boolean {
 /**
  * useNewPostsGate holds new posts back while the reader is scrolled down, so
  * the page does not jump under them; release() shows them and scrolls up
- * (with scrollUp, if given).
+ * (with scrollUp, if given). enabled is false while posts does not start at
+ * the head of the feed: what comes above it then are pages read back, not
+ * new posts, and nothing is held.
  */
-export function useNewPostsGate(posts: readonly Post[]) {
+export function useNewPostsGate(posts: readonly Post[], enabled = true) {
   const [frontier, setFrontier] = useState<Post | null>(null);
 
   // an effect event: it sees the latest posts, and the listener stays put
   const check = useEffectEvent(() => {
-    if (atTop()) setFrontier(null);
+    if (!enabled || atTop()) setFrontier(null);
     else setFrontier((f) => f ?? posts[0] ?? null);
   });
+
+  // the head came back (or went): hold from here on, or stop holding
+  const [wasEnabled, setWasEnabled] = useState(enabled);
+  if (wasEnabled !== enabled) {
+    setWasEnabled(enabled);
+    setFrontier(enabled && !atTop() ? (posts[0] ?? null) : null);
+  }
 
   useEffect(() => {
     let frame = 0;
@@ -59,6 +68,6 @@ export function useNewPostsGate(posts: readonly Post[]) {
     scrollUp();
   }, []);
 
-  const split = useMemo(() => splitAtFrontier(posts, frontier), [posts, frontier]);
+  const split = useMemo(() => splitAtFrontier(posts, enabled ? frontier : null), [posts, frontier, enabled]);
   return { ...split, release };
 }

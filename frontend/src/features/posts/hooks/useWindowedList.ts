@@ -152,6 +152,9 @@ function viewTop(list: HTMLElement | null): number {
 interface Anchor {
   key: string;
   into: number;
+  atTop: boolean; // noted while the list's top was in view (anchorTop)
+  seenAt: number; // the viewport's top (list coordinates) when noted
+  seenY: number; // window.scrollY then
 }
 
 /** WindowedListOptions tune useWindowedList. */
@@ -162,6 +165,11 @@ export interface WindowedListOptions {
   pinned: ReadonlySet<string>;
   /** extra px rendered above and below the viewport; default: one viewport height */
   margin?: number;
+  /**
+   * the first item is not the list's head (newer items get loaded above it):
+   * keep the reader's place even while the list's top is in view
+   */
+  anchorTop?: boolean;
 }
 
 /**
@@ -177,7 +185,7 @@ export interface WindowedListOptions {
  * items above it come, go or change height (the hook scrolls to compensate,
  * before paint); at the list's top, new items push the others down.
  */
-export function useWindowedList({ keys, pinned, margin }: WindowedListOptions) {
+export function useWindowedList({ keys, pinned, margin, anchorTop = false }: WindowedListOptions) {
   const [cache] = useState(() => new HeightCache());
   const [heightsVersion, setHeightsVersion] = useState(0);
   // the viewport relative to the list's top, as last rendered
@@ -194,27 +202,29 @@ export function useWindowedList({ keys, pinned, margin }: WindowedListOptions) {
   const slots = useMemo(() => slotsFor(layout, range, pinned), [layout, range, pinned]);
 
   // What the listeners need of the last commit, without re-subscribing.
-  const committed = useRef({ layout, range, margin: m });
+  const committed = useRef({ layout, range, margin: m, anchorTop });
   const anchor = useRef<Anchor | null>(null);
   const unanchored = useRef(false); // scrolling to the top: follow no item until there
 
-  // remember the item at the viewport's top, once the list's top is scrolled past
-  const note = useCallback((top: number, l: Layout) => {
+  // remember the item at the viewport's top, once the list's top is scrolled
+  // past (or, with anchorTop, the first item while the list's top is in view:
+  // into is then negative)
+  const note = useCallback((top: number, l: Layout, atTop: boolean) => {
     if (top <= 0) unanchored.current = false;
-    if (top <= 0 || unanchored.current || l.offsets.length < 2) {
+    if ((top <= 0 && !atTop) || unanchored.current || l.offsets.length < 2) {
       anchor.current = null;
       return;
     }
-    const i = itemAt(l.offsets, top);
-    anchor.current = { key: l.keys[i]!, into: top - l.offsets[i]! };
+    const i = top <= 0 ? 0 : itemAt(l.offsets, top);
+    anchor.current = { key: l.keys[i]!, into: top - l.offsets[i]!, atTop: top <= 0, seenAt: top, seenY: window.scrollY };
   }, []);
 
   // check re-renders the window if it no longer covers the viewport.
   const check = useCallback(() => {
-    const { layout: l, range: r, margin: mg } = committed.current;
+    const { layout: l, range: r, margin: mg, anchorTop: at } = committed.current;
     const top = viewTop(container.current);
     const height = window.innerHeight;
-    note(top, l);
+    note(top, l, at);
     if (!covers(l.offsets, r, top, height, mg)) setView({ top, height });
   }, [note]);
 
@@ -222,22 +232,31 @@ export function useWindowedList({ keys, pinned, margin }: WindowedListOptions) {
   // in place, then make sure the rendered range covers where the viewport
   // really is (it may have moved since the range was computed).
   useLayoutEffect(() => {
-    committed.current = { layout, range, margin: m };
+    const before = committed.current;
+    committed.current = { layout, range, margin: m, anchorTop };
     if (!container.current) return;
     let top = viewTop(container.current);
+    // the window scrolled since the anchor was noted (a scroll whose event
+    // has not come yet): anchor where the reader looks now, in the layout
+    // they saw, or the compensation would undo their scroll. (A change above
+    // the list moves the list, not the window: that one is compensated.)
+    const was = anchor.current;
+    if (was && window.scrollY !== was.seenY) note(was.seenAt + window.scrollY - was.seenY, before.layout, before.anchorTop);
     const a = anchor.current;
     const i = a ? layout.index.get(a.key) : undefined;
-    if (a && i !== undefined && top > 0) {
+    // an anchor noted at the list's top (anchorTop) holds there too, even
+    // in the commit that brings the head and turns anchorTop off
+    if (a && i !== undefined && (top > 0 || a.atTop)) {
       const want = layout.offsets[i]! + a.into;
       if (Math.abs(want - top) >= 0.5) {
         window.scrollBy(0, want - top);
         top = viewTop(container.current);
       }
     }
-    note(top, layout);
+    note(top, layout, anchorTop);
     const height = window.innerHeight;
     if (!covers(layout.offsets, range, top, height, m)) setView({ top, height });
-  }, [layout, range, m, note]);
+  }, [layout, range, m, note, anchorTop]);
 
   useEffect(() => {
     window.addEventListener('scroll', check, { passive: true });
@@ -301,5 +320,5 @@ export function useWindowedList({ keys, pinned, margin }: WindowedListOptions) {
     window.scrollTo({ top: 0, behavior: 'smooth' });
   }, []);
 
-  return { container, slots, measure, scrollToTop, layout };
+  return { container, slots, measure, scrollToTop, layout, range };
 }
