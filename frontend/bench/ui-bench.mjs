@@ -17,14 +17,18 @@
 //           appears: commit-to-DOM latency = appearance (page clock) minus the
 //           send time here (same machine clock), so it includes the node's
 //           commit and fan-out. Long tasks from a PerformanceObserver.
-//   burst   --burst creates sent at once (pipelined) on the same websocket;
+//   burst   --burst creates sent at once, pipelined over 4 websockets with
+//           the token (the steady writer's and three more): the node
+//           commits one peer's emits one at a time, in order, so over one
+//           websocket the burst would take that peer's commit rate (about
+//           2 s for 5,000 here), while a catching-up follower's batches are
+//           group-committed; over four the group commit takes them together.
 //           appliedMs = first send until the card of the one with the
 //           greatest seq appears at the top (the store applies changes in
 //           seq order, so all before it are applied); committedMs = first
-//           send until the last ack, the node's share (it commits one
-//           peer's emits one at a time, in order). A key press every 50 ms
-//           meanwhile; input delay = the page's keydown handler time minus
-//           the event's timeStamp.
+//           send until the last ack, the node's share. A key press every
+//           50 ms meanwhile; input delay = the page's keydown handler time
+//           minus the event's timeStamp.
 //   scroll  from the top, a viewport at a time, each step waiting until cards
 //           cover the viewport (older pages load as the reader nears the end),
 //           until --scroll posts are above the viewport.
@@ -95,6 +99,8 @@ const title = (phase, n) => `uib-${phase}-${n}`;
 const steadyGraceMs = 3_000;
 /** How long the burst may take to be applied before the script moves on (it is then reported as not applied). */
 const burstGraceMs = 30_000;
+/** Websockets the burst is sent over, the steady phase's writer among them. */
+const burstWriters = 4;
 /** Input probe period during the burst. */
 const probeEveryMs = 50;
 
@@ -338,14 +344,15 @@ async function main() {
     });
 
     phase = 'burst';
-    // burst: every create at once (pipelined) over the writer's websocket;
+    // burst: every create at once, pipelined over burstWriters websockets;
     // key presses every 50 ms meanwhile
+    const writers = [writer, ...(await Promise.all(Array.from({ length: burstWriters - 1 }, () => connectWriter())))];
     const burstStart = now();
     let lastAck = 0;
     const acked = [];
     for (let i = 0; i < opt.burst; i++) {
       const t = title('b', i);
-      acked.push(writer.send(t).then((seq) => ({ seq, t })));
+      acked.push(writers[i % burstWriters].send(t).then((seq) => ({ seq, t })));
     }
     // The burst is applied when the post of the greatest seq is in the DOM:
     // the store applies changes in seq order, and that post is the newest,
@@ -392,9 +399,9 @@ async function main() {
       inputMaxMs: round(delays.at(-1) ?? 0, 2),
       longestTaskMs: round(Math.max(0, ...burstTasks.map(([, d]) => d))),
       presses: pressed,
-      writes: writer.stats(),
+      writes: writers.map((w) => w.stats()),
     });
-    writer.close();
+    for (const w of writers) w.close();
     if (opt.cpuProfile) {
       const { profile } = await cdp.send('Profiler.stop');
       writeFileSync(opt.cpuProfile, JSON.stringify(profile));

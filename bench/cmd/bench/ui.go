@@ -63,7 +63,7 @@ var uiRows = []row{
 func init() {
 	scenarios = append(scenarios, scenario{
 		id: "U1", title: "the web UI in Chromium: a node of 100,000 posts; a reader at the top of the feed while 100 posts/s arrive " +
-			"for 30 s, then a burst of 5,000 changes; first page, a scroll through 10,000 posts, memory after 100,000 scrolled past",
+			"for 30 s, then a burst of 5,000 creates pipelined over 4 websockets; first page, a scroll through 10,000 posts, memory after 100,000 scrolled past",
 		rows: uiRows,
 		run:  runU1,
 	})
