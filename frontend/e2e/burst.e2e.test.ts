@@ -180,14 +180,20 @@ describe('windowed feed under a burst', () => {
   test('the window follows scrollIntoView, keeps the focused card, and j reaches a card not rendered', async (ctx) => {
     await setup(ctx);
     const { page } = tab;
+    // the page is live with its (empty) first page read before the posts
+    // come, so that all of them arrive as live events: a first page read in
+    // the middle of the writes would leave older pages to scroll to
+    await waitLive(page);
+    await page.getByText('No posts yet').waitFor();
     const peer = await connectPeer(node, 'seed');
     const acks = await Promise.all(
       Array.from({ length: 300 }, (_, i) => peer.emit('posts.create', { title: `Seeded ${i}`, body: `post ${i}`, author: 'seed' }, burstTimeoutMs)),
     );
     peer.close();
     expect(acks.filter((f) => f.type !== 'ack')).toEqual([]);
-    await waitLive(page);
-    await waitFor(page, () => document.querySelector('[role="feed"] article[aria-posinset="1"]') !== null);
+    // every seeded post shown (the page applies a burst over a few renders),
+    // before the reader scrolls away from the top and new posts are held back
+    await waitFor(page, () => document.querySelector('[role="feed"] article[aria-posinset="1"][aria-setsize="300"]') !== null, undefined, 10_000);
     const cardAt = (pos: number) => `[role="feed"] article[aria-posinset="${pos}"]`;
 
     // (a) a stalled window: after scrollIntoView of the last rendered card, the next one must render
