@@ -1,35 +1,10 @@
 import { act, cleanup, render } from '@testing-library/react';
 import { useSyncExternalStore } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Post, PostsEnvelope } from '../../../transport/types';
+import { ev, post } from './feedFixtures';
 import { FeedStore } from './feedStore';
 
 afterEach(cleanup);
-
-// post n: created n seconds after a base time, so the feed order is by n, newest first.
-function post(n: number, over: Partial<Post> = {}): Post {
-  const at = new Date(Date.UTC(2026, 10, 22, 9) + n * 1000).toISOString();
-  return {
-    id: `0190a000-0000-7000-8000-${String(n).padStart(12, '0')}`,
-    title: `title ${n}`,
-    body: '',
-    author: 'alice',
-    origin: 'o',
-    createdAt: at,
-    updatedAt: at,
-    version: 1,
-    deleted: false,
-    seq: n,
-    ...over,
-  };
-}
-
-const ev = (seq: number, p: Post, action: 'create' | 'update' | 'delete' = 'create'): PostsEnvelope => ({
-  type: 'event',
-  event: 'posts',
-  seq,
-  data: { action, post: { ...p, seq } },
-});
 
 // manual is a scheduler the test runs by hand: it shows what one flush holds.
 function manual() {

@@ -1,25 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Post, PostsEnvelope } from '../../../transport/types';
+import { ev, post } from './feedFixtures';
 import { FeedStore, type Pacing } from './feedStore';
-
-// post n: created n seconds after a base time, so the feed order is by n, newest first.
-function post(n: number): Post {
-  const at = new Date(Date.UTC(2026, 10, 22, 9) + n * 1000).toISOString();
-  return {
-    id: `0190a000-0000-7000-8000-${String(n).padStart(12, '0')}`,
-    title: `title ${n}`,
-    body: '',
-    author: 'alice',
-    origin: 'o',
-    createdAt: at,
-    updatedAt: at,
-    version: 1,
-    deleted: false,
-    seq: n,
-  };
-}
-
-const ev = (n: number): PostsEnvelope => ({ type: 'event', event: 'posts', seq: n, data: { action: 'create', post: post(n) } });
 
 // rig is a store whose frames and timers the test runs by hand, on a fake clock.
 function rig() {
@@ -45,7 +26,7 @@ function rig() {
     timers,
     /** apply n more creates */
     apply(n: number) {
-      for (let i = 0; i < n; i++) store.applyEvent(ev(++seq));
+      for (let i = 0; i < n; i++) store.applyEvent(ev(++seq, post(seq)));
     },
     /** advance the clock by ms, running the frame due now and the timers due by then */
     tick(ms: number) {
