@@ -138,8 +138,17 @@ describe('windowed feed under a burst', () => {
       );
 
       // while the burst lands, the top card takes focus and j moves it on
-      await waitFor(page, () => document.querySelector('[role="feed"] article') !== null, undefined, burstTimeoutMs);
-      await page.focus('[role="feed"] article[aria-posinset="1"]');
+      // (found and focused in one task: between a lookup and a focus of
+      // their own, a render may push the card out of the window)
+      await waitFor(
+        page,
+        () => {
+          document.querySelector<HTMLElement>('[role="feed"] article[aria-posinset="1"]')?.focus();
+          return document.activeElement?.tagName === 'ARTICLE';
+        },
+        undefined,
+        burstTimeoutMs,
+      );
       const first = await activePost(page);
       await page.keyboard.press('j');
       await waitFor(page, (was: string) => {
