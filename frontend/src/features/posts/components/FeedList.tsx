@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useLayoutEffect, useMemo, useState, type FocusEvent, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useState, type FocusEvent, type KeyboardEvent, type ReactNode, type RefObject } from 'react';
 import { ArrowUpIcon } from '../../../lib/icons';
-import type { Post, PostPatch } from '../../../transport';
+import type { ApiError, Post, PostPatch } from '../../../transport';
 import { useFeed, useFeedController, useFeedStatus } from '../hooks/feedContext';
 import { useArrivals, useStreaming } from '../hooks/useArrivals';
 import { useInfiniteScroll } from '../hooks/useInfiniteScroll';
@@ -190,22 +190,7 @@ export function FeedList() {
       ) : (
         <>
           {feed.hasNewer && (
-            <div ref={topSentinel} className={styles.footer}>
-              {status.loadingNewer && <span className={styles.spinner} aria-label="Loading newer posts" />}
-              {status.newerError && (
-                <p role="alert">
-                  Couldn't load newer posts: {describeError(status.newerError)}{' '}
-                  <button type="button" className={styles.linkButton} onClick={loadNewer}>
-                    Try again
-                  </button>
-                </p>
-              )}
-              {!status.loadingNewer && !status.newerError && (
-                <button type="button" className={styles.linkButton} onClick={loadNewer}>
-                  Load newer posts
-                </button>
-              )}
-            </div>
+            <PagesEdge edge="newer" sentinel={topSentinel} loading={status.loadingNewer} error={status.newerError} more onLoad={loadNewer} />
           )}
           <div
             ref={container}
@@ -242,23 +227,9 @@ export function FeedList() {
           </div>
         </>
       )}
-      <div ref={sentinel} className={styles.footer}>
-        {status.loadingMore && <span className={styles.spinner} aria-label="Loading older posts" />}
-        {status.moreError && (
-          <p role="alert">
-            Couldn't load older posts: {describeError(status.moreError)}{' '}
-            <button type="button" className={styles.linkButton} onClick={loadMore}>
-              Try again
-            </button>
-          </p>
-        )}
-        {feed.hasMore && !status.loadingMore && !status.moreError && (
-          <button type="button" className={styles.linkButton} onClick={loadMore}>
-            Load older posts
-          </button>
-        )}
+      <PagesEdge edge="older" sentinel={sentinel} loading={status.loadingMore} error={status.moreError} more={feed.hasMore} onLoad={loadMore}>
         {!feed.hasMore && visible.length > 0 && <span className={styles.end}>You're all caught up</span>}
-      </div>
+      </PagesEdge>
     </>
   );
 }
@@ -266,4 +237,47 @@ export function FeedList() {
 // cardElement finds the article of post id among the rendered cards.
 function cardElement(root: HTMLElement, id: string): HTMLElement | null {
   return root.querySelector<HTMLElement>(`article[data-post-id="${CSS.escape(id)}"]`);
+}
+
+/**
+ * PagesEdge is the end of the loaded posts on one side: the sentinel that
+ * reads the next page as it nears the viewport, a spinner while it is read,
+ * the error with a retry, or a button to read it by hand.
+ */
+function PagesEdge({
+  edge,
+  sentinel,
+  loading,
+  error,
+  more,
+  onLoad,
+  children,
+}: {
+  edge: 'newer' | 'older';
+  sentinel: RefObject<HTMLDivElement | null>;
+  loading: boolean;
+  error: ApiError | null;
+  more: boolean; // pages remain on that side
+  onLoad: () => void;
+  children?: ReactNode;
+}) {
+  return (
+    <div ref={sentinel} className={styles.footer}>
+      {loading && <span className={styles.spinner} aria-label={`Loading ${edge} posts`} />}
+      {error && (
+        <p role="alert">
+          Couldn't load {edge} posts: {describeError(error)}{' '}
+          <button type="button" className={styles.linkButton} onClick={onLoad}>
+            Try again
+          </button>
+        </p>
+      )}
+      {more && !loading && !error && (
+        <button type="button" className={styles.linkButton} onClick={onLoad}>
+          Load {edge} posts
+        </button>
+      )}
+      {children}
+    </div>
+  );
 }
