@@ -160,6 +160,9 @@ export function createWailsTransport(w: Window = window): Transport {
     }
   }
 
+  // a page whose posts Go sent as null (an empty slice) holds an empty array
+  const withPosts = (p: Page): Page => ({ ...p, posts: p.posts ?? [] });
+
   async function write(f: () => Promise<Post>): Promise<Post> {
     const post = await call(f);
     listener?.ack(post, post.seq);
@@ -169,10 +172,8 @@ export function createWailsTransport(w: Window = window): Transport {
   return {
     kind: 'desktop',
 
-    listPosts: (before, limit) =>
-      call(() => Posts.List(before, limit)).then((p) => ({ ...p, posts: p.posts ?? [] })),
-    listNewer: (after, limit) =>
-      call(() => Posts.ListAfter(after, limit)).then((p) => ({ ...p, posts: p.posts ?? [] })),
+    listPosts: (before, limit) => call(() => Posts.List(before, limit)).then(withPosts),
+    listNewer: (after, limit) => call(() => Posts.ListAfter(after, limit)).then(withPosts),
     getPost: (id) => call(() => Posts.Get(id)),
     createPost: (input) => write(() => Posts.Create(input)),
     updatePost: (id, patch) => write(() => Posts.Update(id, patch)),

@@ -37,19 +37,18 @@ export function createWebTransport(deps: Partial<WebDeps> = {}): Transport {
   }
 
   const postPath = (id: string) => `api/posts/${encodeURIComponent(id)}`;
+  // a page of GET /api/posts with the query's cursor ('' leaves it out)
+  const page = (cursor: 'before' | 'after', at: string, limit: number) => {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (at) q.set(cursor, at);
+    return rest.request<Page>('GET', `api/posts?${q}`).then((p) => ({ ...p, posts: p.posts ?? [] }));
+  };
 
   return {
     kind: 'web',
 
-    listPosts: (before, limit) => {
-      const q = new URLSearchParams({ limit: String(limit) });
-      if (before) q.set('before', before);
-      return rest.request<Page>('GET', `api/posts?${q}`).then((p) => ({ ...p, posts: p.posts ?? [] }));
-    },
-    listNewer: (after, limit) => {
-      const q = new URLSearchParams({ limit: String(limit), after });
-      return rest.request<Page>('GET', `api/posts?${q}`).then((p) => ({ ...p, posts: p.posts ?? [] }));
-    },
+    listPosts: (before, limit) => page('before', before, limit),
+    listNewer: (after, limit) => page('after', after, limit),
     getPost: (id) => rest.request<Post>('GET', postPath(id)),
     createPost: (input: NewPost) =>
       write('posts.create', input, () => rest.request<Post>('POST', 'api/posts', input)),

@@ -1,4 +1,5 @@
 import { backoffDelay } from '../../../lib/backoff';
+import { frameScheduler } from '../../../lib/frame';
 import { Observable } from '../../../lib/observable';
 import { toApiError } from '../../../transport/errors';
 import type {
@@ -11,7 +12,6 @@ import type {
   Transport,
 } from '../../../transport/types';
 import { FeedStore, streamPacing } from './feedStore';
-import { frameScheduler } from '../../../lib/frame';
 
 /** Page size of the feed, first page and older pages alike. */
 export const pageSize = 50;

@@ -24,29 +24,24 @@ interface Cut {
   cursor: string;
 }
 
-// atOrOlder is the index of the first post of list (newest first) at or older than at.
-function atOrOlder(list: readonly Post[], at: Post): number {
+// searchFrom is the index of the first post of list (newest first) that
+// comes after at in feed order, or is at itself unless strict.
+function searchFrom(list: readonly Post[], at: Post, strict: boolean): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (comparePosts(list[mid]!, at) < 0) lo = mid + 1;
+    const c = comparePosts(list[mid]!, at);
+    if (c < 0 || (strict && c === 0)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
-// olderThan is the index of the first post of list (newest first) strictly older than at.
-function olderThan(list: readonly Post[], at: Post): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (comparePosts(list[mid]!, at) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+// atOrOlder is the index of the first post of list at or older than at.
+const atOrOlder = (list: readonly Post[], at: Post) => searchFrom(list, at, false);
+// olderThan is the index of the first post of list strictly older than at.
+const olderThan = (list: readonly Post[], at: Post) => searchFrom(list, at, true);
 
 /** What became of one change given to the store. */
 export type ApplyResult =
@@ -162,7 +157,7 @@ export class FeedStore {
   private snapStale = false; // a change since snap was built
   private notifyScheduled = false;
   private changes = 0; // changes since the last notification
-  private last = { at: -Infinity, changes: 0, heavy: false }; // the last notification
+  private last = { at: -Infinity, heavy: false }; // the last notification: when, and whether it was heavy
   private readonly listeners = new Set<() => void>();
 
   /**
@@ -200,7 +195,7 @@ export class FeedStore {
     if (p) {
       const at = p.now();
       const heavy = this.changes >= p.streamChanges && this.changes * 1000 >= p.streamRate * (at - this.last.at);
-      this.last = { at, changes: this.changes, heavy };
+      this.last = { at, heavy };
     }
     this.changes = 0;
     for (const l of [...this.listeners]) l();
@@ -321,9 +316,11 @@ export class FeedStore {
    */
   trim(first: string, last: string, keep: Iterable<string> = []): boolean {
     const list = this.orderedList();
-    let lo = list.findIndex((p) => p.id === first);
-    let hi = list.findIndex((p) => p.id === last);
-    if (lo < 0 || hi < 0) return false;
+    const from = this.byId.get(first);
+    const to = this.byId.get(last);
+    if (!from || !to) return false;
+    let lo = atOrOlder(list, from);
+    let hi = atOrOlder(list, to);
     if (hi < lo) [lo, hi] = [hi, lo];
     for (const id of keep) {
       const p = this.byId.get(id);
